@@ -1,0 +1,118 @@
+#include "engine/tcp.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace ringmail::engine {
+namespace {
+
+TEST(SocketAddress, ParsesAndFormats) {
+  auto a = SocketAddress::Parse("127.0.0.1:2525");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->ToString(), "127.0.0.1:2525");
+  auto b = SocketAddress::Parse("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->ToString(), "[::1]:0");
+  EXPECT_FALSE(SocketAddress::Parse("localhost:25").ok());
+  EXPECT_FALSE(SocketAddress::Parse("127.0.0.1").ok());
+  EXPECT_FALSE(SocketAddress::Parse("127.0.0.1:70000").ok());
+}
+
+// Echo handler: answers every chunk with "<n>\n" and closes on "quit".
+// Pauses reading after "pause" and resumes on a timer, exercising the
+// cancel/re-arm path of multishot recv.
+class EchoHandler : public ConnectionHandler {
+ public:
+  explicit EchoHandler(Connection* c, int* closed) : c_(c), closed_(closed) {}
+  void OnReceive(std::string_view data) override {
+    received_.append(data);
+    size_t pos;
+    while ((pos = received_.find('\n')) != std::string::npos) {
+      std::string line = received_.substr(0, pos);
+      received_.erase(0, pos + 1);
+      if (line == "quit") {
+        c_->output() += "bye\n";
+        c_->Close();
+        return;
+      }
+      if (line == "pause") {
+        c_->PauseReading();
+        c_->loop()->AddTimer(absl::Milliseconds(50), [this] { c_->ResumeReading(); });
+      }
+      c_->output() += "echo:" + line + "\n";
+    }
+    c_->Flush();
+  }
+  void OnPeerClosed() override { c_->Close(); }
+  void OnClosed() override {
+    ++*closed_;
+    delete this;
+  }
+
+ private:
+  Connection* c_;
+  int* closed_;
+  std::string received_;
+};
+
+std::string ReadUntil(int fd, std::string_view terminator) {
+  std::string got;
+  char buf[4096];
+  while (got.find(terminator) == std::string::npos) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, n);
+  }
+  return got;
+}
+
+TEST(Tcp, MultishotAcceptRecvSendAndClose) {
+  Mesh mesh(1, 1);
+  LoopOptions opts;
+  opts.ring.entries = 64;
+  opts.buffers.count = 4;  // few buffers: forces buffer reuse
+  opts.buffers.buffer_size = 64;
+  auto addr = SocketAddress::Parse("127.0.0.1:0");
+  ASSERT_TRUE(addr.ok());
+  auto lfd = CreateListenSocket(*addr, 16);
+  ASSERT_TRUE(lfd.ok()) << lfd.status();
+  auto bound = BoundAddress(*lfd);
+  ASSERT_TRUE(bound.ok());
+  int closed = 0;
+  std::unique_ptr<Loop> loop;
+  std::unique_ptr<Listener> listener;
+  std::thread t([&] {
+    auto l = Loop::Create(0, &mesh, opts);
+    ASSERT_TRUE(l.ok()) << l.status();
+    loop = std::move(*l);
+    listener = std::make_unique<Listener>(loop.get(), *lfd, [&](int fd) {
+      auto* c = new Connection(loop.get(), fd);
+      c->Start(new EchoHandler(c, &closed));
+    });
+    listener->Start();
+    loop->Run();
+    listener.reset();
+  });
+  mesh.WaitForLoops();
+
+  for (int round = 0; round < 3; ++round) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
+    std::string big(1000, 'x');  // larger than one 64-byte buffer
+    std::string msg = "hello\npause\n" + big + "\nquit\n";
+    ASSERT_EQ(write(fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+    std::string got = ReadUntil(fd, "bye\n");
+    EXPECT_EQ(got, "echo:hello\necho:pause\necho:" + big + "\nbye\n");
+    char c;
+    EXPECT_EQ(read(fd, &c, 1), 0);  // server closed
+    close(fd);
+  }
+  mesh.PostFromThread(1, 0, [&] { loop->Stop(); });
+  t.join();
+  EXPECT_EQ(closed, 3);
+}
+
+}  // namespace
+}  // namespace ringmail::engine
