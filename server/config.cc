@@ -1,0 +1,352 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <functional>
+#include <limits>
+#include <toml.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace ringmail::server {
+namespace {
+
+absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
+
+// Every configuration key: its TOML path, its flag, and how to set it from
+// text. TOML values are converted to the same text form flags use, so each
+// key has exactly one parser.
+struct KeyDef {
+  const char* toml_key;  // "smtp.max_recipients"
+  const char* flag;      // "max_recipients"
+  const char* help;
+  std::function<absl::Status(Config&, std::string_view)> set;
+};
+
+absl::Status ParseUint(std::string_view text, uint64_t max, uint64_t* out) {
+  uint64_t v;
+  if (!absl::SimpleAtoi(AV(text), &v) || v > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected an integer from 0 to ", max, ", got '",
+                     std::string(text), "'"));
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+template <typename T>
+std::function<absl::Status(Config&, std::string_view)> Uint(T Config::*field) {
+  return [field](Config& c, std::string_view t) {
+    uint64_t v;
+    absl::Status s = ParseUint(t, std::numeric_limits<T>::max(), &v);
+    if (s.ok()) c.*field = static_cast<T>(v);
+    return s;
+  };
+}
+
+template <typename T>
+std::function<absl::Status(Config&, std::string_view)> SmtpUint(
+    T SmtpConfig::*field) {
+  return [field](Config& c, std::string_view t) {
+    uint64_t v;
+    absl::Status s = ParseUint(t, std::numeric_limits<T>::max(), &v);
+    if (s.ok()) c.smtp.*field = static_cast<T>(v);
+    return s;
+  };
+}
+
+// "300" (seconds), "300s", "5m", "1h30m".
+absl::Status ParseDurationText(std::string_view t, absl::Duration* out) {
+  uint64_t secs;
+  if (absl::SimpleAtoi(AV(t), &secs)) {
+    *out = absl::Seconds(secs);
+    return absl::OkStatus();
+  }
+  if (!absl::ParseDuration(AV(t), out) || *out < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a duration such as 300, \"300s\" or \"5m\", got '",
+        std::string(t), "'"));
+  }
+  return absl::OkStatus();
+}
+
+std::function<absl::Status(Config&, std::string_view)> Str(
+    std::string Config::*field) {
+  return [field](Config& c, std::string_view t) {
+    c.*field = std::string(t);
+    return absl::OkStatus();
+  };
+}
+
+std::vector<std::string> SplitList(std::string_view t) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(AV(t), ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  return out;
+}
+
+const std::vector<KeyDef>& Keys() {
+  static const std::vector<KeyDef> keys = {
+      {"hostname", "hostname", "name used in greetings and Received fields",
+       Str(&Config::hostname)},
+      {"data_dir", "data_dir", "directory for mail and state",
+       Str(&Config::data_dir)},
+      {"passwd_file", "passwd_file", "Dovecot-style passwd-file of users",
+       Str(&Config::passwd_file)},
+      {"mail_location", "mail_location",
+       "Maildir template: %u user, %n local part, %d domain",
+       Str(&Config::mail_location)},
+      {"local_domains", "local_domains",
+       "extra local domains (comma-separated)",
+       [](Config& c, std::string_view t) {
+         c.local_domains = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"threads", "threads", "cores to run (0: all online CPUs)",
+       Uint(&Config::threads)},
+      {"ports_file", "ports_file", "file to write bound ports to when ready",
+       Str(&Config::ports_file)},
+      {"shutdown_grace", "shutdown_grace",
+       "how long shutdown waits for sessions",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.shutdown_grace);
+       }},
+      {"log_level", "log_level", "debug, info, warning or error",
+       Str(&Config::log_level)},
+      {"engine.ring_entries", "ring_entries", "io_uring SQ entries per core",
+       Uint(&Config::ring_entries)},
+      {"engine.recv_buffers", "recv_buffers",
+       "provided receive buffers per core (power of two)",
+       Uint(&Config::recv_buffers)},
+      {"engine.recv_buffer_size", "recv_buffer_size",
+       "bytes per receive buffer", Uint(&Config::recv_buffer_size)},
+      {"smtp.listen", "smtp_listen",
+       "SMTP listen addresses ADDR:PORT (comma-separated, repeatable)",
+       [](Config& c, std::string_view t) {
+         c.smtp.listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"smtp.max_message_size", "max_message_size", "bytes; 552 5.3.4 above",
+       SmtpUint(&SmtpConfig::max_message_size)},
+      {"smtp.max_recipients", "max_recipients",
+       "recipients per message; 452 4.5.3 above",
+       SmtpUint(&SmtpConfig::max_recipients)},
+      {"smtp.max_errors", "max_errors", "errors per session; 421 and close",
+       SmtpUint(&SmtpConfig::max_errors)},
+      {"smtp.max_line_length", "max_line_length",
+       "body text line limit in octets incl. CRLF",
+       SmtpUint(&SmtpConfig::max_line_length)},
+      {"smtp.idle_timeout", "idle_timeout", "idle session timeout; 421",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.smtp.idle_timeout);
+       }},
+      {"smtp.max_connections", "max_connections",
+       "concurrent SMTP connections in total; 421 above",
+       SmtpUint(&SmtpConfig::max_connections)},
+      {"smtp.max_connections_per_ip", "max_connections_per_ip",
+       "concurrent SMTP connections per client IP; 421 above",
+       SmtpUint(&SmtpConfig::max_connections_per_ip)},
+  };
+  return keys;
+}
+
+const KeyDef* FindByFlag(std::string_view flag) {
+  for (const KeyDef& k : Keys()) {
+    if (flag == k.flag) return &k;
+  }
+  return nullptr;
+}
+
+const KeyDef* FindByToml(std::string_view key) {
+  for (const KeyDef& k : Keys()) {
+    if (key == k.toml_key) return &k;
+  }
+  return nullptr;
+}
+
+// Renders a scalar or array-of-scalars TOML value as flag text.
+absl::StatusOr<std::string> TomlText(const toml::value& v) {
+  switch (v.type()) {
+    case toml::value_t::string:
+      return std::string(v.as_string().str);
+    case toml::value_t::integer:
+      if (v.as_integer() < 0) return absl::InvalidArgumentError("negative value");
+      return absl::StrCat(v.as_integer());
+    case toml::value_t::boolean:
+      return std::string(v.as_boolean() ? "true" : "false");
+    case toml::value_t::array: {
+      std::vector<std::string> parts;
+      for (const toml::value& e : v.as_array()) {
+        if (!e.is_string()) return absl::InvalidArgumentError("expected strings");
+        parts.push_back(e.as_string().str);
+      }
+      return absl::StrJoin(parts, ",");
+    }
+    default:
+      return absl::InvalidArgumentError("unsupported value type");
+  }
+}
+
+absl::Status ApplyTomlTable(Config& c, const toml::table& table,
+                            const std::string& prefix, const std::string& file) {
+  for (const auto& [name, value] : table) {
+    std::string key = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
+    if (value.is_table()) {
+      if (absl::Status s = ApplyTomlTable(c, value.as_table(), key, file); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    const KeyDef* def = FindByToml(key);
+    if (def == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": unknown key '", key, "'"));
+    }
+    absl::StatusOr<std::string> text = TomlText(value);
+    absl::Status s = text.ok() ? def->set(c, *text) : text.status();
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": key '", key, "': ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyTomlFile(Config& c, const std::string& path) {
+  try {
+    toml::value data = toml::parse(path);
+    return ApplyTomlTable(c, data.as_table(), "", path);
+  } catch (const std::exception& e) {
+    // toml11 messages span several lines; keep the first for the one-line error.
+    std::string msg = e.what();
+    std::string first = msg.substr(0, msg.find('\n'));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config file ", path, ": ", first));
+  }
+}
+
+}  // namespace
+
+std::string Usage() {
+  std::string out =
+      "usage: ringmaild [--config=FILE] [--key=value ...]\n"
+      "Flags override the config file; see docs/config.md.\n";
+  absl::StrAppend(&out, "  --config=FILE  TOML configuration file\n");
+  for (const KeyDef& k : Keys()) {
+    absl::StrAppend(&out, "  --", k.flag, "=...  ", k.help, " [", k.toml_key, "]\n");
+  }
+  return out;
+}
+
+absl::Status FinalizeConfig(Config& c) {
+  if (c.hostname.empty()) {
+    char buf[256] = {0};
+    if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') {
+      c.hostname = "localhost";
+    } else {
+      c.hostname = buf;
+    }
+  }
+  if (c.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  // Mail locations must be absolute (they are expanded per user); anchor a
+  // relative data_dir at the working directory once, at start-up.
+  if (c.data_dir[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+      return absl::InvalidArgumentError("data_dir: cannot resolve relative path");
+    }
+    std::string rel = c.data_dir.substr(0, 2) == "./" ? c.data_dir.substr(2) : c.data_dir;
+    c.data_dir = absl::StrCat(cwd, "/", rel);
+  }
+  while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
+  if (c.passwd_file.empty()) c.passwd_file = c.data_dir + "/passwd";
+  if (c.mail_location.empty()) c.mail_location = c.data_dir + "/mail/%d/%n/Maildir";
+  if (c.threads == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    c.threads = n > 0 ? static_cast<uint32_t>(n) : 1;
+  }
+  if (c.threads > 256) return absl::InvalidArgumentError("threads: at most 256");
+  if (c.smtp.listen.empty()) {
+    return absl::InvalidArgumentError("smtp_listen: at least one address is needed");
+  }
+  if (c.recv_buffers == 0 || (c.recv_buffers & (c.recv_buffers - 1)) != 0 ||
+      c.recv_buffers > 32768) {
+    return absl::InvalidArgumentError(
+        "recv_buffers: must be a power of two from 1 to 32768");
+  }
+  if (c.recv_buffer_size < 512 || c.recv_buffer_size > (1u << 20)) {
+    return absl::InvalidArgumentError("recv_buffer_size: must be 512..1048576");
+  }
+  if (c.ring_entries < 64 || c.ring_entries > 32768) {
+    return absl::InvalidArgumentError("ring_entries: must be 64..32768");
+  }
+  if (c.smtp.max_line_length < 80) {
+    return absl::InvalidArgumentError("max_line_length: at least 80");
+  }
+  if (c.smtp.max_recipients == 0) {
+    return absl::InvalidArgumentError("max_recipients: must be at least 1");
+  }
+  if (c.smtp.max_connections == 0 || c.smtp.max_connections_per_ip == 0) {
+    return absl::InvalidArgumentError(
+        "max_connections, max_connections_per_ip: must be at least 1");
+  }
+  if (c.log_level != "debug" && c.log_level != "info" &&
+      c.log_level != "warning" && c.log_level != "error") {
+    return absl::InvalidArgumentError(
+        "log_level: must be debug, info, warning or error");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
+  Config c;
+  // The config file first, wherever --config appears, so flags override it.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") return absl::NotFoundError(Usage());
+    if (a.substr(0, 9) == "--config=") {
+      if (absl::Status s = ApplyTomlFile(c, std::string(a.substr(9))); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  bool listen_from_flags = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.substr(0, 9) == "--config=") continue;
+    if (a.substr(0, 2) != "--" || a.find('=') == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad argument '", std::string(a),
+                       "': flags are --key=value (see --help)"));
+    }
+    std::string_view name = a.substr(2, a.find('=') - 2);
+    std::string_view value = a.substr(a.find('=') + 1);
+    const KeyDef* def = FindByFlag(name);
+    if (def == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", std::string(name), " (see --help)"));
+    }
+    // --smtp_listen may repeat: the first replaces the file's list, later
+    // ones add to it.
+    std::vector<std::string> keep;
+    if (name == "smtp_listen" && listen_from_flags) keep = c.smtp.listen;
+    if (absl::Status s = def->set(c, value); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", std::string(name), ": ", s.message()));
+    }
+    if (name == "smtp_listen") {
+      keep.insert(keep.end(), c.smtp.listen.begin(), c.smtp.listen.end());
+      c.smtp.listen = std::move(keep);
+      listen_from_flags = true;
+    }
+  }
+  if (absl::Status s = FinalizeConfig(c); !s.ok()) return s;
+  return c;
+}
+
+}  // namespace ringmail::server

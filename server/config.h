@@ -1,0 +1,61 @@
+// ringmaild configuration: embedded defaults, an optional TOML file, then
+// command-line flags, in that order of precedence (later wins).
+//
+// Every key, its default and its meaning are documented in docs/config.md.
+#ifndef RINGMAIL_SERVER_CONFIG_H_
+#define RINGMAIL_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace ringmail::server {
+
+struct SmtpConfig {
+  std::vector<std::string> listen = {"127.0.0.1:2525"};
+  uint64_t max_message_size = 50ull << 20;  // advertised in EHLO SIZE
+  uint32_t max_recipients = 1000;
+  uint32_t max_errors = 20;
+  uint32_t max_line_length = 1000;          // body text line, incl. CRLF
+  absl::Duration idle_timeout = absl::Minutes(5);
+  uint32_t max_connections = 10000;         // all cores together
+  uint32_t max_connections_per_ip = 100;
+};
+
+struct Config {
+  std::string hostname;                     // default: gethostname()
+  std::string data_dir = "./var";
+  std::string passwd_file;                  // default: <data_dir>/passwd
+  std::string mail_location;                // default: <data_dir>/mail/%d/%n/Maildir
+  std::vector<std::string> local_domains;   // in addition to passwd-file domains
+  uint32_t threads = 0;                     // 0: one per online CPU
+  std::string ports_file;                   // written once listeners are ready
+  absl::Duration shutdown_grace = absl::Seconds(30);
+  // Engine sizing.
+  uint32_t ring_entries = 1024;
+  uint32_t recv_buffers = 1024;             // per core, power of two
+  uint32_t recv_buffer_size = 16384;
+  std::string log_level = "info";
+  SmtpConfig smtp;
+};
+
+// Builds the configuration from argv: flags are --key=value (see
+// docs/config.md); --config=FILE names a TOML file applied before the other
+// flags. Returns InvalidArgument with one line naming the offending key,
+// flag or file on any error. `--help` yields a NotFound status whose message
+// is the usage text.
+absl::StatusOr<Config> LoadConfig(int argc, char** argv);
+
+// Fills defaults that depend on other keys (hostname, passwd_file, ...) and
+// validates ranges. Called by LoadConfig; exposed for tests.
+absl::Status FinalizeConfig(Config& config);
+
+// Usage text for --help.
+std::string Usage();
+
+}  // namespace ringmail::server
+
+#endif  // RINGMAIL_SERVER_CONFIG_H_

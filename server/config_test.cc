@@ -1,0 +1,83 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <vector>
+
+namespace ringmail::server {
+namespace {
+
+absl::StatusOr<Config> Load(std::vector<std::string> args) {
+  std::vector<char*> argv = {const_cast<char*>("ringmaild")};
+  for (auto& a : args) argv.push_back(a.data());
+  return LoadConfig(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  std::string path = std::string(getenv("TEST_TMPDIR")) + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, EmbeddedDefaultsWork) {
+  auto c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->smtp.listen, std::vector<std::string>{"127.0.0.1:2525"});
+  EXPECT_EQ(c->data_dir.front(), '/');
+  EXPECT_EQ(c->passwd_file, c->data_dir + "/passwd");
+  EXPECT_EQ(c->mail_location, c->data_dir + "/mail/%d/%n/Maildir");
+  EXPECT_GE(c->threads, 1u);
+  EXPECT_EQ(c->smtp.idle_timeout, absl::Minutes(5));
+}
+
+TEST(Config, FlagsOverrideFileAndListenRepeats) {
+  std::string f = WriteFile("a.toml",
+                            "threads = 3\n[smtp]\nlisten = [\"127.0.0.1:1\"]\n"
+                            "max_recipients = 7\nidle_timeout = \"90s\"\n");
+  auto c = Load({"--config=" + f, "--threads=2", "--smtp_listen=127.0.0.1:0",
+                 "--smtp_listen=[::1]:0,127.0.0.2:0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->threads, 2u);
+  EXPECT_EQ(c->smtp.max_recipients, 7u);
+  EXPECT_EQ(c->smtp.idle_timeout, absl::Seconds(90));
+  EXPECT_EQ(c->smtp.listen,
+            (std::vector<std::string>{"127.0.0.1:0", "[::1]:0", "127.0.0.2:0"}));
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  std::string f = WriteFile("b.toml", "[smtp]\nmax_recipients = \"many\"\n");
+  auto c = Load({"--config=" + f});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("smtp.max_recipients"), std::string::npos)
+      << c.status();
+  f = WriteFile("c.toml", "no_such_key = 1\n");
+  c = Load({"--config=" + f});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("no_such_key"), std::string::npos);
+  c = Load({"--bogus=1"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("--bogus"), std::string::npos);
+  c = Load({"--threads=-1"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("--threads"), std::string::npos);
+  c = Load({"--recv_buffers=1000"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("recv_buffers"), std::string::npos);
+  f = WriteFile("d.toml", "threads = \n");
+  c = Load({"--config=" + f});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("d.toml"), std::string::npos);
+}
+
+TEST(Config, DocumentedExampleLoads) {
+  auto c = Load({"--config=docs/ringmail.example.toml"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->hostname, "mx1.example.com");
+  EXPECT_EQ(c->smtp.max_recipients, 500u);
+  EXPECT_EQ(c->recv_buffers, 2048u);
+  EXPECT_EQ(c->smtp.listen, (std::vector<std::string>{"0.0.0.0:25", "[::]:25"}));
+}
+
+}  // namespace
+}  // namespace ringmail::server

@@ -1,0 +1,41 @@
+// Process-wide connection admission: a total limit and a per-client-IP
+// limit, shared by all cores without locks.
+//
+// Per-IP counts live in a fixed table of atomic counters indexed by a hash
+// of the address, so memory is bounded whatever the number of clients. Two
+// addresses that share a slot share a count, which can only make the limit
+// stricter, never looser; with 65,536 slots that is rare.
+#ifndef RINGMAIL_SERVER_CONNECTION_LIMITS_H_
+#define RINGMAIL_SERVER_CONNECTION_LIMITS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace ringmail::server {
+
+class ConnectionLimits {
+ public:
+  ConnectionLimits(uint32_t max_total, uint32_t max_per_ip);
+
+  enum class Verdict { kAdmitted, kTooManyTotal, kTooManyFromIp };
+  // Counts a new connection from `ip` (textual address) unless a limit is
+  // reached. Every kAdmitted must be paired with one Release(ip).
+  Verdict TryAdmit(std::string_view ip);
+  void Release(std::string_view ip);
+
+  uint32_t total() const { return total_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr size_t kSlots = 65536;
+  size_t Slot(std::string_view ip) const;
+  const uint32_t max_total_;
+  const uint32_t max_per_ip_;
+  std::atomic<uint32_t> total_{0};
+  std::unique_ptr<std::atomic<uint32_t>[]> per_ip_;
+};
+
+}  // namespace ringmail::server
+
+#endif  // RINGMAIL_SERVER_CONNECTION_LIMITS_H_

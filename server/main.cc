@@ -1,0 +1,211 @@
+// ringmaild: the ringmail daemon.
+//
+// Start-up, in order: configuration, kernel probe, user directory, data
+// directory recovery, listening sockets (one SO_REUSEPORT socket per core
+// per address), one thread per core, then the ports file. The main thread
+// then only waits for signals: SIGTERM/SIGINT shut down gracefully.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+#include "engine/loop.h"
+#include "engine/tcp.h"
+#include "server/config.h"
+#include "server/connection_limits.h"
+#include "server/directory.h"
+#include "server/recovery.h"
+#include "server/smtp_service.h"
+#include "storage/maildir/mail_location.h"
+
+namespace ringmail::server {
+namespace {
+
+constexpr int kExitConfig = 2;
+constexpr int kExitRuntime = 1;
+
+[[noreturn]] void Die(int code, std::string_view message) {
+  std::fprintf(stderr, "ringmaild: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  std::exit(code);
+}
+
+// The per-core objects main needs to reach (by posting tasks to the core).
+struct CoreSlot {
+  std::atomic<bool> ready{false};
+  std::string error;
+  engine::Loop* loop = nullptr;
+  SmtpService* smtp = nullptr;
+};
+
+struct Listening {
+  std::string proto;
+  std::string bound;                  // ADDR:PORT actually bound
+  std::vector<int> fds;               // one per core
+};
+
+// Opens one socket per core for `text`. Port 0 is resolved by the first
+// socket; the others join it through SO_REUSEPORT.
+Listening OpenListener(const std::string& proto, const std::string& flag,
+                       const std::string& text, int cores) {
+  auto addr = engine::SocketAddress::Parse(text);
+  if (!addr.ok()) Die(kExitConfig, absl::StrCat(flag, ": ", addr.status().message()));
+  Listening l;
+  l.proto = proto;
+  for (int i = 0; i < cores; ++i) {
+    auto fd = engine::CreateListenSocket(*addr, 1024);
+    if (!fd.ok()) Die(kExitConfig, absl::StrCat(flag, ": ", fd.status().message()));
+    if (i == 0) {
+      auto bound = engine::BoundAddress(*fd);
+      if (!bound.ok()) Die(kExitConfig, absl::StrCat(flag, ": ", bound.status().message()));
+      addr->set_port(bound->port());
+      l.bound = bound->ToString();
+    }
+    l.fds.push_back(*fd);
+  }
+  return l;
+}
+
+void WritePortsFile(const std::string& path, const std::vector<Listening>& ls) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const Listening& l : ls) out << l.proto << " " << l.bound << "\n";
+    if (!out) Die(kExitConfig, absl::StrCat("ports_file: cannot write ", tmp));
+  }
+  // Readers poll for the file: rename makes it appear complete.
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    Die(kExitConfig, absl::StrCat("ports_file: rename to ", path, " failed: ",
+                                  std::strerror(errno)));
+  }
+}
+
+int Main(int argc, char** argv) {
+  auto config_or = LoadConfig(argc, argv);
+  if (!config_or.ok()) {
+    if (absl::IsNotFound(config_or.status())) {
+      std::fputs(std::string(config_or.status().message()).c_str(), stdout);
+      return 0;
+    }
+    Die(kExitConfig, config_or.status().message());
+  }
+  const Config config = std::move(*config_or);
+  if (config.log_level == "debug") engine::SetLogLevel(engine::LogLevel::kDebug);
+  if (config.log_level == "warning") engine::SetLogLevel(engine::LogLevel::kWarning);
+  if (config.log_level == "error") engine::SetLogLevel(engine::LogLevel::kError);
+
+  if (absl::Status s = engine::ProbeKernel(); !s.ok()) {
+    Die(kExitRuntime, absl::StrCat("kernel check failed: ", s.message()));
+  }
+  auto directory = Directory::Load(config.passwd_file, config.local_domains);
+  if (!directory.ok()) {
+    Die(kExitConfig, absl::StrCat("passwd_file: ", directory.status().message()));
+  }
+  auto location = storage::MailLocation::Create(config.mail_location);
+  if (!location.ok()) {
+    Die(kExitConfig, absl::StrCat("mail_location: ", location.status().message()));
+  }
+  if (mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    Die(kExitConfig, absl::StrCat("data_dir: cannot create ", config.data_dir,
+                                  ": ", std::strerror(errno)));
+  }
+  // Before any core serves: blocking directory scans are fine here.
+  RecoverMailStore(config, **directory, *location);
+
+  const int cores = static_cast<int>(config.threads);
+  std::vector<Listening> listening;
+  for (const std::string& a : config.smtp.listen) {
+    listening.push_back(OpenListener("smtp", "smtp_listen", a, cores));
+  }
+
+  // Signals are taken synchronously by the main thread only; core threads
+  // inherit the blocked mask. SIGPIPE is ignored (sends use MSG_NOSIGNAL).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ConnectionLimits limits(config.smtp.max_connections,
+                          config.smtp.max_connections_per_ip);
+  SmtpContext ctx{&config, directory->get(), &*location, &limits};
+
+  // Sources: the cores, then the main thread.
+  const int main_source = cores;
+  engine::Mesh mesh(cores, 1);
+  std::vector<std::unique_ptr<CoreSlot>> slots;
+  for (int i = 0; i < cores; ++i) slots.push_back(std::make_unique<CoreSlot>());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < cores; ++i) {
+    std::vector<int> fds;
+    for (const Listening& l : listening) fds.push_back(l.fds[i]);
+    threads.emplace_back([&, i, fds] {
+      CoreSlot& slot = *slots[i];
+      engine::LoopOptions opts;
+      opts.ring.entries = config.ring_entries;
+      opts.buffers.count = config.recv_buffers;
+      opts.buffers.buffer_size = config.recv_buffer_size;
+      auto loop = engine::Loop::Create(i, &mesh, opts);
+      if (!loop.ok()) {
+        slot.error = std::string(loop.status().message());
+        slot.ready.store(true);
+        slot.ready.notify_all();
+        return;
+      }
+      SmtpService smtp(loop->get(), ctx, fds);
+      smtp.Start();
+      slot.loop = loop->get();
+      slot.smtp = &smtp;
+      LOG_INFO("core ", i, ": io_uring flags ", (*loop)->ring().DescribeFlags());
+      slot.ready.store(true);
+      slot.ready.notify_all();
+      (*loop)->Run();
+    });
+  }
+  for (auto& slot : slots) {
+    slot->ready.wait(false);
+    if (!slot->error.empty()) Die(kExitRuntime, absl::StrCat("core start failed: ", slot->error));
+  }
+  if (!config.ports_file.empty()) WritePortsFile(config.ports_file, listening);
+  for (const Listening& l : listening) {
+    LOG_INFO("listening: ", l.proto, " ", l.bound);
+  }
+  LOG_INFO("ringmaild ready: ", cores, " cores, ", (*directory)->user_count(),
+           " users, data_dir ", config.data_dir);
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LOG_INFO("SIGHUP: nothing to reload yet");
+      continue;
+    }
+    LOG_INFO("signal ", sig, ": shutting down");
+    break;
+  }
+  for (int i = 0; i < cores; ++i) {
+    mesh.PostFromThread(main_source, i, [slot = slots[i].get()] {
+      engine::Loop* loop = slot->loop;
+      slot->smtp->Shutdown([loop] { loop->Stop(); });
+    });
+  }
+  for (auto& t : threads) t.join();
+  LOG_INFO("ringmaild stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace ringmail::server
+
+int main(int argc, char** argv) { return ringmail::server::Main(argc, argv); }

@@ -1,0 +1,372 @@
+#include "server/smtp_service.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "engine/log.h"
+
+namespace ringmail::server {
+namespace {
+
+// Input a session may leave unconsumed while it waits for a delivery to
+// become durable (pipelined commands after the final dot). Above this we
+// stop reading the socket until the wait ends.
+constexpr size_t kMaxPendingInput = 64 << 10;
+
+std::string ToLf(std::string_view s) {
+  return absl::StrReplaceAll(absl::string_view(s.data(), s.size()),
+                             {{"\r\n", "\n"}});
+}
+
+// Answers a connection refused at admission with one reply, then closes.
+class RejectHandler final : public engine::ConnectionHandler {
+ public:
+  void OnReceive(std::string_view) override {}
+  void OnPeerClosed() override {}
+  void OnClosed() override { delete this; }
+};
+
+}  // namespace
+
+// One SMTP connection: engine callbacks in, session replies out, body bytes
+// straight from the session's scanner into the delivery queue's buffers.
+class SmtpConnection final : public engine::ConnectionHandler,
+                             public smtp::SessionHost,
+                             public smtp::BodySink {
+ public:
+  SmtpConnection(SmtpService* svc, engine::Connection* conn, std::string ip)
+      : svc_(svc),
+        conn_(conn),
+        ip_(std::move(ip)),
+        session_(svc->session_config(), this, ip_,
+                 [loop = svc->loop()] { return loop->now(); }) {}
+
+  void Start() {
+    last_activity_ = svc_->loop()->now();
+    conn_->Start(this);
+    session_.Start(&conn_->output());
+    conn_->Flush();
+    ArmIdleTimer(svc_->ctx().config->smtp.idle_timeout);
+  }
+
+  // Service shutdown: idle sessions get 421 now; a message in progress is
+  // allowed to finish first.
+  void Shutdown() {
+    shutdown_requested_ = true;
+    if (!session_.in_data() && !session_.waiting() && !gone_) {
+      session_.OnShutdown(&conn_->output());
+      AfterOutput();
+    }
+  }
+
+  // Grace period over: drop the connection whatever it is doing.
+  void ForceClose() {
+    if (!gone_ && !conn_closing_) {
+      conn_closing_ = true;
+      conn_->Abort();
+    }
+  }
+
+  size_t index = 0;  // position in SmtpService::live_
+
+  // ---- engine::ConnectionHandler
+  void OnReceive(std::string_view data) override {
+    last_activity_ = svc_->loop()->now();
+    if (!pending_.empty() || session_.waiting()) {
+      pending_.append(data);
+      if (pending_.size() > kMaxPendingInput) conn_->PauseReading();
+      if (session_.waiting()) return;
+      ProcessPending();
+      return;
+    }
+    size_t used = session_.Consume(data, &conn_->output());
+    if (used < data.size() && !session_.closed()) {
+      pending_.assign(data.substr(used));
+      if (pending_.size() > kMaxPendingInput) conn_->PauseReading();
+    }
+    AfterOutput();
+  }
+
+  void OnPeerClosed() override {
+    // A client that half-closes mid-transaction has abandoned it; a message
+    // already handed to the queue still completes (its reply just has
+    // nowhere to go).
+    AbortMessageIfAny();
+    CloseConnection();
+  }
+
+  void OnClosed() override {
+    gone_ = true;
+    svc_->loop()->CancelTimer(idle_timer_);
+    AbortMessageIfAny();
+    if (!finishing_) Destroy();
+    // else: the delivery callback destroys us once the message is durable.
+  }
+
+  // ---- smtp::SessionHost
+  smtp::RecipientVerdict CheckRecipient(std::string_view local_part,
+                                        std::string_view domain) override {
+    const Directory& dir = *svc_->ctx().directory;
+    if (!dir.IsLocalDomain(domain)) return smtp::RecipientVerdict::kRelayDenied;
+    if (!dir.FindMailbox(local_part, domain)) {
+      return smtp::RecipientVerdict::kUnknownUser;
+    }
+    return smtp::RecipientVerdict::kAccept;
+  }
+
+  smtp::BodySink* BeginMessage(const smtp::Envelope& env) override {
+    const Directory& dir = *svc_->ctx().directory;
+    std::vector<storage::DeliveryTarget> targets;
+    std::string received = ToLf(env.received_header);
+    std::vector<std::string> seen;
+    for (const std::string& rcpt : env.recipients) {
+      size_t at = rcpt.rfind('@');
+      if (at == std::string::npos) continue;
+      std::string domain = absl::AsciiStrToLower(rcpt.substr(at + 1));
+      auto mbox = dir.FindMailbox(std::string_view(rcpt).substr(0, at), domain);
+      if (!mbox) continue;  // checked at RCPT; the passwd-file cannot change
+      std::string user = absl::StrCat(mbox->local_part, "@", mbox->domain);
+      // One copy per mailbox, however often it was named (RFC 5321 §3.3
+      // leaves duplicates to the server; Postfix delivers once too).
+      if (std::find(seen.begin(), seen.end(), user) != seen.end()) continue;
+      auto path = svc_->ctx().location->Expand(mbox->local_part, mbox->domain);
+      if (!path.ok()) {
+        LOG_ERROR("mail location for ", user, ": ", path.status().ToString());
+        return nullptr;
+      }
+      storage::DeliveryTarget t;
+      t.maildir = std::move(*path);
+      // RFC 5321 §4.4: Return-Path is added at final delivery.
+      t.header_prefix = absl::StrCat("Return-Path: <", std::string(env.mail_from),
+                                     ">\nDelivered-To: ", user, "\n", received);
+      targets.push_back(std::move(t));
+      seen.push_back(std::move(user));
+    }
+    if (targets.empty()) return nullptr;
+    auto msg = svc_->delivery().Begin(std::move(targets));
+    if (!msg.ok()) {
+      LOG_ERROR("delivery begin from ", ip_, ": ", msg.status().ToString());
+      return nullptr;
+    }
+    message_ = std::move(*msg);
+    message_->SetResumeCallback([this] {
+      if (!gone_ && !session_.waiting()) conn_->ResumeReading();
+    });
+    return this;
+  }
+
+  void EndMessage(uint64_t crlf_size) override {
+    finishing_ = true;
+    finishing_message_ = std::move(message_);
+    finishing_message_->Finish([this](storage::DeliveryResult result) {
+      finishing_ = false;
+      finishing_message_.reset();
+      if (!result.status.ok()) {
+        LOG_ERROR("delivery from ", ip_, " failed: ", result.status.ToString());
+      }
+      if (gone_) {
+        Destroy();
+        return;
+      }
+      session_.MessageDone(result.status.ok(), &conn_->output());
+      if (shutdown_requested_ && !session_.closed()) {
+        session_.OnShutdown(&conn_->output());
+      }
+      ProcessPending();
+    });
+  }
+
+  void AbortMessage() override { AbortMessageIfAny(); }
+
+  // ---- smtp::BodySink
+  absl::Span<char> Reserve(size_t min_bytes) override {
+    return message_->Reserve(min_bytes);
+  }
+  void Commit(size_t bytes) override {
+    message_->Commit(bytes);
+    if (message_->WantsPause()) conn_->PauseReading();
+  }
+
+ private:
+  void ProcessPending() {
+    if (!pending_.empty() && !session_.closed()) {
+      std::string input;
+      input.swap(pending_);
+      size_t used = session_.Consume(input, &conn_->output());
+      if (used < input.size() && !session_.closed()) {
+        pending_.assign(input, used, std::string::npos);
+      }
+    }
+    if (pending_.size() <= kMaxPendingInput && !session_.waiting() &&
+        (message_ == nullptr || !message_->WantsPause())) {
+      conn_->ResumeReading();
+    }
+    AfterOutput();
+  }
+
+  void AfterOutput() {
+    if (gone_) return;
+    conn_->Flush();
+    if (session_.closed()) CloseConnection();
+  }
+
+  void CloseConnection() {
+    if (conn_closing_ || gone_) return;
+    conn_closing_ = true;
+    conn_->Close();
+  }
+
+  void AbortMessageIfAny() {
+    if (message_ != nullptr) {
+      message_->Abort();
+      message_.reset();
+    }
+  }
+
+  void ArmIdleTimer(absl::Duration in) {
+    idle_timer_ = svc_->loop()->AddTimer(in, [this] { OnIdleTimer(); });
+  }
+
+  void OnIdleTimer() {
+    absl::Duration timeout = svc_->ctx().config->smtp.idle_timeout;
+    absl::Duration idle = svc_->loop()->now() - last_activity_;
+    // A session waiting for its own delivery is not idle.
+    if (idle < timeout || session_.waiting()) {
+      ArmIdleTimer(std::max(timeout - idle, absl::Seconds(1)));
+      return;
+    }
+    AbortMessageIfAny();
+    session_.OnIdleTimeout(&conn_->output());
+    AfterOutput();
+    CloseConnection();
+  }
+
+  void Destroy() {
+    svc_->ctx().limits->Release(ip_);
+    svc_->OnConnectionGone(this);
+    delete this;
+  }
+
+  SmtpService* svc_;
+  engine::Connection* conn_;
+  std::string ip_;
+  smtp::Session session_;
+  std::string pending_;
+  std::unique_ptr<storage::IncomingMessage> message_;            // receiving
+  std::unique_ptr<storage::IncomingMessage> finishing_message_;  // committing
+  absl::Time last_activity_;
+  engine::Loop::TimerId idle_timer_ = 0;
+  bool finishing_ = false;
+  bool gone_ = false;
+  bool conn_closing_ = false;
+  bool shutdown_requested_ = false;
+};
+
+SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
+                         std::vector<int> listen_fds)
+    : loop_(loop), ctx_(ctx) {
+  const SmtpConfig& sc = ctx.config->smtp;
+  session_config_.hostname = ctx.config->hostname;
+  session_config_.limits.max_message_size = sc.max_message_size;
+  session_config_.limits.max_recipients = sc.max_recipients;
+  session_config_.limits.max_errors = sc.max_errors;
+  session_config_.limits.max_text_line = sc.max_line_length;
+
+  storage::DeliveryOptions opts;
+  opts.hostname = ctx.config->hostname;
+  opts.core_id = loop->id();
+  opts.max_message_bytes = sc.max_message_size + (1 << 20);  // + trace headers
+  delivery_ = std::make_unique<storage::DeliveryQueue>(
+      &loop->file_io(), std::move(opts), [loop] { return loop->now(); },
+      [loop](absl::Duration delay, absl::AnyInvocable<void()> fn) {
+        if (delay <= absl::ZeroDuration()) {
+          loop->Defer(std::move(fn));
+        } else {
+          loop->AddTimer(delay, std::move(fn));
+        }
+      });
+  for (int fd : listen_fds) {
+    listeners_.push_back(std::make_unique<engine::Listener>(
+        loop, fd, [this](int cfd) { OnAccept(cfd); }));
+  }
+}
+
+SmtpService::~SmtpService() = default;
+
+void SmtpService::Start() {
+  for (auto& l : listeners_) l->Start();
+}
+
+void SmtpService::OnAccept(int fd) {
+  auto* conn = new engine::Connection(loop_, fd);
+  std::string ip = conn->peer().IpString();
+  if (shutting_down_) {
+    conn->output() = absl::StrCat("421 4.3.2 ", ctx_.config->hostname,
+                                  " Service shutting down\r\n");
+    conn->Start(new RejectHandler());
+    conn->Close();
+    return;
+  }
+  switch (ctx_.limits->TryAdmit(ip)) {
+    case ConnectionLimits::Verdict::kAdmitted:
+      break;
+    case ConnectionLimits::Verdict::kTooManyTotal:
+    case ConnectionLimits::Verdict::kTooManyFromIp:
+      LOG_WARNING("connection limit reached, refusing ", ip);
+      conn->output() = absl::StrCat("421 4.7.0 ", ctx_.config->hostname,
+                                    " Error: too many connections from ", ip,
+                                    "\r\n");
+      conn->Start(new RejectHandler());
+      conn->Close();
+      return;
+  }
+  auto* c = new SmtpConnection(this, conn, ip);
+  c->index = live_.size();
+  live_.push_back(c);
+  c->Start();
+}
+
+void SmtpService::OnConnectionGone(SmtpConnection* c) {
+  // Swap-remove keeps the live list dense without a search.
+  size_t i = c->index;
+  live_[i] = live_.back();
+  live_[i]->index = i;
+  live_.pop_back();
+  MaybeFinishShutdown();
+}
+
+void SmtpService::Shutdown(absl::AnyInvocable<void()> done) {
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  for (auto& l : listeners_) l->Stop();
+  // Copy: Shutdown() may close connections, which edits live_.
+  std::vector<SmtpConnection*> live = live_;
+  for (SmtpConnection* c : live) c->Shutdown();
+  loop_->AddTimer(ctx_.config->shutdown_grace, [this] {
+    std::vector<SmtpConnection*> left = live_;
+    if (!left.empty()) {
+      LOG_WARNING("core ", loop_->id(), ": dropping ", left.size(),
+                  " sessions after the shutdown grace period");
+    }
+    for (SmtpConnection* c : left) c->ForceClose();
+  });
+  MaybeFinishShutdown();
+}
+
+void SmtpService::MaybeFinishShutdown() {
+  if (!shutting_down_ || !live_.empty() || delivery_shutdown_started_) return;
+  delivery_shutdown_started_ = true;
+  delivery_->Shutdown([this] {
+    if (shutdown_done_) {
+      auto done = std::move(shutdown_done_);
+      shutdown_done_ = nullptr;
+      done();
+    }
+  });
+}
+
+}  // namespace ringmail::server

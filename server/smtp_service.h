@@ -1,0 +1,74 @@
+// The SMTP service of one core: its listeners, its sessions, and the glue
+// from engine connections to protocol sessions to Maildir delivery.
+//
+// Everything here runs on the core's thread. State shared with other cores
+// (the user directory, the connection limits) is read-only or atomic.
+#ifndef RINGMAIL_SERVER_SMTP_SERVICE_H_
+#define RINGMAIL_SERVER_SMTP_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "engine/loop.h"
+#include "engine/tcp.h"
+#include "protocols/smtp/session.h"
+#include "server/config.h"
+#include "server/connection_limits.h"
+#include "server/directory.h"
+#include "storage/maildir/delivery_queue.h"
+#include "storage/maildir/mail_location.h"
+
+namespace ringmail::server {
+
+// Read-only after start-up; shared by every core.
+struct SmtpContext {
+  const Config* config;
+  const Directory* directory;
+  const storage::MailLocation* location;
+  ConnectionLimits* limits;
+};
+
+class SmtpConnection;
+
+class SmtpService {
+ public:
+  // `listen_fds` are this core's SO_REUSEPORT sockets (owned from now on).
+  SmtpService(engine::Loop* loop, const SmtpContext& ctx,
+              std::vector<int> listen_fds);
+  ~SmtpService();
+  SmtpService(const SmtpService&) = delete;
+  SmtpService& operator=(const SmtpService&) = delete;
+
+  void Start();
+  // Stops accepting, tells idle sessions 421, lets messages in progress
+  // finish, flushes the delivery queue, then calls `done`. Sessions still
+  // open after the config's shutdown_grace are dropped.
+  void Shutdown(absl::AnyInvocable<void()> done);
+
+  engine::Loop* loop() const { return loop_; }
+  const SmtpContext& ctx() const { return ctx_; }
+  storage::DeliveryQueue& delivery() { return *delivery_; }
+  smtp::SessionConfig& session_config() { return session_config_; }
+
+ private:
+  friend class SmtpConnection;
+  void OnAccept(int fd);
+  void OnConnectionGone(SmtpConnection* c);
+  void MaybeFinishShutdown();
+
+  engine::Loop* loop_;
+  SmtpContext ctx_;
+  smtp::SessionConfig session_config_;
+  std::vector<std::unique_ptr<engine::Listener>> listeners_;
+  std::unique_ptr<storage::DeliveryQueue> delivery_;
+  std::vector<SmtpConnection*> live_;  // index kept in each connection
+  bool shutting_down_ = false;
+  bool delivery_shutdown_started_ = false;
+  absl::AnyInvocable<void()> shutdown_done_;
+};
+
+}  // namespace ringmail::server
+
+#endif  // RINGMAIL_SERVER_SMTP_SERVICE_H_
