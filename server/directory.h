@@ -5,6 +5,7 @@
 #define RINGMAIL_SERVER_DIRECTORY_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -33,9 +33,8 @@ namespace {
 constexpr int kExitConfig = 2;
 constexpr int kExitRuntime = 1;
 
-[[noreturn]] void Die(int code, std::string_view message) {
-  std::fprintf(stderr, "ringmaild: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+[[noreturn]] void Die(int code, const std::string& message) {
+  std::fprintf(stderr, "ringmaild: %s\n", message.c_str());
   std::exit(code);
 }
 
@@ -96,7 +95,7 @@ int Main(int argc, char** argv) {
       std::fputs(std::string(config_or.status().message()).c_str(), stdout);
       return 0;
     }
-    Die(kExitConfig, config_or.status().message());
+    Die(kExitConfig, std::string(config_or.status().message()));
   }
   const Config config = std::move(*config_or);
   if (config.log_level == "debug") engine::SetLogLevel(engine::LogLevel::kDebug);

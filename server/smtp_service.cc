@@ -42,7 +42,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
       : svc_(svc),
         conn_(conn),
         ip_(std::move(ip)),
-        session_(svc->session_config(), this, ip_,
+        session_(svc->session_config(), this, ip_, svc->NextSessionId(),
                  [loop = svc->loop()] { return loop->now(); }) {}
 
   void Start() {
@@ -102,6 +102,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   void OnClosed() override {
     gone_ = true;
     svc_->loop()->CancelTimer(idle_timer_);
+    session_.OnDisconnect();
     AbortMessageIfAny();
     if (!finishing_) Destroy();
     // else: the delivery callback destroys us once the message is durable.
@@ -111,23 +112,26 @@ class SmtpConnection final : public engine::ConnectionHandler,
   smtp::RecipientVerdict CheckRecipient(std::string_view local_part,
                                         std::string_view domain) override {
     const Directory& dir = *svc_->ctx().directory;
-    if (!dir.IsLocalDomain(domain)) return smtp::RecipientVerdict::kRelayDenied;
-    if (!dir.FindMailbox(local_part, domain)) {
+    if (!domain.empty() && !dir.IsLocalDomain(domain)) {
+      return smtp::RecipientVerdict::kRelayDenied;
+    }
+    if (!svc_->ResolveRecipient(local_part, domain)) {
       return smtp::RecipientVerdict::kUnknownUser;
     }
     return smtp::RecipientVerdict::kAccept;
   }
 
   smtp::BodySink* BeginMessage(const smtp::Envelope& env) override {
-    const Directory& dir = *svc_->ctx().directory;
     std::vector<storage::DeliveryTarget> targets;
     std::string received = ToLf(env.received_header);
     std::vector<std::string> seen;
     for (const std::string& rcpt : env.recipients) {
       size_t at = rcpt.rfind('@');
-      if (at == std::string::npos) continue;
-      std::string domain = absl::AsciiStrToLower(rcpt.substr(at + 1));
-      auto mbox = dir.FindMailbox(std::string_view(rcpt).substr(0, at), domain);
+      std::string_view local = std::string_view(rcpt).substr(0, at);
+      std::string domain = at == std::string::npos
+                               ? std::string()
+                               : absl::AsciiStrToLower(rcpt.substr(at + 1));
+      auto mbox = svc_->ResolveRecipient(local, domain);
       if (!mbox) continue;  // checked at RCPT; the passwd-file cannot change
       std::string user = absl::StrCat(mbox->local_part, "@", mbox->domain);
       // One copy per mailbox, however often it was named (RFC 5321 §3.3
@@ -296,6 +300,33 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
 }
 
 SmtpService::~SmtpService() = default;
+
+uint64_t SmtpService::NextSessionId() {
+  // Unique per process: the core in the top byte, a per-core counter below,
+  // offset by the start time so ids (and the queue ids derived from them)
+  // do not repeat across restarts within a log's lifetime.
+  return (uint64_t{static_cast<uint8_t>(loop_->id())} << 56) ^
+         (session_id_base_ + ++sessions_started_);
+}
+
+std::optional<Directory::Mailbox> SmtpService::ResolveRecipient(
+    std::string_view local_part, std::string_view domain) const {
+  const Directory& dir = *ctx_.directory;
+  if (!domain.empty()) return dir.FindMailbox(local_part, domain);
+  // RCPT TO:<postmaster> without a domain (RFC 5321 §4.5.1) goes to the
+  // postmaster of the server's own domain, else of any local domain.
+  std::string_view host = ctx_.config->hostname;
+  while (true) {
+    if (auto m = dir.FindMailbox("postmaster", host)) return m;
+    size_t dot = host.find('.');
+    if (dot == std::string_view::npos) break;
+    host.remove_prefix(dot + 1);
+  }
+  for (const std::string& d : ctx_.config->local_domains) {
+    if (auto m = dir.FindMailbox("postmaster", d)) return m;
+  }
+  return std::nullopt;
+}
 
 void SmtpService::Start() {
   for (auto& l : listeners_) l->Start();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/time/clock.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
 #include "protocols/smtp/session.h"
@@ -51,6 +52,11 @@ class SmtpService {
   const SmtpContext& ctx() const { return ctx_; }
   storage::DeliveryQueue& delivery() { return *delivery_; }
   smtp::SessionConfig& session_config() { return session_config_; }
+  uint64_t NextSessionId();
+  // The mailbox an accepted recipient delivers to; an empty `domain` means
+  // the bare <postmaster> of RFC 5321 §4.5.1.
+  std::optional<Directory::Mailbox> ResolveRecipient(std::string_view local_part,
+                                                     std::string_view domain) const;
 
  private:
   friend class SmtpConnection;
@@ -64,6 +70,9 @@ class SmtpService {
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   std::unique_ptr<storage::DeliveryQueue> delivery_;
   std::vector<SmtpConnection*> live_;  // index kept in each connection
+  uint64_t session_id_base_ =
+      static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 8;
+  uint64_t sessions_started_ = 0;
   bool shutting_down_ = false;
   bool delivery_shutdown_started_ = false;
   absl::AnyInvocable<void()> shutdown_done_;

@@ -1,0 +1,94 @@
+// Incremental SMTP command line reader and command argument parsers.
+//
+// LineReader splits a byte stream into command lines without copying: a line
+// that lies entirely within one input chunk is returned as a view into that
+// chunk. Only a line split across chunks is copied, into a fixed buffer of
+// kMaxCommandLine octets owned by the reader; so there is no per-command heap
+// allocation and memory is bounded whatever the client sends.
+#ifndef RINGMAIL_PROTOCOLS_SMTP_COMMAND_PARSER_H_
+#define RINGMAIL_PROTOCOLS_SMTP_COMMAND_PARSER_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "protocols/smtp/command_table.h"
+
+namespace ringmail::smtp {
+
+// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
+inline constexpr size_t kMaxCommandLine = 512;
+
+class LineReader {
+ public:
+  enum class Status {
+    kLine,      // *line holds one line without its CRLF (or bare LF)
+    kNeedMore,  // all input consumed and buffered; call again with more
+    kTooLong,   // line exceeds kMaxCommandLine: reply 500 now; the reader
+                // silently discards through the next LF, then resynchronises
+  };
+
+  // Reads from `in`; *consumed is set to the octets of `in` used (always all
+  // of them for kNeedMore). For kLine, *line is valid until the next call or
+  // until `in` goes away, whichever is first.
+  //
+  // A bare LF ends a command line just like CRLF (Postfix does the same for
+  // commands). That is safe here because command lines carry no content; the
+  // DATA scanner, where it matters, is strict.
+  Status Next(std::string_view in, size_t* consumed, std::string_view* line);
+
+  // True while a partial line is buffered or an overlong line is being
+  // discarded: the session uses it to know the client is mid-line.
+  bool mid_line() const { return len_ > 0 || discarding_; }
+
+ private:
+  std::array<char, kMaxCommandLine> buf_;
+  size_t len_ = 0;
+  bool discarding_ = false;
+};
+
+struct CommandLine {
+  const CommandSpec* spec = nullptr;  // nullptr: verb not implemented
+  std::string_view verb;
+  std::string_view args;  // after the first SP, trailing spaces trimmed
+};
+
+// Splits a line into verb and arguments. Never fails; an unknown verb leaves
+// spec == nullptr.
+CommandLine ParseCommandLine(std::string_view line);
+
+// "FROM:<path> params" / "TO:<path> params". The keyword is matched
+// case-insensitively and, like Postfix, spaces after the colon are tolerated.
+// On success *path is the "<...>" text (a '>' inside a quoted local part does
+// not end it) and *params the rest (possibly empty).
+bool SplitPathArgs(std::string_view args, std::string_view keyword,
+                   std::string_view* path, std::string_view* params);
+
+enum class BodyType : uint8_t { k7Bit, k8BitMime };
+
+struct MailParams {
+  bool has_size = false;
+  uint64_t size = 0;
+  BodyType body = BodyType::k7Bit;
+  bool smtputf8 = false;
+};
+
+enum class ParamError {
+  kOk,
+  kSyntax,       // malformed esmtp-param / value: 501 5.5.4
+  kUnsupported,  // unknown keyword or value we did not advertise: 555 5.5.4
+};
+
+// Parses MAIL parameters (RFC 5321 §4.1.2 Mail-parameters): SIZE (RFC 1870),
+// BODY=7BIT|8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531). BINARYMIME is not
+// advertised and is kUnsupported. *bad names the offending parameter.
+ParamError ParseMailParams(std::string_view params, MailParams* out,
+                           std::string_view* bad);
+
+// RFC 3030: "BDAT" SP chunk-size [SP end-marker]. chunk-size is 1*DIGIT.
+bool ParseBdatArgs(std::string_view args, uint64_t* size, bool* last);
+
+}  // namespace ringmail::smtp
+
+#endif  // RINGMAIL_PROTOCOLS_SMTP_COMMAND_PARSER_H_

@@ -1,0 +1,137 @@
+#include "protocols/smtp/command_parser.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "protocols/smtp/address.h"
+
+namespace ringmail::smtp {
+namespace {
+
+// Feeds `in` in pieces of `step` octets; returns lines, "<TOOLONG>" markers.
+std::vector<std::string> Lines(std::string_view in, size_t step) {
+  LineReader r;
+  std::vector<std::string> got;
+  for (size_t pos = 0; pos < in.size(); pos += step) {
+    std::string_view chunk = in.substr(pos, step);
+    while (!chunk.empty()) {
+      size_t used = 0;
+      std::string_view line;
+      const LineReader::Status st = r.Next(chunk, &used, &line);
+      chunk.remove_prefix(used);
+      if (st == LineReader::Status::kLine) got.emplace_back(line);
+      if (st == LineReader::Status::kTooLong) got.emplace_back("<TOOLONG>");
+    }
+  }
+  return got;
+}
+
+void ExpectLines(std::string_view in, const std::vector<std::string>& want) {
+  EXPECT_EQ(Lines(in, in.size()), want);
+  EXPECT_EQ(Lines(in, 1), want);
+  EXPECT_EQ(Lines(in, 7), want);
+}
+
+TEST(LineReader, SplitsCrlfAndBareLf) {
+  ExpectLines("NOOP\r\nQUIT\nRSET\r\n", {"NOOP", "QUIT", "RSET"});
+}
+
+TEST(LineReader, OverlongLineResynchronises) {
+  const std::string ok(510, 'a');
+  ExpectLines(ok + "\r\n" + std::string(511, 'b') + "\r\nNOOP\r\n" +
+                  std::string(3000, 'c') + "\nQUIT\r\n",
+              {ok, "<TOOLONG>", "NOOP", "<TOOLONG>", "QUIT"});
+}
+
+TEST(CommandLine, VerbAndArgs) {
+  CommandLine c = ParseCommandLine("mail FROM:<a@b>  ");
+  ASSERT_NE(c.spec, nullptr);
+  EXPECT_EQ(c.spec->verb, Verb::kMail);
+  EXPECT_EQ(c.args, "FROM:<a@b>");
+  EXPECT_EQ(ParseCommandLine("STARTTLS").spec, nullptr);
+  EXPECT_EQ(ParseCommandLine("AUTH PLAIN x").spec, nullptr);
+}
+
+TEST(CommandLine, SplitPathArgsHandlesQuotedGreaterThan) {
+  std::string_view path, params;
+  ASSERT_TRUE(SplitPathArgs("from: <\"a>b\"@c.d> SIZE=1", "FROM", &path, &params));
+  EXPECT_EQ(path, "<\"a>b\"@c.d>");
+  EXPECT_EQ(params, "SIZE=1");
+  EXPECT_FALSE(SplitPathArgs("FROM:<a@b>x", "FROM", &path, &params));
+  EXPECT_FALSE(SplitPathArgs("TO:<a@b>", "FROM", &path, &params));
+}
+
+TEST(CommandLine, MailParamsAndBdat) {
+  MailParams p;
+  std::string_view bad;
+  EXPECT_EQ(ParseMailParams("SIZE=123 body=8bitmime SMTPUTF8", &p, &bad),
+            ParamError::kOk);
+  EXPECT_TRUE(p.has_size);
+  EXPECT_EQ(p.size, 123u);
+  EXPECT_EQ(p.body, BodyType::k8BitMime);
+  EXPECT_TRUE(p.smtputf8);
+  EXPECT_EQ(ParseMailParams("BODY=BINARYMIME", &p, &bad), ParamError::kUnsupported);
+  EXPECT_EQ(ParseMailParams("SIZE=99999999999999999999", &p, &bad),
+            ParamError::kSyntax);
+  uint64_t n;
+  bool last;
+  EXPECT_TRUE(ParseBdatArgs("100 last", &n, &last));
+  EXPECT_EQ(n, 100u);
+  EXPECT_TRUE(last);
+  EXPECT_FALSE(ParseBdatArgs("100 FIRST", &n, &last));
+  EXPECT_FALSE(ParseBdatArgs("-1", &n, &last));
+}
+
+AddressError Parse(std::string_view s, PathKind k = PathKind::kForwardPath,
+                   bool utf8 = false, EnvelopeAddress* a = nullptr) {
+  EnvelopeAddress tmp;
+  return ParsePath(s, k, utf8, a ? a : &tmp);
+}
+
+TEST(Address, Valid) {
+  EnvelopeAddress a;
+  ASSERT_EQ(Parse("<\"a.b\"@Example.COM>", PathKind::kForwardPath, false, &a),
+            AddressError::kOk);
+  EXPECT_EQ(a.local(), "a.b");
+  EXPECT_EQ(a.domain_lower(), "example.com");
+  ASSERT_EQ(Parse("<\"a\\\"b c\"@x.y>", PathKind::kForwardPath, false, &a),
+            AddressError::kOk);
+  EXPECT_EQ(a.local(), "a\"b c");
+  EXPECT_EQ(a.local_wire, "\"a\\\"b c\"");
+  EXPECT_EQ(Parse("<first.last+tag@sub.example.org>"), AddressError::kOk);
+  EXPECT_EQ(Parse("<u@[192.0.2.1]>"), AddressError::kOk);
+  EXPECT_EQ(Parse("<u@[IPv6:2001:db8::1]>"), AddressError::kOk);
+  EXPECT_EQ(Parse("<@a.b,@c.d:u@e.f>"), AddressError::kOk);
+  EXPECT_EQ(Parse("<>", PathKind::kReversePath), AddressError::kOk);
+  ASSERT_EQ(Parse("<PostMaster>", PathKind::kForwardPath, false, &a),
+            AddressError::kOk);
+  EXPECT_TRUE(a.postmaster);
+  EXPECT_EQ(a.local(), "postmaster");
+}
+
+TEST(Address, Invalid) {
+  EXPECT_EQ(Parse("<>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<postmaster>", PathKind::kReversePath), AddressError::kSyntax);
+  EXPECT_EQ(Parse("a@b"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<a..b@c>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<.a@c>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<a@-c.d>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<a@c..d>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<a@[300.1.1.1]>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<a@[IPv6:1:2:3]>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<\"a\"b@c>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<a b@c>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<" + std::string(65, 'a') + "@b.c>"), AddressError::kTooLong);
+  EXPECT_EQ(Parse("<a@" + std::string(260, 'b') + ">"), AddressError::kTooLong);
+  EXPECT_EQ(Parse("<j\xC3\xB6rg@x.y>"), AddressError::kUtf8NotAllowed);
+  EXPECT_EQ(Parse("<j\xC3\xB6rg@x.y>", PathKind::kForwardPath, true),
+            AddressError::kOk);
+  EXPECT_EQ(Parse("<j\xC3@x.y>", PathKind::kForwardPath, true),
+            AddressError::kBadUtf8);
+  EXPECT_EQ(Parse("<\xED\xA0\x80@x.y>", PathKind::kForwardPath, true),
+            AddressError::kBadUtf8);  // surrogate
+}
+
+}  // namespace
+}  // namespace ringmail::smtp

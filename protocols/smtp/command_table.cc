@@ -1,0 +1,49 @@
+#include "protocols/smtp/command_table.h"
+
+namespace ringmail::smtp {
+namespace {
+
+// RSET/NOOP/QUIT/HELP/VRFY are valid in every phase (RFC 5321 §4.1.4).
+// HELO/EHLO in a transaction imply RSET. Out-of-phase commands get a
+// phase-specific reply from the session (e.g. DATA after MAIL but without an
+// accepted RCPT is "554 no valid recipients").
+constexpr CommandSpec kCommands[] = {
+    {"HELO", Verb::kHelo, kPhaseAny, ArgPolicy::kRequired, false, true,
+     "HELO hostname"},
+    {"EHLO", Verb::kEhlo, kPhaseAny, ArgPolicy::kRequired, false, true,
+     "EHLO hostname"},
+    {"MAIL", Verb::kMail, kPhaseIdle, ArgPolicy::kRequired, false, false,
+     "MAIL FROM:<address>"},
+    {"RCPT", Verb::kRcpt, kPhaseMail | kPhaseRcpt, ArgPolicy::kRequired, false,
+     false, "RCPT TO:<address>"},
+    {"DATA", Verb::kData, kPhaseRcpt, ArgPolicy::kNone, false, true, "DATA"},
+    {"BDAT", Verb::kBdat, kPhaseRcpt | kPhaseBdat, ArgPolicy::kRequired, true,
+     false, "BDAT count [LAST]"},
+    {"RSET", Verb::kRset, kPhaseAny, ArgPolicy::kNone, false, false, "RSET"},
+    {"NOOP", Verb::kNoop, kPhaseAny, ArgPolicy::kOptional, false, true, "NOOP"},
+    {"QUIT", Verb::kQuit, kPhaseAny, ArgPolicy::kNone, false, true, "QUIT"},
+    {"HELP", Verb::kHelp, kPhaseAny, ArgPolicy::kOptional, false, true, "HELP"},
+    {"VRFY", Verb::kVrfy, kPhaseAny, ArgPolicy::kRequired, false, true,
+     "VRFY address"},
+};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const CommandSpec* LookupCommand(std::string_view verb) {
+  for (const CommandSpec& spec : kCommands) {
+    if (EqualsIgnoreCase(verb, spec.name)) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace ringmail::smtp

@@ -1,0 +1,272 @@
+// Session lifecycle, the input loop and body streaming. Command handlers live
+// in session_commands.cc.
+#include "protocols/smtp/session.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "protocols/smtp/received_header.h"
+#include "protocols/smtp/text_util.h"
+
+namespace ringmail::smtp {
+namespace {
+
+// Upper bound on what we ask a sink for at once: big enough for the SIMD
+// scanner to stay in its fast path, small enough not to force huge buffers.
+constexpr size_t kMaxReserve = 64 << 10;
+
+}  // namespace
+
+Session::Session(const SessionConfig& config, SessionHost* host,
+                 std::string_view client_ip, uint64_t session_id,
+                 absl::AnyInvocable<absl::Time()> clock)
+    : config_(config),
+      host_(host),
+      client_ip_(client_ip),
+      session_id_(session_id),
+      clock_(std::move(clock)),
+      scanner_(DataScanner::Mode::kDotStuffed, config.limits.max_text_line) {}
+
+void Session::Start(std::string* out) {
+  Reply(Concat({"220 ", config_.hostname, " ESMTP"}), out);
+}
+
+size_t Session::Consume(std::string_view in, std::string* out) {
+  size_t pos = 0;
+  while (pos < in.size()) {
+    switch (mode_) {
+      case Mode::kClosed:
+      case Mode::kWaiting:
+        return pos;
+      case Mode::kData:
+      case Mode::kBdatChunk:
+        pos += FeedBody(in.substr(pos), out);
+        break;
+      case Mode::kCommand: {
+        size_t used = 0;
+        std::string_view line;
+        const LineReader::Status st = reader_.Next(in.substr(pos), &used, &line);
+        pos += used;
+        if (st == LineReader::Status::kTooLong) {
+          Fail("500 5.5.2 Error: line too long", out);
+        } else if (st == LineReader::Status::kLine) {
+          HandleLine(line, out);
+        }
+        break;
+      }
+    }
+  }
+  return pos;
+}
+
+void Session::MessageDone(bool durable, std::string* out) {
+  if (mode_ != Mode::kWaiting) return;
+  mode_ = Mode::kCommand;
+  if (durable) {
+    Reply(Concat({"250 2.0.0 Ok: queued as ", queue_id_}), out);
+  } else {
+    Reply("451 4.3.0 Error: queue file write error", out);
+  }
+  if (shutdown_pending_) {
+    Close(Concat({"421 4.3.2 ", config_.hostname,
+                       " Service shutting down"}),
+          out);
+  }
+}
+
+void Session::OnIdleTimeout(std::string* out) {
+  if (closed()) return;
+  Close(Concat({"421 4.4.2 ", config_.hostname,
+                     " Error: timeout exceeded"}),
+        out);
+}
+
+void Session::OnShutdown(std::string* out) {
+  if (closed()) return;
+  if (waiting()) {
+    shutdown_pending_ = true;  // the queued/failed reply must come first
+    return;
+  }
+  Close(Concat({"421 4.3.2 ", config_.hostname, " Service shutting down"}),
+        out);
+}
+
+void Session::OnDisconnect() {
+  AbortMessage();
+  mode_ = Mode::kClosed;
+}
+
+void Session::Reply(std::string_view text, std::string* out) {
+  out->append(text);
+  out->append("\r\n");
+}
+
+void Session::Fail(std::string_view text, std::string* out) {
+  Reply(text, out);
+  if (++errors_ > config_.limits.max_errors) {
+    Close(Concat({"421 4.7.0 ", config_.hostname,
+                       " Error: too many errors"}),
+          out);
+  }
+}
+
+void Session::Close(std::string_view text, std::string* out) {
+  AbortMessage();
+  Reply(text, out);
+  mode_ = Mode::kClosed;
+}
+
+bool Session::BeginMessage() {
+  ++message_count_;
+  // Unique per process as long as session ids are: the count has a fixed
+  // width so (id, count) -> text is injective.
+  char id[32];
+  std::snprintf(id, sizeof id, "%llX%05X",
+                static_cast<unsigned long long>(session_id_),
+                static_cast<unsigned>(message_count_ & 0xFFFFF));
+  queue_id_ = id;
+  received_.clear();
+  const std::string_view protocol =
+      !esmtp_ ? "SMTP" : (smtputf8_ ? "UTF8SMTP" : "ESMTP");
+  AppendReceivedHeader(
+      ReceivedInfo{helo_, client_ip_, config_.hostname, protocol, queue_id_,
+                   recipients_.size() == 1 ? std::string_view(recipients_[0])
+                                           : std::string_view(),
+                   clock_()},
+      &received_);
+  Envelope env;
+  env.helo = helo_;
+  env.client_ip = client_ip_;
+  env.mail_from = mail_from_;
+  env.recipients = recipients_;
+  env.smtputf8 = smtputf8_;
+  env.eight_bit = eight_bit_;
+  env.queue_id = queue_id_;
+  env.received_header = received_;
+  body_bytes_ = 0;
+  oversize_ = false;
+  sink_ = host_->BeginMessage(env);
+  return sink_ != nullptr;
+}
+
+void Session::AbortMessage() {
+  if (sink_ == nullptr) return;
+  sink_ = nullptr;
+  host_->AbortMessage();
+}
+
+void Session::ResetTransaction() {
+  AbortMessage();
+  mail_from_.clear();
+  recipients_.clear();
+  smtputf8_ = false;
+  eight_bit_ = false;
+  oversize_ = false;
+  body_bytes_ = 0;
+  bdat_remaining_ = 0;
+  bdat_chunk_ = 0;
+  bdat_last_ = false;
+  if (phase_ != Phase::kConnected) phase_ = Phase::kIdle;
+}
+
+size_t Session::FeedBody(std::string_view in, std::string* out) {
+  const bool bdat = mode_ == Mode::kBdatChunk;
+  if (bdat && in.size() > bdat_remaining_) in = in.substr(0, bdat_remaining_);
+  size_t used = 0;
+  while (used < in.size()) {
+    const std::string_view rest = in.substr(used);
+    ScanResult r;
+    if (!bdat_skip_reply_.empty()) {
+      r.consumed = rest.size();  // a rejected chunk is skipped unscanned
+    } else if (sink_ != nullptr) {
+      const absl::Span<char> space =
+          sink_->Reserve(std::min(rest.size() + 1, kMaxReserve));
+      r = scanner_.Scan(rest, space.data(), space.size());
+      sink_->Commit(r.produced);
+    } else {
+      r = scanner_.Scan(rest, scratch_.data(), scratch_.size());
+    }
+    used += r.consumed;
+    body_bytes_ += r.produced;
+    if (!oversize_ &&
+        body_bytes_ + scanner_.newlines() > config_.limits.max_message_size) {
+      oversize_ = true;  // keep reading to the end, but store nothing more
+      AbortMessage();
+    }
+    if (r.end) {
+      FinishBody(true, out);
+      return used;
+    }
+  }
+  if (bdat) {
+    bdat_remaining_ -= used;
+    if (bdat_remaining_ == 0) FinishBody(bdat_last_, out);
+  }
+  return used;
+}
+
+bool Session::BodyOk(std::string* out) {
+  const uint32_t flags = scanner_.flags();
+  std::string_view error;
+  if (oversize_) {
+    error = "552 5.3.4 Error: message file too big";
+  } else if (flags & kScanNul) {
+    error = "554 5.6.0 Error: message content contains NUL characters";
+  } else if (flags & kScanBareLf) {
+    // Bare LF is how SMTP smuggling hides a second message from servers
+    // that treat "\n.\n" as end-of-data; refuse it outright (Postfix
+    // smtpd_forbid_bare_newline).
+    error = "554 5.6.0 Error: bare <LF> received";
+  } else if (flags & kScanBareCr) {
+    error = "554 5.6.0 Error: bare <CR> received";
+  } else if (flags & kScanLongLine) {
+    // RFC 5321 §4.5.3.1.6: clients MUST NOT send longer lines. Postfix
+    // wraps them, which changes the content (and breaks signatures); we
+    // reject instead.
+    error = "554 5.6.0 Error: line too long";
+  }
+  if (error.empty()) return true;
+  AbortMessage();
+  Fail(error, out);
+  return false;
+}
+
+void Session::FinishBody(bool last, std::string* out) {
+  const bool data = mode_ == Mode::kData;
+  mode_ = Mode::kCommand;
+  if (!bdat_skip_reply_.empty()) {
+    const std::string_view reply = bdat_skip_reply_;
+    bdat_skip_reply_ = {};
+    Fail(reply, out);
+    return;
+  }
+  if (!data && last && scanner_.pending_cr()) {
+    // A CR at the very end of the last chunk is a bare CR.
+    size_t n;
+    if (sink_ != nullptr) {
+      const absl::Span<char> space = sink_->Reserve(1);
+      n = scanner_.Finish(space.data(), space.size());
+      sink_->Commit(n);
+    } else {
+      n = scanner_.Finish(scratch_.data(), scratch_.size());
+    }
+    body_bytes_ += n;
+  }
+  if (!BodyOk(out)) {
+    ResetTransaction();
+    return;
+  }
+  if (!last) {
+    Reply(Concat({"250 2.0.0 ", std::to_string(bdat_chunk_), " bytes received"}),
+          out);
+    return;
+  }
+  const uint64_t crlf_size = body_bytes_ + scanner_.newlines();
+  sink_ = nullptr;  // the host owns the message from here on
+  ResetTransaction();
+  mode_ = Mode::kWaiting;
+  host_->EndMessage(crlf_size);
+}
+
+}  // namespace ringmail::smtp

@@ -1,0 +1,187 @@
+// One SMTP server session (RFC 5321, with PIPELINING RFC 2920, SIZE RFC 1870,
+// 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034, SMTPUTF8 RFC 6531 and
+// CHUNKING RFC 3030). Pure protocol logic: bytes in, reply bytes out, and
+// calls to a SessionHost for recipient checks and message storage. No I/O,
+// no threads, no clocks other than the injected one.
+//
+// Ownership: the Session does not own the host or the sinks; the host must
+// outlive the session. A BodySink returned by BeginMessage is used until the
+// session calls EndMessage or AbortMessage, never afterwards.
+#ifndef RINGMAIL_PROTOCOLS_SMTP_SESSION_H_
+#define RINGMAIL_PROTOCOLS_SMTP_SESSION_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "protocols/smtp/command_parser.h"
+#include "protocols/smtp/data_scanner.h"
+
+namespace ringmail::smtp {
+
+struct SessionLimits {
+  size_t max_message_size = 50 << 20;  // advertised in EHLO SIZE; CRLF octets
+  size_t max_recipients = 1000;        // beyond -> 452 4.5.3
+  size_t max_errors = 20;              // beyond -> 421 4.7.0, close
+  size_t max_text_line = kDefaultMaxTextLine;  // body line limit incl. CRLF
+};
+
+struct SessionConfig {
+  std::string hostname;
+  SessionLimits limits;
+};
+
+enum class RecipientVerdict { kAccept, kUnknownUser, kRelayDenied, kTempFail };
+
+// Valid only during SessionHost::BeginMessage; copy what you keep.
+struct Envelope {
+  std::string_view helo;
+  std::string_view client_ip;
+  std::string_view mail_from;  // canonical "local@domain", "" for <>
+  // Canonical "local@domain_lower" (local part unquoted), or "postmaster".
+  absl::Span<const std::string> recipients;
+  bool smtputf8 = false;
+  bool eight_bit = false;  // BODY=8BITMIME (or SMTPUTF8)
+  std::string_view queue_id;
+  // Full "Received: ..." field incl. trailing LF, to be stored in front of
+  // the body (RFC 5321 §4.4). The session does NOT write it to the sink.
+  std::string_view received_header;
+};
+
+// Implemented by the storage side; the session writes body bytes straight
+// into it (LF line endings, dot-unstuffed).
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // Returns writable space of at least min_bytes (min_bytes >= 1). The span
+  // stays valid until the next Reserve/Commit.
+  virtual absl::Span<char> Reserve(size_t min_bytes) = 0;
+  // The first `bytes` octets of the last reserved span now hold body data.
+  virtual void Commit(size_t bytes) = 0;
+};
+
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  // domain_lower is empty for RCPT TO:<postmaster> (local_part "postmaster").
+  virtual RecipientVerdict CheckRecipient(std::string_view local_part,
+                                          std::string_view domain_lower) = 0;
+  // Starts storing a message. nullptr -> the session replies 451 4.3.0.
+  virtual BodySink* BeginMessage(const Envelope& env) = 0;
+  // The body is complete and acceptable; crlf_size is its size with CRLF line
+  // endings. The host makes it durable and then calls Session::MessageDone
+  // (possibly from inside this call).
+  virtual void EndMessage(uint64_t crlf_size) = 0;
+  // Discard the in-progress message (too big, bad octets, RSET/EHLO/QUIT
+  // during BDAT, timeout, shutdown, disconnect).
+  virtual void AbortMessage() = 0;
+};
+
+class Session {
+ public:
+  // `session_id` must be unique per server process lifetime (e.g. a counter
+  // mixed with random bits): queue ids are derived from it. `clock` supplies
+  // the time for Received headers. host must outlive the session.
+  Session(const SessionConfig& config, SessionHost* host,
+          std::string_view client_ip, uint64_t session_id,
+          absl::AnyInvocable<absl::Time()> clock);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Appends the 220 greeting.
+  void Start(std::string* out);
+
+  // Consumes client input and appends replies to *out. Returns the octets of
+  // `in` consumed: all of them, except that it stops right after an
+  // end-of-message while waiting() (the caller re-offers the rest after
+  // MessageDone) and consumes nothing once closed(). `in` need only stay
+  // valid during the call.
+  size_t Consume(std::string_view in, std::string* out);
+
+  // Result of the host's EndMessage: "250 2.0.0 Ok: queued as <id>" or
+  // "451 4.3.0 Error: queue file write error". Ignored unless waiting().
+  void MessageDone(bool durable, std::string* out);
+
+  // 421 4.4.2 and close; aborts any in-progress message.
+  void OnIdleTimeout(std::string* out);
+  // 421 4.3.2 and close; while waiting() the 421 follows MessageDone's reply.
+  void OnShutdown(std::string* out);
+  // The connection is gone: abort any in-progress message, close, no reply.
+  void OnDisconnect();
+
+  bool closed() const { return mode_ == Mode::kClosed; }
+  bool waiting() const { return mode_ == Mode::kWaiting; }
+  bool in_data() const {
+    return mode_ == Mode::kData || mode_ == Mode::kBdatChunk;
+  }
+  size_t error_count() const { return errors_; }
+
+ private:
+  enum class Mode : uint8_t { kCommand, kData, kBdatChunk, kWaiting, kClosed };
+  enum class Phase : uint8_t { kConnected, kIdle, kMail, kRcpt, kBdat };
+
+  // session_commands.cc
+  void HandleLine(std::string_view line, std::string* out);
+  void SequenceError(const CommandSpec& spec, std::string* out);
+  void DoHelo(const CommandLine& cmd, std::string* out);
+  void DoMail(const CommandLine& cmd, std::string* out);
+  void DoRcpt(const CommandLine& cmd, std::string* out);
+  void DoData(std::string* out);
+  void DoBdat(const CommandLine& cmd, std::string* out);
+
+  // session.cc
+  void Reply(std::string_view text, std::string* out);
+  void Fail(std::string_view text, std::string* out);  // reply + count error
+  void Close(std::string_view text, std::string* out);
+  bool BeginMessage();
+  void AbortMessage();
+  void ResetTransaction();
+  size_t FeedBody(std::string_view in, std::string* out);
+  void FinishBody(bool last, std::string* out);
+  bool BodyOk(std::string* out);
+
+  SessionConfig config_;
+  SessionHost* host_;
+  std::string client_ip_;
+  uint64_t session_id_;
+  absl::AnyInvocable<absl::Time()> clock_;
+
+  Mode mode_ = Mode::kCommand;
+  Phase phase_ = Phase::kConnected;
+  bool esmtp_ = false;
+  bool shutdown_pending_ = false;
+  size_t errors_ = 0;
+  uint32_t message_count_ = 0;
+  std::string helo_;
+
+  // Transaction.
+  std::string mail_from_;
+  std::vector<std::string> recipients_;
+  bool smtputf8_ = false;
+  bool eight_bit_ = false;
+  std::string queue_id_;
+  std::string received_;
+
+  // Body streaming.
+  LineReader reader_;
+  DataScanner scanner_;
+  BodySink* sink_ = nullptr;     // non-null between BeginMessage and End/Abort
+  bool oversize_ = false;        // over max_message_size: discarding
+  uint64_t body_bytes_ = 0;      // LF-form octets produced
+  uint64_t bdat_remaining_ = 0;  // octets left in the current BDAT chunk
+  uint64_t bdat_chunk_ = 0;      // size of the current chunk, for the reply
+  bool bdat_last_ = false;
+  // A rejected BDAT's chunk is skipped, then this reply is sent.
+  std::string_view bdat_skip_reply_;
+  std::array<char, 4096> scratch_;  // scanner output while discarding
+};
+
+}  // namespace ringmail::smtp
+
+#endif  // RINGMAIL_PROTOCOLS_SMTP_SESSION_H_

@@ -1,0 +1,282 @@
+// SMTP command handlers: sequencing via the command table, then one function
+// per verb that needs more than a fixed reply.
+#include <string>
+
+#include "protocols/smtp/address.h"
+#include "protocols/smtp/command_parser.h"
+#include "protocols/smtp/session.h"
+#include "protocols/smtp/text_util.h"
+
+namespace ringmail::smtp {
+namespace {
+
+std::string Canonical(const EnvelopeAddress& a) {
+  if (a.null_path) return "";
+  if (a.postmaster) return "postmaster";
+  return Concat({a.local(), "@", a.domain_lower()});
+}
+
+}  // namespace
+
+void Session::HandleLine(std::string_view line, std::string* out) {
+  if (line.find('\0') != std::string_view::npos) {
+    Fail("500 5.5.2 Error: bad syntax", out);
+    return;
+  }
+  const CommandLine cmd = ParseCommandLine(line);
+  if (cmd.spec == nullptr) {
+    Fail("502 5.5.2 Error: command not recognized", out);
+    return;
+  }
+  const CommandSpec& spec = *cmd.spec;
+  // BDAT decides for itself: its chunk must be skipped even when the command
+  // is refused, so it needs the size before anything else.
+  if (spec.verb == Verb::kBdat) {
+    DoBdat(cmd, out);
+    return;
+  }
+  if ((spec.args == ArgPolicy::kRequired && cmd.args.empty()) ||
+      (spec.args == ArgPolicy::kNone && !cmd.args.empty())) {
+    Fail(Concat({"501 5.5.4 Syntax: ", spec.usage}), out);
+    return;
+  }
+  if (spec.requires_ehlo && !esmtp_) {
+    Fail("502 5.5.1 Error: command not implemented", out);
+    return;
+  }
+  const uint8_t phase_bit = static_cast<uint8_t>(1u << static_cast<int>(phase_));
+  if ((spec.phases & phase_bit) == 0) {
+    SequenceError(spec, out);
+    return;
+  }
+  switch (spec.verb) {
+    case Verb::kHelo:
+    case Verb::kEhlo:
+      DoHelo(cmd, out);
+      return;
+    case Verb::kMail:
+      DoMail(cmd, out);
+      return;
+    case Verb::kRcpt:
+      DoRcpt(cmd, out);
+      return;
+    case Verb::kData:
+      DoData(out);
+      return;
+    case Verb::kBdat:
+      return;  // handled above
+    case Verb::kRset:
+      ResetTransaction();
+      Reply("250 2.0.0 Ok", out);
+      return;
+    case Verb::kNoop:
+      Reply("250 2.0.0 Ok", out);
+      return;
+    case Verb::kQuit:
+      Close("221 2.0.0 Bye", out);
+      return;
+    case Verb::kHelp:
+      Reply("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP "
+            "QUIT HELP VRFY",
+            out);
+      return;
+    case Verb::kVrfy:
+      // RFC 5321 §3.5.3: 252 when we will not say.
+      Reply("252 2.5.2 Cannot VRFY user, but will accept message and attempt "
+            "delivery",
+            out);
+      return;
+  }
+}
+
+void Session::SequenceError(const CommandSpec& spec, std::string* out) {
+  const bool before_mail =
+      phase_ == Phase::kConnected || phase_ == Phase::kIdle;
+  switch (spec.verb) {
+    case Verb::kMail:
+      // RFC 5321 §4.1.4 would allow MAIL without HELO; Postfix does not.
+      Fail(phase_ == Phase::kConnected
+               ? "503 5.5.1 Error: send HELO/EHLO first"
+               : "503 5.5.1 Error: nested MAIL command",
+           out);
+      return;
+    case Verb::kRcpt:
+      Fail(before_mail ? "503 5.5.1 Error: need MAIL command"
+                       : "503 5.5.1 Error: RCPT after BDAT",
+           out);
+      return;
+    case Verb::kData:
+    case Verb::kBdat:
+      if (before_mail) {
+        Fail("503 5.5.1 Error: need MAIL command", out);
+      } else if (phase_ == Phase::kMail) {
+        Fail("554 5.5.1 Error: no valid recipients", out);
+      } else {
+        Fail("503 5.5.1 Error: DATA after BDAT", out);  // RFC 3030 §2
+      }
+      return;
+    default:
+      Fail("503 5.5.1 Error: bad sequence of commands", out);
+      return;
+  }
+}
+
+void Session::DoHelo(const CommandLine& cmd, std::string* out) {
+  ResetTransaction();  // RFC 5321 §4.1.4: HELO/EHLO imply RSET
+  helo_.assign(cmd.args);
+  esmtp_ = cmd.spec->verb == Verb::kEhlo;
+  phase_ = Phase::kIdle;
+  if (!esmtp_) {
+    Reply(Concat({"250 ", config_.hostname}), out);
+    return;
+  }
+  AppendAll(out, {"250-", config_.hostname, "\r\n250-PIPELINING\r\n250-SIZE ",
+                  std::to_string(config_.limits.max_message_size),
+                  "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
+                  "250-SMTPUTF8\r\n250 CHUNKING\r\n"});
+}
+
+void Session::DoMail(const CommandLine& cmd, std::string* out) {
+  std::string_view path, params;
+  if (!SplitPathArgs(cmd.args, "FROM", &path, &params)) {
+    Fail("501 5.5.4 Syntax: MAIL FROM:<address>", out);
+    return;
+  }
+  MailParams mp;
+  std::string_view bad;
+  // After plain HELO we advertised no extensions, so no parameters at all.
+  const ParamError pe = !esmtp_ && !params.empty()
+                            ? ParamError::kUnsupported
+                            : ParseMailParams(params, &mp, &bad);
+  if (pe == ParamError::kSyntax) {
+    Fail(Concat({"501 5.5.4 Bad parameter syntax: ", bad}), out);
+    return;
+  }
+  if (pe == ParamError::kUnsupported) {
+    Fail(Concat({"555 5.5.4 Unsupported option: ",
+                      bad.empty() ? params : bad}),
+         out);
+    return;
+  }
+  if (mp.has_size && mp.size > config_.limits.max_message_size) {
+    Fail("552 5.3.4 Message size exceeds fixed limit", out);
+    return;
+  }
+  EnvelopeAddress addr;
+  switch (ParsePath(path, PathKind::kReversePath, mp.smtputf8, &addr)) {
+    case AddressError::kOk:
+      break;
+    case AddressError::kUtf8NotAllowed:
+      Fail("553 5.6.7 Error: SMTPUTF8 is required for a non-ASCII address",
+           out);
+      return;
+    default:
+      Fail("501 5.1.7 Bad sender address syntax", out);
+      return;
+  }
+  mail_from_ = Canonical(addr);
+  smtputf8_ = mp.smtputf8;
+  eight_bit_ = mp.body == BodyType::k8BitMime || mp.smtputf8;
+  phase_ = Phase::kMail;
+  Reply("250 2.1.0 Ok", out);
+}
+
+void Session::DoRcpt(const CommandLine& cmd, std::string* out) {
+  std::string_view path, params;
+  if (!SplitPathArgs(cmd.args, "TO", &path, &params)) {
+    Fail("501 5.5.4 Syntax: RCPT TO:<address>", out);
+    return;
+  }
+  if (!params.empty()) {  // we advertise no RCPT parameters (no DSN)
+    Fail(Concat({"555 5.5.4 Unsupported option: ", params}), out);
+    return;
+  }
+  EnvelopeAddress addr;
+  switch (ParsePath(path, PathKind::kForwardPath, smtputf8_, &addr)) {
+    case AddressError::kOk:
+      break;
+    case AddressError::kUtf8NotAllowed:
+      Fail("553 5.6.7 Error: SMTPUTF8 is required for a non-ASCII address",
+           out);
+      return;
+    default:
+      Fail("501 5.1.3 Bad recipient address syntax", out);
+      return;
+  }
+  if (recipients_.size() >= config_.limits.max_recipients) {
+    // RFC 5321 §4.5.3.1.10: 452, and the client retries the rest later. Not
+    // a client error, so it is not counted.
+    Reply("452 4.5.3 Error: too many recipients", out);
+    return;
+  }
+  switch (host_->CheckRecipient(addr.local(), addr.domain_lower())) {
+    case RecipientVerdict::kAccept:
+      recipients_.push_back(Canonical(addr));
+      phase_ = Phase::kRcpt;
+      Reply("250 2.1.5 Ok", out);
+      return;
+    case RecipientVerdict::kUnknownUser:
+      Fail(Concat({"550 5.1.1 <", addr.wire,
+                        ">: Recipient address rejected: User unknown"}),
+           out);
+      return;
+    case RecipientVerdict::kRelayDenied:
+      Fail(Concat({"550 5.7.1 <", addr.wire, ">: Relay access denied"}),
+           out);
+      return;
+    case RecipientVerdict::kTempFail:
+      Fail(Concat({"451 4.3.0 <", addr.wire,
+                        ">: Temporary lookup failure"}),
+           out);
+      return;
+  }
+}
+
+void Session::DoData(std::string* out) {
+  scanner_.Reset(DataScanner::Mode::kDotStuffed);
+  if (!BeginMessage()) {
+    ResetTransaction();
+    Reply("451 4.3.0 Error: queue file write error", out);
+    return;
+  }
+  mode_ = Mode::kData;
+  Reply("354 End data with <CR><LF>.<CR><LF>", out);
+}
+
+void Session::DoBdat(const CommandLine& cmd, std::string* out) {
+  uint64_t size = 0;
+  bool last = false;
+  if (!ParseBdatArgs(cmd.args, &size, &last)) {
+    // Without a size we cannot tell where the chunk ends, and its octets
+    // must never be read as commands: give up on the connection.
+    Reply("501 5.5.4 Syntax: BDAT count [LAST]", out);
+    Close(Concat({"421 4.7.0 ", config_.hostname,
+                       " Error: cannot resynchronise after bad BDAT"}),
+          out);
+    return;
+  }
+  std::string_view refusal;
+  if (!esmtp_) {
+    refusal = "502 5.5.1 Error: command not implemented";
+  } else if (phase_ == Phase::kConnected || phase_ == Phase::kIdle) {
+    refusal = "503 5.5.1 Error: need MAIL command";
+  } else if (phase_ == Phase::kMail) {
+    refusal = "554 5.5.1 Error: no valid recipients";
+  }
+  if (refusal.empty() && phase_ == Phase::kRcpt) {
+    scanner_.Reset(DataScanner::Mode::kRaw);
+    if (!BeginMessage()) {
+      ResetTransaction();
+      refusal = "451 4.3.0 Error: queue file write error";
+    }
+  }
+  bdat_skip_reply_ = refusal;
+  bdat_remaining_ = size;
+  bdat_chunk_ = size;
+  bdat_last_ = last;
+  if (refusal.empty()) phase_ = Phase::kBdat;
+  mode_ = Mode::kBdatChunk;
+  if (size == 0) FinishBody(last, out);
+}
+
+}  // namespace ringmail::smtp

@@ -1,0 +1,97 @@
+// Internal state of one message in a DeliveryQueue. Not part of the API.
+#ifndef RINGMAIL_STORAGE_MAILDIR_DELIVERY_STATE_H_
+#define RINGMAIL_STORAGE_MAILDIR_DELIVERY_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "storage/maildir/delivery_queue.h"
+
+namespace ringmail::storage::internal {
+
+// One body buffer, written once per target, freed when all are done.
+struct Chunk {
+  std::unique_ptr<char[]> data;
+  size_t capacity = 0;
+  size_t size = 0;
+  uint64_t body_offset = 0;  // where the chunk starts in the body
+  size_t targets_pending = 0;  // targets that have not fully written it
+  int writes_in_flight = 0;
+};
+
+struct TargetState {
+  DeliveryTarget target;
+  std::string base;      // unique name
+  std::string tmp_path;  // <maildir>/tmp/<base>
+  std::string new_dir;   // <maildir>/new
+  std::string new_name;  // <base>,S=..,W=..
+  int fd = -1;
+  bool created = false;  // tmp file exists (ours to unlink)
+  bool renamed = false;  // now lives at new_dir/new_name
+  bool prefix_issued = false;
+  bool prefix_done = false;
+  int open_attempts = 0;
+  uint64_t next_chunk = 0;  // seq of the next chunk to issue
+};
+
+enum class Phase {
+  kWriting,   // open + writes; Finish not yet complete
+  kReady,     // all data written, waiting in ready_
+  kSyncing,   // in a batch: fdatasync + close
+  kRenaming,  // in a batch: tmp/ -> new/
+  kBarrier,   // renamed, waiting for the batch's directory fsyncs
+  kCleaning,  // failed: closing and unlinking files
+  kDone,      // result known; waiting for Finish/Abort to be called
+};
+
+struct MessageState {
+  uint64_t id = 0;
+  Phase phase = Phase::kWriting;
+  std::vector<TargetState> targets;
+  size_t max_prefix = 0;  // longest header_prefix, for max_message_bytes
+  // Committed chunks not yet released, by sequence number.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Chunk>> chunks;
+  std::unique_ptr<Chunk> filling;  // being filled by Reserve/Commit
+  uint64_t next_seq = 0;
+  uint64_t body_bytes = 0;
+  uint64_t body_lf = 0;
+  int ops_in_flight = 0;  // I/O whose callback references this state
+  int step_pending = 0;   // outstanding ops of the current batch step
+  absl::Status error;     // first failure (generic, for the caller)
+  bool finished = false;  // Finish() called
+  bool attached = true;   // the IncomingMessage handle still refers to us
+  bool pause_reported = false;
+  absl::AnyInvocable<void()> resume;
+  DeliveryDone done;
+  bool in_batch = false;
+};
+
+}  // namespace ringmail::storage::internal
+
+namespace ringmail::storage {
+
+// The batch being group-committed (see delivery_commit.cc).
+struct DeliveryQueue::Batch {
+  struct Dir {
+    int fd = -1;
+    bool cached = false;  // fd belongs to dir_fds_
+    int result = 0;       // 0 or the first -errno
+  };
+  std::vector<uint64_t> ids;     // message ids (failed ones disappear)
+  size_t before_barrier = 0;     // messages not yet renamed or failed
+  absl::flat_hash_map<std::string, Dir> dirs;
+  size_t dirs_pending = 0;
+};
+
+}  // namespace ringmail::storage
+
+#endif  // RINGMAIL_STORAGE_MAILDIR_DELIVERY_STATE_H_

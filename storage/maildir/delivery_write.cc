@@ -1,0 +1,198 @@
+// DeliveryQueue, writing phase: open tmp/<unique> in each target, write the
+// target's header prefix and every body chunk, track chunk lifetimes and
+// back-pressure, and hand the fully written message to the group commit.
+#include <errno.h>
+#include <fcntl.h>
+
+#include <cassert>
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "storage/maildir/delivery_queue.h"
+#include "storage/maildir/delivery_state.h"
+
+namespace ringmail::storage {
+
+using internal::MessageState;
+using internal::Phase;
+using internal::TargetState;
+
+namespace {
+// Chunk "sequence number" of a target's header prefix write.
+constexpr uint64_t kPrefixSeq = std::numeric_limits<uint64_t>::max();
+// Attempts to open a tmp file (EEXIST: new name; ENOENT: recreate dirs).
+constexpr int kMaxOpenAttempts = 3;
+}  // namespace
+
+void DeliveryQueue::StartOpen(MessageState* m, size_t t) {
+  const std::string& root = m->targets[t].target.maildir;
+  if (creator_.IsKnown(root)) return OpenTmp(m, t);
+  ++m->ops_in_flight;
+  creator_.Ensure(root, [this, m, t](absl::Status status) {
+    --m->ops_in_flight;
+    if (!status.ok()) {
+      FailMessage(m, status);  // MaildirCreator logged the details.
+    } else if (m->error.ok()) {
+      OpenTmp(m, t);
+    }
+    Advance(m);
+  });
+}
+
+void DeliveryQueue::OpenTmp(MessageState* m, size_t t) {
+  TargetState& ts = m->targets[t];
+  ++ts.open_attempts;
+  ++m->ops_in_flight;
+  io_->OpenAt(
+      AT_FDCWD, ts.tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600,
+      [this, m, t](int fd) {
+        --m->ops_in_flight;
+        TargetState& ts = m->targets[t];
+        if (fd >= 0) {
+          ts.fd = fd;
+          ts.created = true;
+          IssueWrites(m, t);  // no-op if the message failed meanwhile
+        } else if ((fd == -EEXIST || fd == -ENOENT) &&
+                   ts.open_attempts < kMaxOpenAttempts && m->error.ok()) {
+          if (fd == -EEXIST) {
+            // Someone else's file has our name (clock went back?).
+            ts.base = NextUniqueName();
+            ts.tmp_path = absl::StrCat(ts.target.maildir, "/tmp/", ts.base);
+          } else {
+            // The Maildir vanished behind our cache: recreate it.
+            creator_.Forget(ts.target.maildir);
+            int stale = dir_fds_.Erase(ts.new_dir);
+            if (stale >= 0) io_->Close(stale, [](int) {});
+          }
+          StartOpen(m, t);
+        } else {
+          opts_.log(SyscallError(absl::StrCat("open(", ts.tmp_path, ")"), fd));
+          FailMessage(m, GenericIoStatus(fd));
+        }
+        Advance(m);
+      });
+}
+
+void DeliveryQueue::IssueWrites(MessageState* m, size_t t) {
+  TargetState& ts = m->targets[t];
+  if (ts.fd < 0 || !m->error.ok()) return;
+  if (!ts.prefix_issued) {
+    ts.prefix_issued = true;
+    if (ts.target.header_prefix.empty()) {
+      ts.prefix_done = true;
+    } else {
+      WriteSome(m, t, kPrefixSeq, 0);
+    }
+  }
+  while (ts.next_chunk < m->next_seq) WriteSome(m, t, ts.next_chunk++, 0);
+}
+
+// Writes the rest of one buffer (prefix or chunk `seq`) from `done_bytes`
+// on; resubmits after short writes.
+void DeliveryQueue::WriteSome(MessageState* m, size_t t, uint64_t seq,
+                              size_t done_bytes) {
+  TargetState& ts = m->targets[t];
+  const std::string& prefix = ts.target.header_prefix;
+  const char* data;
+  size_t len;
+  uint64_t offset;
+  internal::Chunk* chunk = nullptr;
+  if (seq == kPrefixSeq) {
+    data = prefix.data() + done_bytes;
+    len = prefix.size() - done_bytes;
+    offset = done_bytes;
+  } else {
+    auto it = m->chunks.find(seq);
+    assert(it != m->chunks.end());
+    chunk = it->second.get();
+    ++chunk->writes_in_flight;
+    data = chunk->data.get() + done_bytes;
+    len = chunk->size - done_bytes;
+    offset = prefix.size() + chunk->body_offset + done_bytes;
+  }
+  assert(len > 0);
+  ++m->ops_in_flight;
+  io_->Write(ts.fd, data, len, offset, [this, m, t, seq, done_bytes, len,
+                                        chunk](int r) {
+    --m->ops_in_flight;
+    if (chunk != nullptr) --chunk->writes_in_flight;
+    TargetState& ts = m->targets[t];
+    bool complete = false;
+    if (r < 0 || r == 0) {
+      opts_.log(r < 0 ? SyscallError(absl::StrCat("pwrite(", ts.tmp_path, ")"),
+                                     r)
+                      : absl::StrCat("pwrite(", ts.tmp_path, ") wrote 0 bytes"));
+      FailMessage(m, GenericIoStatus(r < 0 ? r : -EIO));
+    } else if (static_cast<size_t>(r) < len && m->error.ok()) {
+      WriteSome(m, t, seq, done_bytes + r);  // short write: the rest
+    } else {
+      complete = static_cast<size_t>(r) == len;
+    }
+    if (seq == kPrefixSeq) {
+      ts.prefix_done = ts.prefix_done || complete;
+    } else if (chunk->writes_in_flight == 0 || complete) {
+      ReleaseChunk(m, seq, complete);
+    }
+    bool want_resume = m->attached;
+    Advance(m);
+    if (want_resume) MaybeResume(m);  // attached: `m` is still alive
+  });
+}
+
+void DeliveryQueue::DispatchChunk(MessageState* m) {
+  std::unique_ptr<internal::Chunk> chunk = std::move(m->filling);
+  if (!chunk || chunk->size == 0 || !m->error.ok()) return;
+  uint64_t seq = m->next_seq++;
+  chunk->targets_pending = m->targets.size();
+  m->chunks.emplace(seq, std::move(chunk));
+  for (size_t t = 0; t < m->targets.size(); ++t) IssueWrites(m, t);
+}
+
+// A target finished with chunk `seq` (`written`), or a write of it ended
+// after the message failed. Frees the buffer when nobody needs it.
+void DeliveryQueue::ReleaseChunk(MessageState* m, uint64_t seq, bool written) {
+  auto it = m->chunks.find(seq);
+  if (it == m->chunks.end()) return;
+  internal::Chunk& c = *it->second;
+  if (written) {
+    assert(c.targets_pending > 0);
+    --c.targets_pending;
+  }
+  if (c.targets_pending == 0 || (!m->error.ok() && c.writes_in_flight == 0)) {
+    m->chunks.erase(it);
+  }
+}
+
+void DeliveryQueue::FailMessage(MessageState* m, absl::Status status) {
+  assert(!status.ok());
+  if (m->error.ok()) m->error = std::move(status);
+  // Free every buffer no write is using; the rest go when their writes end.
+  absl::erase_if(m->chunks, [](const auto& entry) {
+    return entry.second->writes_in_flight == 0;
+  });
+}
+
+void DeliveryQueue::MaybeResume(MessageState* m) {
+  if (!m->pause_reported) return;
+  if (m->error.ok() && m->chunks.size() >= opts_.max_chunks_in_flight) return;
+  m->pause_reported = false;
+  if (m->resume) m->resume();
+}
+
+// Moves a message in the writing phase forward once its I/O has drained.
+void DeliveryQueue::Advance(MessageState* m) {
+  if (m->phase != Phase::kWriting || m->ops_in_flight > 0) return;
+  if (!m->error.ok()) return Cleanup(m);
+  if (!m->finished) return;  // more body may come
+  for (const TargetState& ts : m->targets) {
+    // ops_in_flight == 0 and no error: every target is open and written.
+    assert(ts.fd >= 0 && ts.prefix_done);
+    (void)ts;
+  }
+  assert(m->chunks.empty() && m->filling == nullptr);
+  m->phase = Phase::kReady;
+  Enqueue(m);
+}
+
+}  // namespace ringmail::storage
