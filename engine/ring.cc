@@ -71,6 +71,10 @@ io_uring_sqe* Ring::GetSqe() {
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
   }
+  // liburing's prep helpers leave user_data alone, so a recycled SQE slot
+  // would otherwise carry a stale Operation pointer into a fire-and-forget
+  // request (cancel, wake-up write) and complete a freed object.
+  io_uring_sqe_set_data(sqe, nullptr);
   return sqe;
 }
 

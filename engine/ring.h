@@ -41,8 +41,9 @@ class Ring {
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
 
-  // An SQE to fill. When the SQ is full, pending SQEs are submitted first so
-  // this never fails while the kernel accepts submissions.
+  // An SQE to fill, its user_data cleared (completions of it are ignored).
+  // When the SQ is full, pending SQEs are submitted first so this never
+  // fails while the kernel accepts submissions.
   io_uring_sqe* GetSqe();
   // Convenience: an SQE whose completion goes to `op` (nullptr: ignored).
   io_uring_sqe* GetSqe(Operation* op) {
