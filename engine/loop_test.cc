@@ -113,3 +113,29 @@ TEST(Probe, KernelOffersEverythingTheEngineUses) {
 }
 }  // namespace
 }  // namespace ringmail::engine
+
+namespace ringmail::engine {
+namespace {
+// Regression: liburing's prep helpers do not reset user_data, so a
+// fire-and-forget SQE reusing a slot must not complete the slot's previous
+// Operation a second time.
+TEST(Ring, FireAndForgetSqeNeverCompletesAStaleOperation) {
+  RingOptions opts;
+  opts.entries = 2;
+  auto ring = Ring::Create(opts);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  struct Counter : Operation {
+    int calls = 0;
+    void Complete(int, uint32_t) override { ++calls; }
+  } counter;
+  for (int round = 0; round < 8; ++round) {
+    io_uring_prep_nop((*ring)->GetSqe(&counter));
+    (*ring)->SubmitAndDispatch(absl::Seconds(1));
+    io_uring_prep_nop((*ring)->GetSqe());
+    io_uring_prep_nop((*ring)->GetSqe());
+    (*ring)->SubmitAndDispatch(absl::Seconds(1));
+  }
+  EXPECT_EQ(counter.calls, 8);
+}
+}  // namespace
+}  // namespace ringmail::engine
