@@ -280,6 +280,7 @@ void Connection::OnRecv(int res, uint32_t flags) {
 
 void Connection::Flush() {
   if (send_inflight_ || out_.empty() || aborting_ || close_submitted_) return;
+  // Output queued while handing over still goes out from this core.
   sending_.swap(out_);
   out_.clear();
   sent_ = 0;
@@ -357,8 +358,36 @@ void Connection::Abort() {
   MaybeFinishClose();
 }
 
+void Connection::Release(ReleaseFn done) {
+  release_ = std::move(done);
+  paused_ = true;  // anything still arriving is held for the new owner
+  closing_ = true;
+  Flush();
+  MaybeFinishClose();
+}
+
 void Connection::MaybeFinishClose() {
   if (!closing_ || close_submitted_) return;
+  if (release_ && !aborting_) {
+    if (recv_armed_) {
+      CancelRecv();
+      return;
+    }
+    if (send_inflight_ || rearm_pending_) return;
+    if (!out_.empty()) {
+      Flush();
+      return;
+    }
+    close_submitted_ = true;  // no further ring operations on this fd here
+    ReleaseFn done = std::move(release_);
+    int fd = fd_;
+    std::string unread = std::move(held_);
+    loop_->Defer([fd, unread = std::move(unread), done = std::move(done)]() mutable {
+      done(fd, std::move(unread));
+    });
+    delete this;
+    return;
+  }
   if (recv_armed_) {
     CancelRecv();
     return;  // wait for the recv's final CQE

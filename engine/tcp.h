@@ -102,6 +102,14 @@ class Connection {
 
   // Flushes pending output, then closes. OnClosed follows.
   void Close();
+  // Hands the socket over (e.g. to another core) without closing it: stops
+  // receiving, finishes sending queued output, then calls `done` with the fd
+  // and the bytes received but not yet delivered to the handler. The handler
+  // gets no further calls; the Connection is destroyed before `done` runs,
+  // and `done` owns the fd. If the connection fails first, the handler gets
+  // OnClosed instead and `done` is dropped.
+  using ReleaseFn = absl::AnyInvocable<void(int fd, std::string unread)>;
+  void Release(ReleaseFn done);
   // Closes now, dropping pending output. OnClosed follows.
   void Abort();
 
@@ -153,6 +161,7 @@ class Connection {
   bool aborting_ = false;  // drop output
   bool close_submitted_ = false;
   bool peer_closed_ = false;
+  ReleaseFn release_;  // set while handing the socket over
 };
 
 }  // namespace ringmail::engine

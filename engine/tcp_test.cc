@@ -37,6 +37,23 @@ class EchoHandler : public ConnectionHandler {
         c_->Close();
         return;
       }
+      if (line == "handoff") {
+        // Move the socket to a fresh Connection (as a core hand-over does);
+        // the rest of this chunk is re-delivered by the new owner.
+        std::string rest = received_;
+        received_.clear();
+        Loop* loop = c_->loop();
+        int* closed = closed_;
+        c_->output() += "moving\n";
+        c_->Release([loop, closed, rest](int fd, std::string unread) {
+          auto* c = new Connection(loop, fd);
+          auto* h = new EchoHandler(c, closed);
+          c->Start(h);
+          h->OnReceive(rest + unread);
+        });
+        delete this;
+        return;
+      }
       if (line == "pause") {
         c_->PauseReading();
         c_->loop()->AddTimer(absl::Milliseconds(50), [this] { c_->ResumeReading(); });
@@ -101,10 +118,11 @@ TEST(Tcp, MultishotAcceptRecvSendAndClose) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
     std::string big(1000, 'x');  // larger than one 64-byte buffer
-    std::string msg = "hello\npause\n" + big + "\nquit\n";
+    std::string msg = "hello\npause\n" + big + "\nhandoff\nafter\nquit\n";
     ASSERT_EQ(write(fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
     std::string got = ReadUntil(fd, "bye\n");
-    EXPECT_EQ(got, "echo:hello\necho:pause\necho:" + big + "\nbye\n");
+    EXPECT_EQ(got, "echo:hello\necho:pause\necho:" + big +
+                       "\nmoving\necho:after\nbye\n");
     char c;
     EXPECT_EQ(read(fd, &c, 1), 0);  // server closed
     close(fd);
