@@ -26,11 +26,14 @@ HelperPool::~HelperPool() {
   for (auto& h : helpers_) h->thread.join();
 }
 
-bool HelperPool::Submit(Loop* from, Work work) {
+bool HelperPool::Submit(Loop* from, Work& work) {
   // Each core sticks to one helper, so every pair queue has one producer.
   Helper& h = *helpers_[from->id() % helpers_.size()];
   Item item{from->id(), std::move(work)};
-  if (!h.from_core[from->id()]->TryPush(item)) return false;
+  if (!h.from_core[from->id()]->TryPush(item)) {
+    work = std::move(item.work);
+    return false;
+  }
   if (h.pending.fetch_add(1) == 0) h.pending.notify_one();
   return true;
 }

@@ -33,10 +33,10 @@ class HelperPool {
   HelperPool(const HelperPool&) = delete;
   HelperPool& operator=(const HelperPool&) = delete;
 
-  // From core `from`'s thread. Returns false when the helper queue is full:
-  // the caller answers with a temporary failure instead of queueing without
-  // bound.
-  bool Submit(Loop* from, Work work);
+  // From core `from`'s thread. Returns false, leaving `work` untouched, when
+  // the helper queue is full: the caller answers with a temporary failure
+  // instead of queueing without bound.
+  bool Submit(Loop* from, Work& work);
 
  private:
   struct Item {

@@ -82,7 +82,7 @@ TEST(Mesh, CrossCoreMessagesAndHelperRoundTrip) {
     from_thread = true;
     ping(0);
     Loop* core0 = mesh.loop(0);
-    ASSERT_TRUE(pool_ptr->Submit(core0, [&]() -> Task {
+    HelperPool::Work work = [&]() -> Task {
       int sum = 0;
       for (int i = 0; i < 1000; ++i) sum += i;
       return [&, sum] {
@@ -90,7 +90,8 @@ TEST(Mesh, CrossCoreMessagesAndHelperRoundTrip) {
         EXPECT_EQ(mesh.loop(0)->id(), 0);
         helper_done = true;
       };
-    }));
+    };
+    ASSERT_TRUE(pool_ptr->Submit(core0, work));
   });
   for (int i = 0; i < 500 && (pongs < kRounds || !helper_done); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

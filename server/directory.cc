@@ -28,6 +28,11 @@ std::optional<Directory::Mailbox> Directory::FindMailbox(
   return Mailbox{e->local_part, e->domain};
 }
 
+const auth::PasswdEntry* Directory::FindEntry(std::string_view local_part,
+                                              std::string_view domain) const {
+  return passwd_->Find(local_part, domain);
+}
+
 size_t Directory::user_count() const { return passwd_->size(); }
 
 }  // namespace ringmail::server

@@ -36,6 +36,10 @@ class Directory {
   std::optional<Mailbox> FindMailbox(std::string_view local_part,
                                      std::string_view domain) const;
 
+  // The passwd-file entry (password hash, extra fields), or nullptr.
+  const auth::PasswdEntry* FindEntry(std::string_view local_part,
+                                     std::string_view domain) const;
+
   size_t user_count() const;
 
  private:
