@@ -1,0 +1,43 @@
+# Shared set-up for tools/run, tools/test and bench/*. Source it; do not run it.
+#   rm_ensure_packages [extra-pkg...]   install what packages.txt (+extras) lists
+#                                       and dpkg says is missing; apt-get update once
+#   rm_build_daemon                     bazel build //server:ringmaild
+# Sets RINGMAIL_ROOT (repository root) and RINGMAILD (built binary path).
+
+RINGMAIL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RINGMAILD="$RINGMAIL_ROOT/bazel-bin/server/ringmaild"
+export DEBIAN_FRONTEND=noninteractive
+
+rm_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+
+# Prints the packages (from packages.txt plus arguments) that dpkg does not
+# report as installed.
+rm_missing_packages() {
+  local p
+  { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$RINGMAIL_ROOT/tools/lib/packages.txt"; printf '%s\n' "$@"; } |
+    grep -v '^$' | sort -u | while read -r p; do
+      if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        echo "$p"
+      fi
+    done
+}
+
+rm_ensure_packages() {
+  local missing sudo=""
+  missing=$(rm_missing_packages "$@")
+  [ -z "$missing" ] && return 0
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  rm_log "installing missing Debian packages: $(echo $missing)"
+  # postfix asks a debconf question; preselect the no-op answer.
+  if echo "$missing" | grep -qx postfix; then
+    echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+  fi
+  $sudo apt-get update -q
+  # shellcheck disable=SC2086
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing </dev/null
+}
+
+rm_build_daemon() {
+  rm_log "bazel build //server:ringmaild"
+  (cd "$RINGMAIL_ROOT" && bazel build //server:ringmaild </dev/null)
+}
