@@ -118,6 +118,17 @@ const std::vector<KeyDef>& Keys() {
        }},
       {"log_level", "log_level", "debug, info, warning or error",
        Str(&Config::log_level)},
+      {"storage.durability", "durability",
+       "journal (per-core log + checkpoints) or fsync (per file)",
+       Str(&Config::durability)},
+      {"storage.journal_size", "journal_size",
+       "bytes of journal ring per core (multiple of 4096, >= 1 MiB)",
+       Uint(&Config::journal_size)},
+      {"storage.checkpoint_interval", "checkpoint_interval",
+       "journal checkpoint (syncfs) period, e.g. \"1s\" or \"500ms\"",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.checkpoint_interval);
+       }},
       {"engine.ring_entries", "ring_entries", "io_uring SQ entries per core",
        Uint(&Config::ring_entries)},
       {"engine.recv_buffers", "recv_buffers",
@@ -294,6 +305,18 @@ absl::Status FinalizeConfig(Config& c) {
   if (c.smtp.max_connections == 0 || c.smtp.max_connections_per_ip == 0) {
     return absl::InvalidArgumentError(
         "max_connections, max_connections_per_ip: must be at least 1");
+  }
+  if (c.durability != "journal" && c.durability != "fsync") {
+    return absl::InvalidArgumentError("durability: must be journal or fsync");
+  }
+  if (c.journal_size < (1u << 20) || c.journal_size > (16ull << 30) ||
+      c.journal_size % 4096 != 0) {
+    return absl::InvalidArgumentError(
+        "journal_size: must be a multiple of 4096 from 1 MiB to 16 GiB");
+  }
+  if (c.checkpoint_interval < absl::Milliseconds(10) ||
+      c.checkpoint_interval > absl::Minutes(10)) {
+    return absl::InvalidArgumentError("checkpoint_interval: must be 10ms..10m");
   }
   if (c.log_level != "debug" && c.log_level != "info" &&
       c.log_level != "warning" && c.log_level != "error") {

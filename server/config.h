@@ -39,6 +39,12 @@ struct Config {
   uint32_t recv_buffers = 1024;             // per core, power of two
   uint32_t recv_buffer_size = 16384;
   std::string log_level = "info";
+  // Delivery durability (docs/durability.md): "journal" (per-core
+  // write-ahead log, one fdatasync per batch, syncfs checkpoints) or
+  // "fsync" (fdatasync every file + fsync its directory per batch).
+  std::string durability = "journal";
+  uint64_t journal_size = 64ull << 20;      // bytes per core
+  absl::Duration checkpoint_interval = absl::Seconds(1);
   SmtpConfig smtp;
 };
 

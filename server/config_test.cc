@@ -31,6 +31,30 @@ TEST(Config, EmbeddedDefaultsWork) {
   EXPECT_EQ(c->smtp.idle_timeout, absl::Minutes(5));
 }
 
+TEST(Config, DurabilityKeys) {
+  auto c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->durability, "journal");
+  EXPECT_EQ(c->journal_size, 64u << 20);
+  EXPECT_EQ(c->checkpoint_interval, absl::Seconds(1));
+  c = Load({"--durability=fsync", "--journal_size=2097152",
+            "--checkpoint_interval=250ms"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->durability, "fsync");
+  EXPECT_EQ(c->journal_size, 2u << 20);
+  EXPECT_EQ(c->checkpoint_interval, absl::Milliseconds(250));
+  std::string file = WriteFile("d.toml",
+                               "[storage]\ndurability = \"fsync\"\n"
+                               "journal_size = 8388608\n");
+  c = Load({"--config=" + file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->durability, "fsync");
+  EXPECT_EQ(c->journal_size, 8u << 20);
+  EXPECT_FALSE(Load({"--durability=none"}).ok());
+  EXPECT_FALSE(Load({"--journal_size=1000"}).ok());
+  EXPECT_FALSE(Load({"--checkpoint_interval=1ms"}).ok());
+}
+
 TEST(Config, FlagsOverrideFileAndListenRepeats) {
   std::string f = WriteFile("a.toml",
                             "threads = 3\n[smtp]\nlisten = [\"127.0.0.1:1\"]\n"

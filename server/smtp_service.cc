@@ -284,6 +284,20 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
   opts.hostname = ctx.config->hostname;
   opts.core_id = loop->id();
   opts.max_message_bytes = sc.max_message_size + (1 << 20);  // + trace headers
+  if (ctx.config->durability == "journal") {
+    // Blocking open + header read, before this core serves: the file was
+    // prepared (recovered, zero-filled) by RecoverMailStore.
+    std::string path = storage::JournalPath(ctx.config->data_dir, loop->id());
+    auto journal = storage::OpenJournalFile(path, ctx.config->journal_size);
+    if (journal.ok()) {
+      opts.durability = storage::Durability::kJournal;
+      opts.journal = *journal;
+      opts.checkpoint_interval = ctx.config->checkpoint_interval;
+    } else {
+      LOG_WARNING("core ", loop->id(), ": journal unusable (",
+                  journal.status().ToString(), "); using fsync durability");
+    }
+  }
   delivery_ = std::make_unique<storage::DeliveryQueue>(
       &loop->file_io(), std::move(opts), [loop] { return loop->now(); },
       [loop](absl::Duration delay, absl::AnyInvocable<void()> fn) {

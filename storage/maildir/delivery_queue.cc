@@ -37,13 +37,40 @@ DeliveryQueue::DeliveryQueue(engine::FileIo* io, DeliveryOptions opts,
   opts_.chunk_size = std::max<size_t>(opts_.chunk_size, 1);
   opts_.max_chunks_in_flight = std::max<size_t>(opts_.max_chunks_in_flight, 1);
   opts_.max_batch_messages = std::max<size_t>(opts_.max_batch_messages, 1);
+  opts_.max_batches_in_flight =
+      std::max<size_t>(opts_.max_batches_in_flight, 1);
+  if (opts_.durability == Durability::kJournal) {
+    if (opts_.journal.fd < 0 || opts_.journal.file_size < kJournalMinSize) {
+      opts_.log("journal mode without a journal file: using fsync mode");
+    } else {
+      SyncFsFn sync = std::move(opts_.sync_fs);
+      if (!sync) {
+        syncer_ = std::make_unique<FsSyncer>(io_, opts_.log);
+        sync = [s = syncer_.get()](std::vector<std::string> dirs,
+                                   engine::IoCallback done) {
+          s->Sync(std::move(dirs), std::move(done));
+        };
+      }
+      journal_ = std::make_unique<JournalWriter>(
+          io_, opts_.journal, opts_.checkpoint_interval, opts_.log,
+          [this](absl::Duration d, absl::AnyInvocable<void()> fn) {
+            run_after_(d, std::move(fn));
+          },
+          std::move(sync));
+      opts_.journal.fd = -1;  // owned by journal_
+      journal_limit_ = std::min<uint64_t>(opts_.journal_max_message_bytes,
+                                          journal_->data_size() / 8);
+    }
+  }
 }
 
 DeliveryQueue::~DeliveryQueue() {
   // Shutdown() must have drained: callbacks still hold raw pointers.
   assert(messages_.empty());
-  assert(batch_ == nullptr);
+  assert(batches_.empty());
   for (int fd : dir_fds_.TakeAll()) io_->Close(fd, [](int) {});
+  journal_.reset();
+  syncer_.reset();  // joins its thread
 }
 
 std::string DeliveryQueue::NextUniqueName() {
@@ -81,6 +108,7 @@ absl::StatusOr<std::unique_ptr<IncomingMessage>> DeliveryQueue::Begin(
     ts.tmp_path = absl::StrCat(ts.target.maildir, "/tmp/", ts.base);
     ts.new_dir = absl::StrCat(ts.target.maildir, "/new");
   }
+  m->journal_eligible = journal_ != nullptr;
   MessageState* raw = m.get();
   messages_.emplace(raw->id, std::move(m));
   for (size_t t = 0; t < raw->targets.size(); ++t) StartOpen(raw, t);
@@ -95,9 +123,25 @@ void DeliveryQueue::Shutdown(absl::AnyInvocable<void()> drained) {
 }
 
 void DeliveryQueue::MaybeDrained() {
-  if (!shutting_down_ || !drained_ || !messages_.empty() || batch_ != nullptr)
+  if (!shutting_down_ || !drained_ || !messages_.empty() || !batches_.empty())
     return;
   assert(ready_.empty());
+  if (journal_ != nullptr && !journal_shutdown_) {
+    // Final checkpoint, so that a clean restart has nothing to replay.
+    journal_shutdown_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    journal_->Shutdown([this, alive] {
+      if (alive.expired()) return;
+      journal_closed_ = true;
+      MaybeDrained();
+    });
+    return;
+  }
+  if (journal_ != nullptr && !journal_closed_) return;
+  CloseDirFdsThenDrained();
+}
+
+void DeliveryQueue::CloseDirFdsThenDrained() {
   auto drained = std::make_shared<absl::AnyInvocable<void()>>(
       std::move(drained_));
   drained_ = nullptr;

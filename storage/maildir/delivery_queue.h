@@ -9,10 +9,17 @@
 //                      target's header_prefix.
 //   Reserve/Commit  -> body chunks; each full chunk is written to every
 //                      target's tmp file (one buffer, N writes).
-//   Finish(done)    -> last chunk, then group commit: fdatasync all files of
-//                      the batch, close, rename tmp/ -> new/, one fsync per
-//                      distinct new/ directory, then `done`.
-// `done` reports OK only when every target's file is durable in new/;
+//   Finish(done)    -> last chunk, then group commit. Two modes:
+//     fsync:   fdatasync all files of the batch, close, rename tmp/ -> new/,
+//              one fsync per distinct new/ directory, then `done`.
+//     journal: append one record per target (full content) to the core's
+//              journal + ONE fdatasync of it (in parallel: close the tmp
+//              files), then rename tmp/ -> new/, then `done`. A periodic
+//              checkpoint (syncfs) makes the files durable and retires the
+//              records; start-up recovery replays them (journal.h).
+//              Messages too big for the journal take the fsync path.
+// `done` reports OK only when every target's file would survive a crash
+// (durable in new/, or durable in the journal with the rename done);
 // otherwise an error, and no file of that message is left in tmp/ or new/.
 #ifndef RINGMAIL_STORAGE_MAILDIR_DELIVERY_QUEUE_H_
 #define RINGMAIL_STORAGE_MAILDIR_DELIVERY_QUEUE_H_
@@ -35,6 +42,7 @@
 #include "engine/file_io.h"
 #include "storage/maildir/dir_fd_cache.h"
 #include "storage/maildir/errors.h"
+#include "storage/maildir/journal.h"
 #include "storage/maildir/maildir_creator.h"
 
 namespace ringmail::storage {
@@ -52,6 +60,11 @@ struct DeliveryTarget {
 using RunAfterFn =
     absl::AnyInvocable<void(absl::Duration delay, absl::AnyInvocable<void()> fn)>;
 
+enum class Durability {
+  kFsync,    // fdatasync every file + fsync its new/ directory per batch
+  kJournal,  // one journal fdatasync per batch; checkpoint by syncfs
+};
+
 struct DeliveryOptions {
   std::string hostname;  // sanitised for names by the queue
   int core_id = 0;
@@ -66,6 +79,22 @@ struct DeliveryOptions {
   size_t max_open_dir_fds = 64;        // LRU of new/ directory fds
   size_t max_known_dirs = 4096;        // MaildirCreator cache
   LogFn log = StderrLog();
+  // Journal mode (ignored unless durability == kJournal and journal.fd >= 0;
+  // without a journal fd the queue runs in fsync mode). The queue takes
+  // ownership of journal.fd; the file must have been prepared by
+  // RecoverJournal and opened by OpenJournalFile.
+  Durability durability = Durability::kFsync;
+  JournalFile journal;
+  absl::Duration checkpoint_interval = absl::Seconds(1);
+  // Messages whose records (all targets) would exceed this (or an eighth
+  // of the ring) take the fsync path; it also bounds the body copy kept in
+  // memory per message until its batch is written.
+  uint64_t journal_max_message_bytes = 512 << 10;
+  // Journal batches in flight (only one of them flushing at a time).
+  size_t max_batches_in_flight = 4;
+  // Makes renamed files durable at a checkpoint; empty: syncfs(2) on a
+  // helper thread (FsSyncer). Tests inject their own.
+  SyncFsFn sync_fs;
 };
 
 // The outcome of one message. `new_names[i]` is the file name in
@@ -142,10 +171,14 @@ class DeliveryQueue {
   // Observability / tests.
   size_t messages_in_flight() const { return messages_.size(); }
   uint64_t batches_committed() const { return batches_committed_; }
+  // Null in fsync mode.
+  const JournalWriter* journal() const { return journal_.get(); }
+  bool journal_active() const { return journal_ != nullptr && !journal_->broken(); }
+
+ struct Batch;  // internal (delivery_state.h)
 
  private:
   friend class IncomingMessage;
-  struct Batch;
 
   // Writing phase (delivery_write.cc).
   void StartOpen(internal::MessageState* m, size_t t);
@@ -164,12 +197,23 @@ class DeliveryQueue {
   // Commit phase (delivery_commit.cc).
   void Enqueue(internal::MessageState* m);
   void ScheduleBatch(absl::Duration delay);
+  bool CanStartBatch() const;
+  bool UsesJournal(const internal::MessageState* m) const;
   void StartBatch();
+  void StartFsyncBatch();
+  bool StartJournalBatch();
   void SyncAndClose(internal::MessageState* m, size_t t);
+  void CloseOnly(internal::MessageState* m, size_t t);
+  void JournalFlushed(Batch* b, int r);
+  void MaybeRenameJournaled(internal::MessageState* m);
+  void ComputeNewNames(internal::MessageState* m);
   void RenameAll(internal::MessageState* m);
   void MessageReachedBarrier(internal::MessageState* m);
-  void SyncDirs();
-  void FinishBatch();
+  void MaybeCompleteJournalBatch(Batch* b);
+  void SyncDirs(Batch* b);
+  void DrainBatches();
+  void FinishBatch(Batch& b);
+  void CloseDirFdsThenDrained();
   void MaybeDrained();
   std::string NextUniqueName();
 
@@ -186,7 +230,18 @@ class DeliveryQueue {
   absl::flat_hash_map<uint64_t, std::unique_ptr<internal::MessageState>>
       messages_;
   std::deque<internal::MessageState*> ready_;  // finished, awaiting a batch
-  std::unique_ptr<Batch> batch_;               // the batch being committed
+  // Batches being committed, oldest first; they complete in this order.
+  std::deque<std::unique_ptr<Batch>> batches_;
+  uint64_t next_batch_number_ = 0;
+  // Journal batches numbered >= this fail (an earlier flush failed).
+  uint64_t journal_fail_batch_ = ~uint64_t{0};
+  bool waiting_for_space_ = false;
+  bool defer_drain_ = false;  // JournalFlushed is releasing renames
+  uint64_t journal_limit_ = 0;  // per-message record bytes for the journal
+  std::unique_ptr<FsSyncer> syncer_;
+  std::unique_ptr<JournalWriter> journal_;
+  bool journal_shutdown_ = false;
+  bool journal_closed_ = false;
   bool batch_scheduled_ = false;
   uint64_t batch_timer_generation_ = 0;
   uint64_t batches_committed_ = 0;

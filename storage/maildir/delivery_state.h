@@ -8,9 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <string>
-#include <vector>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -46,7 +43,8 @@ struct TargetState {
 enum class Phase {
   kWriting,   // open + writes; Finish not yet complete
   kReady,     // all data written, waiting in ready_
-  kSyncing,   // in a batch: fdatasync + close
+  kSyncing,   // in a batch: fdatasync + close (journal: close, then wait
+              // for the batch's journal flush)
   kRenaming,  // in a batch: tmp/ -> new/
   kBarrier,   // renamed, waiting for the batch's directory fsyncs
   kCleaning,  // failed: closing and unlinking files
@@ -73,6 +71,12 @@ struct MessageState {
   absl::AnyInvocable<void()> resume;
   DeliveryDone done;
   bool in_batch = false;
+  DeliveryQueue::Batch* batch = nullptr;  // while in_batch
+  // Journal mode: the body is kept in memory (bounded by journal_limit_)
+  // until the batch's records are written; false once it grew too big.
+  bool journal_eligible = false;
+  std::string journal_body;
+  bool closed = false;  // journal batch: every tmp fd closed
 };
 
 }  // namespace ringmail::storage::internal
@@ -86,10 +90,18 @@ struct DeliveryQueue::Batch {
     bool cached = false;  // fd belongs to dir_fds_
     int result = 0;       // 0 or the first -errno
   };
+  uint64_t number = 0;
+  bool journal = false;
   std::vector<uint64_t> ids;     // message ids (failed ones disappear)
   size_t before_barrier = 0;     // messages not yet renamed or failed
-  absl::flat_hash_map<std::string, Dir> dirs;
+  absl::flat_hash_map<std::string, Dir> dirs;  // fsync batch
   size_t dirs_pending = 0;
+  // Journal batch.
+  bool flushed = false;           // its journal write + fdatasync ended
+  int flush_result = 0;
+  bool renames_released = false;  // it and every earlier batch flushed
+  JournalWriter::Position end;    // journal position after its records
+  bool complete = false;          // ready for in-order completion
 };
 
 }  // namespace ringmail::storage

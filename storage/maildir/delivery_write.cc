@@ -143,6 +143,18 @@ void DeliveryQueue::WriteSome(MessageState* m, size_t t, uint64_t seq,
 void DeliveryQueue::DispatchChunk(MessageState* m) {
   std::unique_ptr<internal::Chunk> chunk = std::move(m->filling);
   if (!chunk || chunk->size == 0 || !m->error.ok()) return;
+  if (m->journal_eligible) {
+    // Journal mode keeps a copy of the body for the record, as long as the
+    // message's records stay small enough (else it takes the fsync path).
+    uint64_t projected =
+        m->targets.size() * (m->body_bytes + m->max_prefix + 4096);
+    if (projected > journal_limit_) {
+      m->journal_eligible = false;
+      m->journal_body = std::string();
+    } else {
+      m->journal_body.append(chunk->data.get(), chunk->size);
+    }
+  }
   uint64_t seq = m->next_seq++;
   chunk->targets_pending = m->targets.size();
   m->chunks.emplace(seq, std::move(chunk));
@@ -191,6 +203,7 @@ void DeliveryQueue::Advance(MessageState* m) {
     (void)ts;
   }
   assert(m->chunks.empty() && m->filling == nullptr);
+  ComputeNewNames(m);
   m->phase = Phase::kReady;
   Enqueue(m);
 }

@@ -1,0 +1,822 @@
+// Journal format, start-up recovery (blocking) and the runtime writer.
+#include "storage/maildir/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace ringmail::storage {
+namespace {
+
+constexpr uint32_t kRecordMagic = 0x4A4D5252;  // "RRMJ"
+constexpr uint32_t kHeaderMagic = 0x484D5252;  // "RRMH"
+constexpr uint16_t kVersion = 1;
+constexpr uint16_t kTypeMessage = 1;
+constexpr uint16_t kTypeWrap = 2;
+constexpr size_t kHeaderSlotBytes = 52;
+constexpr uint64_t kHeaderSlot1 = 2048;
+constexpr uint64_t kMessageFixed = 16;  // u32 + u32 + u64
+
+std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+template <typename T>
+void Put(std::string* out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out->append(b, sizeof(T));
+}
+template <typename T>
+T Get(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+template <typename T>
+void PutAt(std::string* out, size_t at, T v) {
+  std::memcpy(out->data() + at, &v, sizeof(T));
+}
+
+uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+
+// Appends a record header (CRC 0) to `out`.
+void AppendRecordHeader(std::string* out, uint16_t type, uint32_t length,
+                        uint64_t epoch, uint64_t seq) {
+  Put<uint32_t>(out, kRecordMagic);
+  Put<uint16_t>(out, kVersion);
+  Put<uint16_t>(out, type);
+  Put<uint32_t>(out, length);
+  Put<uint32_t>(out, 0);
+  Put<uint64_t>(out, epoch);
+  Put<uint64_t>(out, seq);
+}
+
+void AppendMessageRecord(std::string* out, const JournalRecordRef& r,
+                         uint64_t epoch, uint64_t seq) {
+  size_t start = out->size();
+  uint64_t len = JournalRecordSize(r);
+  AppendRecordHeader(out, kTypeMessage, static_cast<uint32_t>(len), epoch, seq);
+  Put<uint32_t>(out, static_cast<uint32_t>(r.maildir.size()));
+  Put<uint32_t>(out, static_cast<uint32_t>(r.name.size()));
+  Put<uint64_t>(out, r.prefix.size() + r.body.size());
+  out->append(r.maildir.data(), r.maildir.size());
+  out->append(r.name.data(), r.name.size());
+  out->append(r.prefix.data(), r.prefix.size());
+  out->append(r.body.data(), r.body.size());
+  out->resize(start + len, '\0');
+  PutAt<uint32_t>(out, start + 12, Crc32c(out->data() + start, len));
+}
+
+void AppendWrapRecord(std::string* out, uint64_t length, uint64_t epoch,
+                      uint64_t seq) {
+  size_t start = out->size();
+  AppendRecordHeader(out, kTypeWrap, static_cast<uint32_t>(length), epoch, seq);
+  PutAt<uint32_t>(out, start + 12,
+                  Crc32c(out->data() + start, kJournalRecordHeaderBytes));
+}
+
+// ---- blocking file helpers (start-up only)
+
+int PwriteAll(int fd, const char* data, size_t len, uint64_t off) {
+  while (len > 0) {
+    ssize_t n = pwrite(fd, data, len, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+    off += static_cast<uint64_t>(n);
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadWhole(int fd, uint64_t size) {
+  std::string out(size, '\0');
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = pread(fd, out.data() + done, size - done,
+                      static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::InternalError(
+          n < 0 ? ErrnoText(errno) : std::string("unexpected end of file"));
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  return out;
+}
+
+bool ReadFileContent(const std::string& path, std::string* out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0;
+  if (ok) {
+    auto content = ReadWhole(fd, static_cast<uint64_t>(st.st_size));
+    ok = content.ok();
+    if (ok) *out = std::move(*content);
+  }
+  close(fd);
+  return ok;
+}
+
+int MkdirP(const std::string& path) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string part(path.data(), pos);
+    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return -errno;
+  }
+  return 0;
+}
+
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.data(), slash);
+}
+
+int FsyncPath(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int r = fsync(fd) == 0 ? 0 : -errno;
+  close(fd);
+  return r;
+}
+
+// syncfs(2) once per distinct file system among `dirs` (missing ones are
+// skipped: a removed Maildir has nothing left to make durable).
+int SyncFileSystems(const std::vector<std::string>& dirs, const LogFn& log) {
+  std::set<dev_t> done;
+  int result = 0;
+  for (const std::string& dir : dirs) {
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0) continue;
+    if (!done.insert(st.st_dev).second) continue;
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      if (log) log(SyscallError(absl::StrCat("open(", dir, ")"), -errno));
+      result = -EIO;
+      continue;
+    }
+    if (syncfs(fd) != 0) {
+      int err = errno;
+      if (log) log(SyscallError(absl::StrCat("syncfs(", dir, ")"), -err));
+      if (result == 0) result = -err;
+    }
+    close(fd);
+  }
+  return result;
+}
+
+// Writes `content` to <maildir>/tmp/<name>.recovered and renames it over
+// `final_path`. Durability comes from the syncfs that follows.
+int WriteBack(const JournalRecord& r, const std::string& final_path,
+              const LogFn& log) {
+  if (int e = MkdirP(r.maildir + "/tmp"); e < 0) return e;
+  if (int e = MkdirP(r.maildir + "/new"); e < 0) return e;
+  if (int e = MkdirP(r.maildir + "/cur"); e < 0) return e;
+  std::string tmp = absl::StrCat(r.maildir, "/tmp/", r.name, ".recovered");
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -errno;
+  int e = PwriteAll(fd, r.content.data(), r.content.size(), 0);
+  if (e == 0 && fdatasync(fd) != 0) e = -errno;
+  close(fd);
+  if (e == 0 && rename(tmp.c_str(), final_path.c_str()) != 0) e = -errno;
+  if (e < 0) unlink(tmp.c_str());
+  (void)log;
+  return e;
+}
+
+}  // namespace
+
+uint32_t Crc32c(const void* data, size_t len, uint32_t crc) {
+  static const std::array<uint32_t, 256> table = MakeCrcTable();
+  const auto* p = static_cast<const unsigned char*>(data);
+  crc = ~crc;
+  for (size_t i = 0; i < len; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+uint64_t JournalRecordSize(const JournalRecordRef& r) {
+  return Align8(kJournalRecordHeaderBytes + kMessageFixed + r.maildir.size() +
+                r.name.size() + r.prefix.size() + r.body.size());
+}
+
+std::string JournalPath(std::string_view data_dir, int core) {
+  return absl::StrCat(AbslView(data_dir), "/journal/core-", core, ".wal");
+}
+
+std::string EncodeJournalHeader(const JournalFile& f) {
+  std::string out;
+  Put<uint32_t>(&out, kHeaderMagic);
+  Put<uint16_t>(&out, kVersion);
+  Put<uint16_t>(&out, 0);
+  Put<uint64_t>(&out, f.file_size);
+  Put<uint64_t>(&out, f.epoch);
+  Put<uint64_t>(&out, f.checkpoint_offset);
+  Put<uint64_t>(&out, f.checkpoint_seq);
+  Put<uint64_t>(&out, f.generation);
+  Put<uint32_t>(&out, Crc32c(out.data(), out.size()));
+  assert(out.size() == kHeaderSlotBytes);
+  return out;
+}
+
+bool DecodeJournalHeader(std::string_view s, JournalFile* out) {
+  if (s.size() < kHeaderSlotBytes) return false;
+  const char* p = s.data();
+  if (Get<uint32_t>(p) != kHeaderMagic || Get<uint16_t>(p + 4) != kVersion)
+    return false;
+  if (Get<uint32_t>(p + 48) != Crc32c(p, 48)) return false;
+  JournalFile f;
+  f.file_size = Get<uint64_t>(p + 8);
+  f.epoch = Get<uint64_t>(p + 16);
+  f.checkpoint_offset = Get<uint64_t>(p + 24);
+  f.checkpoint_seq = Get<uint64_t>(p + 32);
+  f.generation = Get<uint64_t>(p + 40);
+  if (f.file_size < kJournalMinSize || f.checkpoint_offset < kJournalHeaderBytes ||
+      f.checkpoint_offset > f.file_size) {
+    return false;
+  }
+  *out = f;
+  return true;
+}
+
+namespace {
+// The newer valid header slot of a whole-file image or header block.
+bool PickHeader(std::string_view block, JournalFile* out) {
+  JournalFile a, b;
+  bool va = DecodeJournalHeader(block.substr(0, kHeaderSlotBytes), &a);
+  bool vb = block.size() >= kHeaderSlot1 + kHeaderSlotBytes &&
+            DecodeJournalHeader(block.substr(kHeaderSlot1, kHeaderSlotBytes), &b);
+  if (!va && !vb) return false;
+  *out = (va && (!vb || a.generation >= b.generation)) ? a : b;
+  return true;
+}
+}  // namespace
+
+absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
+                                            uint64_t expected_size) {
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(SyscallError(absl::StrCat("open(", path, ")"), -errno));
+  }
+  struct stat st;
+  std::string block(kJournalHeaderBytes, '\0');
+  JournalFile f;
+  absl::Status error;
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != expected_size) {
+    error = absl::FailedPreconditionError(absl::StrCat(path, ": wrong size"));
+  } else if (pread(fd, block.data(), block.size(), 0) !=
+                 static_cast<ssize_t>(block.size()) ||
+             !PickHeader(block, &f) || f.file_size != expected_size) {
+    error = absl::DataLossError(absl::StrCat(path, ": no valid header"));
+  }
+  if (!error.ok()) {
+    close(fd);
+    return error;
+  }
+  f.fd = fd;
+  return f;
+}
+
+std::vector<JournalRecord> ScanJournal(std::string_view file,
+                                       const JournalFile& hdr,
+                                       const LogFn& log) {
+  std::vector<JournalRecord> out;
+  const uint64_t end = std::min<uint64_t>(hdr.file_size, file.size());
+  if (end <= kJournalHeaderBytes) return out;
+  const uint64_t data_size = end - kJournalHeaderBytes;
+  uint64_t pos = hdr.checkpoint_offset;
+  uint64_t seq = hdr.checkpoint_seq;
+  uint64_t consumed = 0;
+  auto stop = [&](std::string_view why) {
+    if (log) {
+      log(absl::StrCat("journal: log ends at offset ", pos, " seq ", seq, " (",
+                       AbslView(why), ")"));
+    }
+  };
+  while (consumed < data_size) {
+    if (end - pos < kJournalRecordHeaderBytes) {
+      consumed += end - pos;
+      pos = kJournalHeaderBytes;
+      continue;
+    }
+    const char* p = file.data() + pos;
+    if (Get<uint32_t>(p) != kRecordMagic) {
+      stop(Get<uint32_t>(p) == 0 ? "empty" : "bad magic");
+      break;
+    }
+    uint16_t type = Get<uint16_t>(p + 6);
+    uint64_t len = Get<uint32_t>(p + 8);
+    if (Get<uint16_t>(p + 4) != kVersion || Get<uint64_t>(p + 16) != hdr.epoch ||
+        Get<uint64_t>(p + 24) != seq) {
+      stop("older record");
+      break;
+    }
+    if (len < kJournalRecordHeaderBytes || len % 8 != 0 || len > end - pos ||
+        consumed + len > data_size) {
+      stop("bad length");
+      break;
+    }
+    uint32_t want = Get<uint32_t>(p + 12);
+    std::string head(p, kJournalRecordHeaderBytes);
+    PutAt<uint32_t>(&head, 12, 0);
+    uint32_t crc = Crc32c(head.data(), head.size());
+    if (type == kTypeMessage) {
+      crc = Crc32c(p + kJournalRecordHeaderBytes, len - kJournalRecordHeaderBytes, crc);
+    }
+    if (crc != want || (type != kTypeMessage && type != kTypeWrap)) {
+      stop("bad checksum");
+      break;
+    }
+    if (type == kTypeWrap) {
+      consumed += end - pos;
+      pos = kJournalHeaderBytes;
+      ++seq;
+      continue;
+    }
+    const char* q = p + kJournalRecordHeaderBytes;
+    uint64_t mlen = Get<uint32_t>(q), nlen = Get<uint32_t>(q + 4);
+    uint64_t clen = Get<uint64_t>(q + 8);
+    if (kJournalRecordHeaderBytes + kMessageFixed + mlen + nlen + clen > len) {
+      stop("bad payload");
+      break;
+    }
+    JournalRecord r;
+    r.seq = seq;
+    r.offset = pos;
+    q += kMessageFixed;
+    r.maildir.assign(q, mlen);
+    r.name.assign(q + mlen, nlen);
+    r.content.assign(q + mlen + nlen, clen);
+    out.push_back(std::move(r));
+    pos += len;
+    consumed += len;
+    ++seq;
+  }
+  return out;
+}
+
+absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
+                                                    uint64_t size,
+                                                    const LogFn& log) {
+  if (size < kJournalMinSize || size % 4096 != 0) {
+    return absl::InvalidArgumentError("journal size must be a multiple of 4096, at least 1 MiB");
+  }
+  JournalRecoveryStats stats;
+  if (int e = MkdirP(DirOf(path)); e < 0) {
+    return absl::InternalError(SyscallError(absl::StrCat("mkdir(", DirOf(path), ")"), e));
+  }
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(SyscallError(absl::StrCat("open(", path, ")"), -errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = -errno;
+    close(fd);
+    return absl::InternalError(SyscallError(absl::StrCat("fstat(", path, ")"), e));
+  }
+  JournalFile old;
+  bool have_old = false;
+  bool keep_old_log = false;
+  if (static_cast<uint64_t>(st.st_size) >= kJournalMinSize) {
+    auto image = ReadWhole(fd, static_cast<uint64_t>(st.st_size));
+    if (!image.ok()) {
+      close(fd);
+      return absl::InternalError(absl::StrCat(path, ": read failed: ", image.status().message()));
+    }
+    have_old = PickHeader(*image, &old) &&
+               old.file_size == static_cast<uint64_t>(st.st_size);
+    if (have_old) {
+      std::vector<JournalRecord> records = ScanJournal(*image, old, log);
+      stats.records = records.size();
+      // Cache of cur/ listings: base name -> size.
+      absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, std::string>> cur;
+      std::vector<std::string> dirs;
+      for (const JournalRecord& r : records) {
+        std::string new_path = absl::StrCat(r.maildir, "/new/", r.name);
+        std::string target = new_path;
+        std::string content;
+        bool exists = ReadFileContent(new_path, &content);
+        if (!exists) {
+          auto it = cur.find(r.maildir);
+          if (it == cur.end()) {
+            it = cur.emplace(r.maildir, absl::flat_hash_map<std::string, std::string>()).first;
+            std::string cur_dir = r.maildir + "/cur";
+            if (DIR* d = opendir(cur_dir.c_str())) {
+              while (struct dirent* e = readdir(d)) {
+                std::string n = e->d_name;
+                size_t colon = n.find(":2,");
+                if (colon == std::string::npos) continue;
+                it->second.emplace(n.substr(0, colon), n);
+              }
+              closedir(d);
+            }
+          }
+          auto f = it->second.find(r.name);
+          if (f != it->second.end()) {
+            target = absl::StrCat(r.maildir, "/cur/", f->second);
+            exists = ReadFileContent(target, &content);
+          }
+        }
+        dirs.push_back(r.maildir + "/new");
+        if (exists && content == r.content) {
+          ++stats.present;
+          continue;
+        }
+        int e = WriteBack(r, target, log);
+        if (e < 0) {
+          ++stats.errors;
+          keep_old_log = true;
+          if (log) log(SyscallError(absl::StrCat("journal replay of ", target), e));
+          continue;
+        }
+        ++stats.replayed;
+        if (log) {
+          log(absl::StrCat("journal: replayed ", target, " (", r.content.size(),
+                           " bytes, ", exists ? "was different/short" : "was missing",
+                           ")"));
+        }
+      }
+      // Everything the log covers must be durable before the log is reset:
+      // files that "exist" after a process crash may only be in the page
+      // cache.
+      if (!records.empty()) {
+        dirs.push_back(DirOf(path));
+        if (int e = SyncFileSystems(dirs, log); e < 0) {
+          ++stats.errors;
+          keep_old_log = true;
+        }
+      }
+    } else if (st.st_size > 0) {
+      if (log) log(absl::StrCat("journal: ", path, " has no valid header; recreating"));
+    }
+  }
+  if (keep_old_log) {
+    // Retry at the next start rather than forgetting acknowledged mail.
+    close(fd);
+    return absl::DataLossError(absl::StrCat(path, ": ", stats.errors,
+                                            " records could not be replayed; log kept"));
+  }
+  if (static_cast<uint64_t>(st.st_size) != size || !have_old) {
+    // Zero-fill so that later overwrites find allocated, initialised
+    // blocks: an fdatasync is then a pure data flush (no journal commit for
+    // block allocation or unwritten-extent conversion on ext4/xfs).
+    stats.created = true;
+    if (ftruncate(fd, 0) != 0) {
+      int e = -errno;
+      close(fd);
+      return absl::InternalError(SyscallError(absl::StrCat("ftruncate(", path, ")"), e));
+    }
+    std::string zeros(1 << 20, '\0');
+    for (uint64_t off = 0; off < size; off += zeros.size()) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size - off));
+      if (int e = PwriteAll(fd, zeros.data(), n, off); e < 0) {
+        close(fd);
+        return absl::InternalError(SyscallError(absl::StrCat("write(", path, ")"), e));
+      }
+    }
+    if (fsync(fd) != 0) {
+      int e = -errno;
+      close(fd);
+      return absl::InternalError(SyscallError(absl::StrCat("fsync(", path, ")"), e));
+    }
+    FsyncPath(DirOf(path));
+  }
+  JournalFile fresh;
+  fresh.file_size = size;
+  fresh.epoch = have_old ? old.epoch + 1 : 1;
+  fresh.checkpoint_offset = kJournalHeaderBytes;
+  fresh.checkpoint_seq = 1;
+  fresh.generation = have_old ? old.generation + 1 : 0;
+  std::string slot = EncodeJournalHeader(fresh);
+  int e = PwriteAll(fd, slot.data(), slot.size(), 0);
+  if (e == 0) e = PwriteAll(fd, slot.data(), slot.size(), kHeaderSlot1);
+  if (e == 0 && fdatasync(fd) != 0) e = -errno;
+  close(fd);
+  if (e < 0) {
+    return absl::InternalError(SyscallError(absl::StrCat("write header(", path, ")"), e));
+  }
+  return stats;
+}
+
+// ---- FsSyncer
+
+struct FsSyncer::Shared {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  bool has_request = false;
+  std::vector<std::string> dirs;
+  int result = 0;
+  int efd = -1;
+  LogFn log;
+  std::thread thread;
+};
+
+FsSyncer::FsSyncer(engine::FileIo* io, LogFn log)
+    : io_(io), log_(std::move(log)), shared_(std::make_shared<Shared>()) {
+  shared_->efd = eventfd(0, EFD_CLOEXEC);
+  shared_->log = log_;
+  std::shared_ptr<Shared> s = shared_;
+  shared_->thread = std::thread([s] {
+    std::unique_lock<std::mutex> lock(s->mu);
+    while (true) {
+      s->cv.wait(lock, [&] { return s->stop || s->has_request; });
+      if (s->stop) return;
+      std::vector<std::string> dirs = std::move(s->dirs);
+      lock.unlock();
+      int r = SyncFileSystems(dirs, s->log);
+      lock.lock();
+      s->result = r;
+      s->has_request = false;
+      uint64_t one = 1;
+      while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
+      }
+    }
+  });
+}
+
+FsSyncer::~FsSyncer() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stop = true;
+  }
+  shared_->cv.notify_all();
+  shared_->thread.join();
+  if (shared_->efd >= 0) close(shared_->efd);
+}
+
+void FsSyncer::Sync(std::vector<std::string> dirs, engine::IoCallback done) {
+  if (shared_->efd < 0) {
+    // No eventfd: complete through the FileIo with an error, later.
+    io_->Fsync(-1, false, [done = std::move(done)](int) mutable { done(-EIO); });
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    assert(!shared_->has_request);
+    shared_->dirs = std::move(dirs);
+    shared_->has_request = true;
+  }
+  shared_->cv.notify_all();
+  std::shared_ptr<Shared> s = shared_;
+  io_->Read(shared_->efd, &buf_, sizeof(buf_), 0,
+            [s, done = std::move(done)](int r) mutable {
+              if (r < 0) return done(r);
+              int result;
+              {
+                std::lock_guard<std::mutex> lock(s->mu);
+                result = s->result;
+              }
+              done(result);
+            });
+}
+
+// ---- JournalWriter
+
+JournalWriter::JournalWriter(engine::FileIo* io, JournalFile file,
+                             absl::Duration checkpoint_interval, LogFn log,
+                             JournalRunAfterFn run_after, SyncFsFn sync)
+    : io_(io),
+      file_(file),
+      data_size_(file.file_size - kJournalHeaderBytes),
+      interval_(checkpoint_interval),
+      log_(std::move(log)),
+      run_after_(std::move(run_after)),
+      sync_(std::move(sync)) {
+  assert(file_.file_size >= kJournalMinSize);
+  // Logical position 0 maps to the checkpoint's physical offset.
+  head_.logical = file_.checkpoint_offset - kJournalHeaderBytes;
+  head_.seq = file_.checkpoint_seq;
+  applied_ = tail_ = head_;
+}
+
+JournalWriter::~JournalWriter() {
+  assert(ops_in_flight_ == 0);
+  if (file_.fd >= 0) io_->Close(file_.fd, [](int) {});
+}
+
+bool JournalWriter::Fits(absl::Span<const uint64_t> sizes) const {
+  uint64_t pos = head_.logical;
+  for (uint64_t s : sizes) {
+    uint64_t left = data_size_ - pos % data_size_;
+    if (s > left) pos += left;  // wrap (record or implicit padding)
+    pos += s;
+  }
+  return pos - tail_.logical <= data_size_;
+}
+
+JournalWriter::Position JournalWriter::Append(
+    absl::Span<const JournalRecordRef> records, engine::IoCallback done) {
+  // Segments of contiguous physical bytes (at most 2: a batch is at most a
+  // quarter of the ring).
+  struct Segment {
+    uint64_t offset;
+    size_t from;
+  };
+  auto buf = std::make_shared<std::string>();
+  std::vector<Segment> segs;
+  segs.push_back({Phys(head_.logical), 0});
+  for (const JournalRecordRef& r : records) {
+    uint64_t size = JournalRecordSize(r);
+    uint64_t left = data_size_ - head_.logical % data_size_;
+    if (size > left) {
+      if (left >= kJournalRecordHeaderBytes) {
+        AppendWrapRecord(buf.get(), left, file_.epoch, head_.seq++);
+      }
+      head_.logical += left;
+      segs.push_back({Phys(head_.logical), buf->size()});
+    }
+    AppendMessageRecord(buf.get(), r, file_.epoch, head_.seq++);
+    head_.logical += size;
+  }
+  auto pending = std::make_shared<int>(0);
+  auto err = std::make_shared<int>(0);
+  auto cb = std::make_shared<engine::IoCallback>(std::move(done));
+  ++*pending;  // held until every write is issued
+  ++ops_in_flight_;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    size_t to = i + 1 < segs.size() ? segs[i + 1].from : buf->size();
+    if (to == segs[i].from) continue;
+    ++*pending;
+    WriteSegment(buf, segs[i].from, to - segs[i].from, segs[i].offset, pending,
+                 err, cb);
+  }
+  SegmentDone(pending, err, cb);
+  return head_;
+}
+
+void JournalWriter::WriteSegment(std::shared_ptr<std::string> buf, size_t from,
+                                 size_t len, uint64_t offset,
+                                 std::shared_ptr<int> pending,
+                                 std::shared_ptr<int> err,
+                                 std::shared_ptr<engine::IoCallback> done) {
+  io_->Write(file_.fd, buf->data() + from, len, offset,
+             [this, buf, from, len, offset, pending, err, done](int r) {
+               if (r <= 0) {
+                 int e = r < 0 ? r : -EIO;
+                 log_(SyscallError("journal pwrite", e));
+                 if (*err == 0) *err = e;
+               } else if (static_cast<size_t>(r) < len && *err == 0) {
+                 WriteSegment(buf, from + r, len - r, offset + r, pending, err,
+                              done);
+                 return;
+               }
+               SegmentDone(pending, err, done);
+             });
+}
+
+void JournalWriter::SegmentDone(std::shared_ptr<int> pending,
+                                std::shared_ptr<int> err,
+                                std::shared_ptr<engine::IoCallback> done) {
+  if (--*pending > 0) return;
+  auto finish = [this, done](int r) {
+    --ops_in_flight_;
+    if (r < 0) broken_ = true;
+    (*done)(r);
+    MaybeShutdownDone();
+  };
+  if (*err < 0) {
+    // Still complete from a later callback, never from inside Append.
+    io_->Fsync(file_.fd, true, [finish, e = *err](int) mutable { finish(e); });
+    return;
+  }
+  io_->Fsync(file_.fd, true, [this, finish](int r) mutable {
+    if (r < 0) log_(SyscallError("journal fdatasync", r));
+    finish(r);
+  });
+}
+
+void JournalWriter::MarkApplied(Position end, absl::Span<const std::string> dirs) {
+  assert(end.logical >= applied_.logical);
+  applied_ = end;
+  for (const std::string& d : dirs) dirs_.insert(d);
+  if (!space_waiters_.empty() || used_bytes() > data_size_ / 2) {
+    StartCheckpoint();
+  } else {
+    ArmTimer();
+  }
+}
+
+void JournalWriter::WaitForSpace(absl::AnyInvocable<void()> fn) {
+  space_waiters_.push_back(std::move(fn));
+  StartCheckpoint();
+}
+
+void JournalWriter::ArmTimer() {
+  if (timer_armed_ || checkpointing_ || applied_.logical == tail_.logical) return;
+  timer_armed_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  run_after_(interval_, [this, alive] {
+    if (alive.expired()) return;
+    timer_armed_ = false;
+    StartCheckpoint();
+  });
+}
+
+void JournalWriter::StartCheckpoint() {
+  if (checkpointing_ || broken_) return;
+  if (applied_.logical == tail_.logical) return;  // nothing to retire yet
+  checkpointing_ = true;
+  ++ops_in_flight_;
+  Position target = applied_;
+  std::vector<std::string> dirs(dirs_.begin(), dirs_.end());
+  dirs_.clear();
+  sync_(std::move(dirs), [this, target](int r) { CheckpointSynced(target, r); });
+}
+
+void JournalWriter::CheckpointSynced(Position target, int r) {
+  if (r < 0) {
+    log_(SyscallError("checkpoint syncfs", r));
+    broken_ = true;
+    return CheckpointDone();
+  }
+  // Record the new checkpoint durably before reusing the space: until then
+  // recovery starts from the old checkpoint and must find the chain intact.
+  JournalFile next = file_;
+  next.checkpoint_offset = Phys(target.logical);
+  next.checkpoint_seq = target.seq;
+  next.generation = file_.generation + 1;
+  auto slot = std::make_shared<std::string>(EncodeJournalHeader(next));
+  uint64_t where = (next.generation % 2 == 0) ? 0 : kHeaderSlot1;
+  io_->Write(file_.fd, slot->data(), slot->size(), where,
+             [this, slot, next, target](int r) {
+               if (r != static_cast<int>(slot->size())) {
+                 log_(SyscallError("journal header pwrite", r < 0 ? r : -EIO));
+                 broken_ = true;
+                 return CheckpointDone();
+               }
+               io_->Fsync(file_.fd, true, [this, next, target](int r) {
+                 if (r < 0) {
+                   log_(SyscallError("journal header fdatasync", r));
+                   broken_ = true;
+                 } else {
+                   file_ = next;
+                   tail_ = target;
+                   ++checkpoints_;
+                 }
+                 CheckpointDone();
+               });
+             });
+}
+
+void JournalWriter::CheckpointDone() {
+  checkpointing_ = false;
+  --ops_in_flight_;
+  std::vector<absl::AnyInvocable<void()>> waiters = std::move(space_waiters_);
+  space_waiters_.clear();
+  for (auto& w : waiters) w();
+  if (!shutting_down_ && !broken_) {
+    if (used_bytes() > data_size_ / 2 && applied_.logical != tail_.logical) {
+      StartCheckpoint();
+    } else {
+      ArmTimer();
+    }
+  }
+  MaybeShutdownDone();
+}
+
+void JournalWriter::Shutdown(absl::AnyInvocable<void()> done) {
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  StartCheckpoint();  // final checkpoint: a clean restart replays nothing
+  MaybeShutdownDone();
+}
+
+void JournalWriter::MaybeShutdownDone() {
+  if (!shutting_down_ || !shutdown_done_ || ops_in_flight_ > 0) return;
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  int fd = file_.fd;
+  file_.fd = -1;
+  io_->Close(fd, [done = std::move(done)](int) mutable { done(); });
+}
+
+}  // namespace ringmail::storage
