@@ -6,6 +6,7 @@
 #include <limits>
 #include <toml.hpp>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -162,6 +163,48 @@ const std::vector<KeyDef>& Keys() {
       {"smtp.max_connections_per_ip", "max_connections_per_ip",
        "concurrent SMTP connections per client IP; 421 above",
        SmtpUint(&SmtpConfig::max_connections_per_ip)},
+      {"imap.listen", "imap_listen",
+       "IMAP listen addresses ADDR:PORT (comma-separated, repeatable)",
+       [](Config& c, std::string_view t) {
+         c.imap.listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"imap.idle_timeout", "imap_idle_timeout",
+       "IMAP autologout timer (RFC 3501 §5.4: at least 30 minutes)",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.imap.idle_timeout);
+       }},
+      {"imap.max_message_size", "imap_max_message_size",
+       "largest APPEND in bytes", [](Config& c, std::string_view t) {
+         uint64_t v;
+         absl::Status s = ParseUint(t, uint64_t{1} << 32, &v);
+         if (s.ok()) c.imap.max_message_size = v;
+         return s;
+       }},
+      {"imap.hierarchy_delimiter", "imap_hierarchy_delimiter",
+       "folder hierarchy delimiter shown to clients: / or .",
+       [](Config& c, std::string_view t) {
+         if (t != "/" && t != ".") {
+           return absl::InvalidArgumentError("expected \"/\" or \".\"");
+         }
+         c.imap.hierarchy_delimiter = t[0];
+         return absl::OkStatus();
+       }},
+      {"imap.max_connections", "imap_max_connections",
+       "concurrent IMAP connections in total", [](Config& c, std::string_view t) {
+         uint64_t v;
+         absl::Status s = ParseUint(t, UINT32_MAX, &v);
+         if (s.ok()) c.imap.max_connections = static_cast<uint32_t>(v);
+         return s;
+       }},
+      {"imap.max_connections_per_ip", "imap_max_connections_per_ip",
+       "concurrent IMAP connections per client IP",
+       [](Config& c, std::string_view t) {
+         uint64_t v;
+         absl::Status s = ParseUint(t, UINT32_MAX, &v);
+         if (s.ok()) c.imap.max_connections_per_ip = static_cast<uint32_t>(v);
+         return s;
+       }},
   };
   return keys;
 }
@@ -338,7 +381,7 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
       }
     }
   }
-  bool listen_from_flags = false;
+  absl::flat_hash_set<std::string> listen_seen;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a.substr(0, 9) == "--config=") continue;
@@ -354,18 +397,21 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag --", std::string(name), " (see --help)"));
     }
-    // --smtp_listen may repeat: the first replaces the file's list, later
+    // --*_listen may repeat: the first replaces the file's list, later
     // ones add to it.
+    std::vector<std::string>* list = name == "smtp_listen"   ? &c.smtp.listen
+                                     : name == "imap_listen" ? &c.imap.listen
+                                                             : nullptr;
     std::vector<std::string> keep;
-    if (name == "smtp_listen" && listen_from_flags) keep = c.smtp.listen;
+    if (list != nullptr && listen_seen.contains(std::string(name))) keep = *list;
     if (absl::Status s = def->set(c, value); !s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--", std::string(name), ": ", s.message()));
     }
-    if (name == "smtp_listen") {
-      keep.insert(keep.end(), c.smtp.listen.begin(), c.smtp.listen.end());
-      c.smtp.listen = std::move(keep);
-      listen_from_flags = true;
+    if (list != nullptr) {
+      keep.insert(keep.end(), list->begin(), list->end());
+      *list = std::move(keep);
+      listen_seen.insert(std::string(name));
     }
   }
   if (absl::Status s = FinalizeConfig(c); !s.ok()) return s;

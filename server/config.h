@@ -25,6 +25,15 @@ struct SmtpConfig {
   uint32_t max_connections_per_ip = 100;
 };
 
+struct ImapConfig {
+  std::vector<std::string> listen = {"127.0.0.1:1143"};
+  absl::Duration idle_timeout = absl::Minutes(30);  // RFC 3501 §5.4 minimum
+  uint64_t max_message_size = 50ull << 20;          // APPEND literal
+  char hierarchy_delimiter = '/';                   // shown to clients
+  uint32_t max_connections = 10000;                 // all cores together
+  uint32_t max_connections_per_ip = 100;
+};
+
 struct Config {
   std::string hostname;                     // default: gethostname()
   std::string data_dir = "./var";
@@ -46,6 +55,7 @@ struct Config {
   uint64_t journal_size = 64ull << 20;      // bytes per core
   absl::Duration checkpoint_interval = absl::Seconds(1);
   SmtpConfig smtp;
+  ImapConfig imap;
 };
 
 // Builds the configuration from argv: flags are --key=value (see

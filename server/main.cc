@@ -23,6 +23,9 @@
 #include "server/config.h"
 #include "server/connection_limits.h"
 #include "server/directory.h"
+#include "engine/helper_pool.h"
+#include "server/auth_service.h"
+#include "server/imap/imap_service.h"
 #include "server/recovery.h"
 #include "server/smtp_service.h"
 #include "storage/maildir/mail_location.h"
@@ -44,7 +47,11 @@ struct CoreSlot {
   std::string error;
   engine::Loop* loop = nullptr;
   SmtpService* smtp = nullptr;
+  imap::ImapService* imap = nullptr;
 };
+
+// Helper threads for password hashing and directory scans.
+constexpr int kHelperThreads = 2;
 
 struct Listening {
   std::string proto;
@@ -125,6 +132,10 @@ int Main(int argc, char** argv) {
   for (const std::string& a : config.smtp.listen) {
     listening.push_back(OpenListener("smtp", "smtp_listen", a, cores));
   }
+  size_t first_imap = listening.size();
+  for (const std::string& a : config.imap.listen) {
+    listening.push_back(OpenListener("imap", "imap_listen", a, cores));
+  }
 
   // Signals are taken synchronously by the main thread only; core threads
   // inherit the blocked mask. SIGPIPE is ignored (sends use MSG_NOSIGNAL).
@@ -138,18 +149,42 @@ int Main(int argc, char** argv) {
 
   ConnectionLimits limits(config.smtp.max_connections,
                           config.smtp.max_connections_per_ip);
-  SmtpContext ctx{&config, directory->get(), &*location, &limits};
+  ConnectionLimits imap_limits(config.imap.max_connections,
+                               config.imap.max_connections_per_ip);
 
-  // Sources: the cores, then the main thread.
-  const int main_source = cores;
-  engine::Mesh mesh(cores, 1);
+  // Sources: the cores, the helper threads, then the main thread.
+  const int main_source = cores + kHelperThreads;
+  engine::Mesh mesh(cores, kHelperThreads + 1);
+  engine::HelperPool helpers(&mesh, cores, kHelperThreads);
+  AuthService auth(directory->get(), &helpers);
+  std::vector<imap::ImapService*> imap_services(cores, nullptr);
+  imap::ImapContext imap_ctx;
+  imap_ctx.config = &config;
+  imap_ctx.directory = directory->get();
+  imap_ctx.location = &*location;
+  imap_ctx.limits = &imap_limits;
+  imap_ctx.auth = &auth;
+  imap_ctx.pool = &helpers;
+  imap_ctx.services = &imap_services;
+
+  SmtpContext ctx{&config, directory->get(), &*location, &limits};
+  // Delivered mail wakes the IMAP sessions of the recipient on its home core.
+  ctx.on_delivered = [&imap_services](engine::Loop* from,
+                                      const Directory::Mailbox& user) {
+    int home = imap_services[0]->HomeCore(user);
+    imap::ImapService* target = imap_services[home];
+    from->Post(home, [target, user] { target->OnDelivered(user); });
+  };
   std::vector<std::unique_ptr<CoreSlot>> slots;
   for (int i = 0; i < cores; ++i) slots.push_back(std::make_unique<CoreSlot>());
   std::vector<std::thread> threads;
+  std::atomic<bool> all_ready{false};
   for (int i = 0; i < cores; ++i) {
-    std::vector<int> fds;
-    for (const Listening& l : listening) fds.push_back(l.fds[i]);
-    threads.emplace_back([&, i, fds] {
+    std::vector<int> fds, imap_fds;
+    for (size_t k = 0; k < listening.size(); ++k) {
+      (k < first_imap ? fds : imap_fds).push_back(listening[k].fds[i]);
+    }
+    threads.emplace_back([&, i, fds, imap_fds] {
       CoreSlot& slot = *slots[i];
       engine::LoopOptions opts;
       opts.ring.entries = config.ring_entries;
@@ -163,12 +198,20 @@ int Main(int argc, char** argv) {
         return;
       }
       SmtpService smtp(loop->get(), ctx, fds);
-      smtp.Start();
+      imap::ImapService imap_service(loop->get(), imap_ctx, imap_fds);
+      imap_services[i] = &imap_service;
       slot.loop = loop->get();
       slot.smtp = &smtp;
+      slot.imap = &imap_service;
       LOG_INFO("core ", i, ": io_uring flags ", (*loop)->ring().DescribeFlags());
       slot.ready.store(true);
       slot.ready.notify_all();
+      // Serve only once every core's services exist: sessions move between
+      // cores and delivery notifications cross them.
+      mesh.WaitForLoops();
+      while (!all_ready.load(std::memory_order_acquire)) all_ready.wait(false);
+      smtp.Start();
+      imap_service.Start();
       (*loop)->Run();
     });
   }
@@ -176,6 +219,8 @@ int Main(int argc, char** argv) {
     slot->ready.wait(false);
     if (!slot->error.empty()) Die(kExitRuntime, absl::StrCat("core start failed: ", slot->error));
   }
+  all_ready.store(true, std::memory_order_release);
+  all_ready.notify_all();
   if (!config.ports_file.empty()) WritePortsFile(config.ports_file, listening);
   for (const Listening& l : listening) {
     LOG_INFO("listening: ", l.proto, " ", l.bound);
@@ -196,7 +241,13 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < cores; ++i) {
     mesh.PostFromThread(main_source, i, [slot = slots[i].get()] {
       engine::Loop* loop = slot->loop;
-      slot->smtp->Shutdown([loop] { loop->Stop(); });
+      // Both services drain, then the loop stops.
+      auto remaining = std::make_shared<int>(2);
+      auto one_done = [loop, remaining] {
+        if (--*remaining == 0) loop->Stop();
+      };
+      slot->smtp->Shutdown(one_done);
+      slot->imap->Shutdown(one_done);
     });
   }
   for (auto& t : threads) t.join();

@@ -125,6 +125,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
     std::vector<storage::DeliveryTarget> targets;
     std::string received = ToLf(env.received_header);
     std::vector<std::string> seen;
+    rcpt_mailboxes_.clear();
     for (const std::string& rcpt : env.recipients) {
       size_t at = rcpt.rfind('@');
       std::string_view local = std::string_view(rcpt).substr(0, at);
@@ -149,6 +150,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
                                      ">\nDelivered-To: ", user, "\n", received);
       targets.push_back(std::move(t));
       seen.push_back(std::move(user));
+      rcpt_mailboxes_.push_back(*mbox);
     }
     if (targets.empty()) return nullptr;
     auto msg = svc_->delivery().Begin(std::move(targets));
@@ -171,6 +173,10 @@ class SmtpConnection final : public engine::ConnectionHandler,
       finishing_message_.reset();
       if (!result.status.ok()) {
         LOG_ERROR("delivery from ", ip_, " failed: ", result.status.ToString());
+      } else if (svc_->ctx().on_delivered) {
+        for (const Directory::Mailbox& m : rcpt_mailboxes_) {
+          svc_->ctx().on_delivered(svc_->loop(), m);
+        }
       }
       if (gone_) {
         Destroy();
@@ -262,6 +268,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   std::string pending_;
   std::unique_ptr<storage::IncomingMessage> message_;            // receiving
   std::unique_ptr<storage::IncomingMessage> finishing_message_;  // committing
+  std::vector<Directory::Mailbox> rcpt_mailboxes_;  // of the current message
   absl::Time last_activity_;
   engine::Loop::TimerId idle_timer_ = 0;
   bool finishing_ = false;

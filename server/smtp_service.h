@@ -6,6 +6,7 @@
 #ifndef RINGMAIL_SERVER_SMTP_SERVICE_H_
 #define RINGMAIL_SERVER_SMTP_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,10 @@ struct SmtpContext {
   const Directory* directory;
   const storage::MailLocation* location;
   ConnectionLimits* limits;
+  // Called on the delivering core once a message is durable in `user`'s
+  // INBOX (may be empty).
+  std::function<void(engine::Loop* from, const Directory::Mailbox& user)>
+      on_delivered;
 };
 
 class SmtpConnection;

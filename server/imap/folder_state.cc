@@ -1,0 +1,322 @@
+#include "server/imap/folder_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/log.h"
+#include "server/imap/blocking.h"
+#include "server/imap/flags.h"
+#include "storage/mailbox/folder_sync.h"
+
+namespace ringmail::server::imap {
+namespace {
+
+// Parsed structures kept per open folder. A structure is a few hundred
+// bytes for typical mail, so this bounds the cache to a few MiB.
+constexpr size_t kMaxCachedStructures = 4096;
+
+struct LoadResult {
+  absl::StatusOr<storage::FolderScan> scan;
+  std::optional<storage::FolderIndex> index;   // only on the first load
+  absl::StatusOr<storage::MaildirKeywords> keywords;
+};
+
+// BLOCKING: writes <folder>/ringmail-index atomically from bytes serialised
+// on the core (the index itself never leaves the core).
+absl::Status WriteIndexFile(const std::string& folder, const std::string& bytes) {
+  std::string tmp = absl::StrCat(folder, "/", std::string(storage::kIndexFileName), ".tmp");
+  std::string dst = absl::StrCat(folder, "/", std::string(storage::kIndexFileName));
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", tmp, ": ", strerror(errno)));
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return absl::UnavailableError(absl::StrCat("write ", tmp, ": ", strerror(e)));
+    }
+    off += n;
+  }
+  close(fd);
+  // The index is a cache rebuilt from the directory: no fsync needed.
+  if (rename(tmp.c_str(), dst.c_str()) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("rename(", tmp, ", ", dst, "): ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
+                         std::string name, std::string path)
+    : loop_(loop), pool_(pool), name_(std::move(name)), path_(std::move(path)) {}
+
+FolderState::~FolderState() {
+  *alive_ = false;
+  assert(views_.empty());
+}
+
+void FolderState::Sync(absl::AnyInvocable<void(absl::Status)> done) {
+  if (syncing_) {
+    next_waiters_.push_back(std::move(done));
+    return;
+  }
+  running_waiters_.push_back(std::move(done));
+  StartSync();
+}
+
+void FolderState::StartSync() {
+  syncing_ = true;
+  bool first = !loaded_;
+  std::string path = path_;
+  storage::SyncLimits limits;
+  RunBlocking<LoadResult>(
+      pool_, loop_,
+      [path, first, limits]() {
+        LoadResult r;
+        if (first) {
+          auto idx = storage::LoadIndexFileBlocking(path, limits);
+          if (idx.ok()) r.index = std::move(*idx);
+        }
+        r.keywords = storage::ReadKeywordsFile(path);
+        r.scan = storage::ScanFolder(path, limits);
+        return r;
+      },
+      [this, alive = alive_, limits](LoadResult r) mutable {
+        if (!*alive) return;
+        if (!r.scan.ok()) {
+          if (absl::IsNotFound(r.scan.status())) {
+            FinishSync(absl::NotFoundError("no such folder"));
+            return;
+          }
+          LOG_WARNING("imap: scan of ", path_, " failed: ", r.scan.status().ToString());
+          FinishSync(absl::UnavailableError("folder unavailable"));
+          return;
+        }
+        if (r.index) index_ = std::move(*r.index);
+        if (r.keywords.ok()) keywords_ = std::move(*r.keywords);
+        loaded_ = true;
+        storage::ApplyScanResult applied = index_.ApplyScan(*r.scan);
+        if (applied.uid_validity_changed) {
+          // Views hold UIDs of the old validity: drop them all.
+          for (FolderView* v : views_) {
+            for (uint32_t seq = v->exists(); seq >= 1; --seq) v->OnExpunge(v->UidAt(seq));
+          }
+        }
+        for (uint32_t uid : applied.expunged_uids) PublishExpunge(uid, nullptr);
+        for (uint32_t uid : applied.flag_changed_uids) PublishFlags(uid, nullptr);
+        if (applied.pending.empty()) {
+          FinishSync(absl::OkStatus());
+          return;
+        }
+        uint32_t validity = index_.uid_validity();
+        RunBlocking<absl::StatusOr<storage::ResolveResult>>(
+            pool_, loop_,
+            [path = path_, pending = std::move(applied.pending), validity,
+             limits]() mutable {
+              return storage::ResolveNewMessagesBlocking(
+                  path, std::move(pending), validity, absl::Now(), limits);
+            },
+            [this, alive = alive_](absl::StatusOr<storage::ResolveResult> res) {
+              if (!*alive) return;
+              if (!res.ok()) {
+                LOG_WARNING("imap: uidlist update of ", path_, " failed: ",
+                            res.status().ToString());
+                FinishSync(absl::UnavailableError("folder unavailable"));
+                return;
+              }
+              auto added = index_.ApplyResolved(*res);
+              if (!added.ok()) {
+                // UIDVALIDITY changed under us: start over from scratch.
+                LOG_WARNING("imap: ", path_, ": ", added.status().ToString(),
+                            "; rebuilding the index");
+                index_ = storage::FolderIndex();
+                for (FolderView* v : views_) {
+                  for (uint32_t seq = v->exists(); seq >= 1; --seq) {
+                    v->OnExpunge(v->UidAt(seq));
+                  }
+                }
+                StartSync();
+                return;
+              }
+              PublishNew(*added);
+              FinishSync(absl::OkStatus());
+            });
+      });
+}
+
+void FolderState::FinishSync(absl::Status status) {
+  syncing_ = false;
+  auto waiters = std::move(running_waiters_);
+  running_waiters_.clear();
+  if (!next_waiters_.empty()) {
+    running_waiters_ = std::move(next_waiters_);
+    next_waiters_.clear();
+    StartSync();
+  }
+  for (auto& w : waiters) w(status);
+}
+
+void FolderState::PublishNew(const std::vector<uint32_t>& uids) {
+  for (uint32_t uid : uids) {
+    auto pos = index_.PositionOfUid(uid);
+    bool recent = pos && index_.at(*pos).recent;
+    // RFC 3501 §2.3.2: \Recent belongs to one session only; give it to the
+    // first view (the others see the message as not recent).
+    bool first = true;
+    for (FolderView* v : views_) {
+      v->OnNew(uid, recent && first);
+      first = false;
+    }
+  }
+}
+
+void FolderState::PublishFlags(uint32_t uid, const FolderView* origin) {
+  for (FolderView* v : views_) {
+    if (v != origin) v->OnFlags(uid);
+  }
+}
+
+void FolderState::PublishExpunge(uint32_t uid, const FolderView* origin) {
+  structures_.erase(uid);
+  for (FolderView* v : views_) {
+    if (v != origin) v->OnExpunge(uid);
+  }
+}
+
+const mime::Structure* FolderState::CachedStructure(uint32_t uid) const {
+  auto it = structures_.find(uid);
+  return it == structures_.end() ? nullptr : &it->second;
+}
+
+void FolderState::CacheStructure(uint32_t uid, mime::Structure s) {
+  if (structures_.contains(uid)) return;
+  while (structures_.size() >= kMaxCachedStructures && !structure_order_.empty()) {
+    structures_.erase(structure_order_.front());
+    structure_order_.pop_front();
+  }
+  structures_.emplace(uid, std::move(s));
+  structure_order_.push_back(uid);
+}
+
+void FolderState::RemoveView(FolderView* v) {
+  views_.erase(std::remove(views_.begin(), views_.end(), v), views_.end());
+}
+
+void FolderState::SaveIfDirty() {
+  if (!loaded_ || !index_.dirty()) return;
+  std::string bytes = index_.Serialize();
+  index_.MarkClean();
+  RunBlocking<absl::Status>(
+      pool_, loop_,
+      [path = path_, bytes = std::move(bytes)]() { return WriteIndexFile(path, bytes); },
+      [path = path_](absl::Status s) {
+        if (!s.ok()) LOG_WARNING("imap: saving index of ", path, ": ", s.ToString());
+      });
+}
+
+// ------------------------------------------------------------ FolderView
+
+FolderView::FolderView(FolderState* folder, bool read_only)
+    : folder_(folder), read_only_(read_only) {
+  const storage::FolderIndex& idx = folder->index();
+  uids_.reserve(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) {
+    uids_.push_back(idx.at(i).uid);
+    if (idx.at(i).recent && folder->view_count() == 0) recent_.insert(idx.at(i).uid);
+  }
+  folder->AddView(this);
+}
+
+FolderView::~FolderView() { folder_->RemoveView(this); }
+
+uint32_t FolderView::SeqOfUid(uint32_t uid) const {
+  auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
+  if (it == uids_.end() || *it != uid) return 0;
+  return static_cast<uint32_t>(it - uids_.begin()) + 1;
+}
+
+void FolderView::OnNew(uint32_t uid, bool recent) {
+  if (!uids_.empty() && uid <= uids_.back()) return;  // already known
+  uids_.push_back(uid);
+  if (recent) recent_.insert(uid);
+  ++new_count_;
+  Notify();
+}
+
+void FolderView::OnExpunge(uint32_t uid) {
+  if (SeqOfUid(uid) == 0) return;
+  if (std::find(pending_expunge_.begin(), pending_expunge_.end(), uid) ==
+      pending_expunge_.end()) {
+    pending_expunge_.push_back(uid);
+  }
+  pending_flags_.erase(uid);
+  Notify();
+}
+
+void FolderView::OnFlags(uint32_t uid) {
+  if (SeqOfUid(uid) == 0) return;
+  pending_flags_.insert(uid);
+  Notify();
+}
+
+uint32_t FolderView::RemoveOwn(uint32_t uid) {
+  uint32_t seq = SeqOfUid(uid);
+  if (seq == 0) return 0;
+  uids_.erase(uids_.begin() + (seq - 1));
+  recent_.erase(uid);
+  pending_flags_.erase(uid);
+  pending_expunge_.erase(
+      std::remove(pending_expunge_.begin(), pending_expunge_.end(), uid),
+      pending_expunge_.end());
+  if (new_count_ > 0 && seq > uids_.size()) --new_count_;
+  return seq;
+}
+
+void FolderView::Flush(std::string* out, bool allow_expunge) {
+  if (allow_expunge && !pending_expunge_.empty()) {
+    // Highest sequence number first, so earlier numbers stay valid.
+    std::vector<uint32_t> uids = std::move(pending_expunge_);
+    pending_expunge_.clear();
+    std::sort(uids.begin(), uids.end(), std::greater<>());
+    for (uint32_t uid : uids) {
+      uint32_t seq = RemoveOwn(uid);
+      if (seq != 0) absl::StrAppend(out, "* ", seq, " EXPUNGE\r\n");
+    }
+  }
+  if (new_count_ > 0) {
+    absl::StrAppend(out, "* ", uids_.size(), " EXISTS\r\n* ", recent_.size(),
+                    " RECENT\r\n");
+    new_count_ = 0;
+  }
+  if (!pending_flags_.empty()) {
+    std::vector<uint32_t> uids(pending_flags_.begin(), pending_flags_.end());
+    pending_flags_.clear();
+    std::sort(uids.begin(), uids.end());
+    const storage::FolderIndex& idx = folder_->index();
+    for (uint32_t uid : uids) {
+      uint32_t seq = SeqOfUid(uid);
+      auto pos = idx.PositionOfUid(uid);
+      if (seq == 0 || !pos) continue;
+      const storage::MessageEntry& e = idx.at(*pos);
+      absl::StrAppend(out, "* ", seq, " FETCH (UID ", uid, " FLAGS ");
+      AppendFlagList(out, ImapFlagsFromStorage(e.flags, IsRecent(uid)),
+                     KeywordNames(e.keywords, folder_->keywords()));
+      out->append(")\r\n");
+    }
+  }
+}
+
+void FolderView::Notify() {
+  if (listener_) listener_();
+}
+
+}  // namespace ringmail::server::imap

@@ -1,0 +1,146 @@
+// An open Maildir folder on its user's home core, and the views of the
+// sessions that have it selected.
+//
+// FolderState owns the folder's index (UIDs, flags, names) and keeps it in
+// step with the directory: scans and uidlist updates run on the helper
+// pool, the index itself is touched only by the home core. Every change is
+// published to each FolderView, which turns it into the untagged EXISTS /
+// EXPUNGE / FETCH responses of RFC 3501 §7 when its session may send them.
+#ifndef RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
+#define RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "engine/helper_pool.h"
+#include "engine/loop.h"
+#include "protocols/mime/structure.h"
+#include "storage/mailbox/folder_index.h"
+#include "storage/mailbox/keywords.h"
+
+namespace ringmail::server::imap {
+
+class FolderView;
+
+class FolderState {
+ public:
+  // `path` is the folder's Maildir directory.
+  FolderState(engine::Loop* loop, engine::HelperPool* pool, std::string name,
+              std::string path);
+  ~FolderState();
+  FolderState(const FolderState&) = delete;
+  FolderState& operator=(const FolderState&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& path() const { return path_; }
+  storage::FolderIndex& index() { return index_; }
+  storage::MaildirKeywords& keywords() { return keywords_; }
+  bool loaded() const { return loaded_; }
+
+  // Brings the index up to date with the directory (loading the index file
+  // first on the first call), publishes what changed to every view, then
+  // calls `done`. Concurrent calls share one sync; a call made while a sync
+  // runs gets a fresh one after it, so it sees every change made before it.
+  void Sync(absl::AnyInvocable<void(absl::Status)> done);
+
+  // Bookkeeping for changes this server made itself; each is published to
+  // every view except `origin` (whose session reports it in its own reply).
+  void PublishFlags(uint32_t uid, const FolderView* origin);
+  void PublishExpunge(uint32_t uid, const FolderView* origin);
+
+  // Parsed MIME structure of a message, cached (bounded) by UID.
+  const mime::Structure* CachedStructure(uint32_t uid) const;
+  void CacheStructure(uint32_t uid, mime::Structure s);
+
+  void AddView(FolderView* v) { views_.push_back(v); }
+  void RemoveView(FolderView* v);
+  size_t view_count() const { return views_.size(); }
+
+  // Writes the index file if it changed (on a helper), e.g. when the last
+  // view closes. Fire and forget.
+  void SaveIfDirty();
+
+ private:
+  void StartSync();
+  void FinishSync(absl::Status status);
+  void PublishNew(const std::vector<uint32_t>& uids);
+
+  engine::Loop* loop_;
+  engine::HelperPool* pool_;
+  std::string name_;
+  std::string path_;
+  storage::FolderIndex index_;
+  storage::MaildirKeywords keywords_;
+  bool loaded_ = false;
+  bool syncing_ = false;
+  std::vector<absl::AnyInvocable<void(absl::Status)>> running_waiters_;
+  std::vector<absl::AnyInvocable<void(absl::Status)>> next_waiters_;
+  std::vector<FolderView*> views_;
+  // Structure cache: bounded by entries, oldest evicted first.
+  absl::flat_hash_map<uint32_t, mime::Structure> structures_;
+  std::list<uint32_t> structure_order_;
+  // Guards helper callbacks against this object's destruction.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// What one selected session knows of its folder: its own message sequence
+// (RFC 3501 §2.3.1.2 numbers are per session) and the changes it has not
+// reported yet.
+class FolderView {
+ public:
+  FolderView(FolderState* folder, bool read_only);
+  ~FolderView();
+  FolderView(const FolderView&) = delete;
+  FolderView& operator=(const FolderView&) = delete;
+
+  FolderState* folder() const { return folder_; }
+  bool read_only() const { return read_only_; }
+
+  uint32_t exists() const { return static_cast<uint32_t>(uids_.size()); }
+  // 1-based sequence number <-> UID, in this session's numbering.
+  uint32_t UidAt(uint32_t seq) const { return uids_[seq - 1]; }
+  uint32_t SeqOfUid(uint32_t uid) const;  // 0 if not in the view
+  uint32_t MaxUid() const { return uids_.empty() ? 0 : uids_.back(); }
+  bool IsRecent(uint32_t uid) const { return recent_.contains(uid); }
+  uint32_t recent_count() const { return static_cast<uint32_t>(recent_.size()); }
+
+  // Called by FolderState.
+  void OnNew(uint32_t uid, bool recent);
+  void OnExpunge(uint32_t uid);
+  void OnFlags(uint32_t uid);
+
+  // Removes `uid` from this view right away (this session's own EXPUNGE or
+  // MOVE) and returns the sequence number it had, for "* n EXPUNGE".
+  uint32_t RemoveOwn(uint32_t uid);
+
+  // Appends the pending untagged responses. EXPUNGE is sent only when
+  // `allow_expunge` (RFC 3501 §7.4.1: not during FETCH/STORE/SEARCH).
+  void Flush(std::string* out, bool allow_expunge);
+  bool HasPending() const {
+    return !pending_expunge_.empty() || !pending_flags_.empty() || new_count_ > 0;
+  }
+  // Called when something is pending; an IDLE session flushes at once.
+  void SetChangeListener(absl::AnyInvocable<void()> fn) { listener_ = std::move(fn); }
+
+ private:
+  void Notify();
+
+  FolderState* folder_;
+  bool read_only_;
+  std::vector<uint32_t> uids_;                 // ascending
+  absl::flat_hash_set<uint32_t> recent_;
+  std::vector<uint32_t> pending_expunge_;      // UIDs still in uids_
+  absl::flat_hash_set<uint32_t> pending_flags_;
+  uint32_t new_count_ = 0;                     // appended since last EXISTS
+  absl::AnyInvocable<void()> listener_;
+};
+
+}  // namespace ringmail::server::imap
+
+#endif  // RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_

@@ -1,0 +1,540 @@
+// Selected-state commands: CHECK, CLOSE, UNSELECT, EXPUNGE, FETCH, STORE,
+// SEARCH, COPY and MOVE (RFC 3501 §6.4, RFC 4315, RFC 6851).
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/log.h"
+#include "protocols/imap/args.h"
+#include "server/imap/blocking.h"
+#include "server/imap/fetch_render.h"
+#include "server/imap/file_reader.h"
+#include "server/imap/flags.h"
+#include "server/imap/imap_session.h"
+#include "server/imap/message_view.h"
+#include "server/imap/search_eval.h"
+#include "storage/mailbox/folder_sync.h"
+#include "storage/mailbox/message_ops.h"
+#include "storage/maildir/maildir_name.h"
+
+namespace ringmail::server::imap {
+namespace {
+
+// Output queued for one client above which FETCH waits for the socket to
+// drain before rendering more (bounds memory per session).
+constexpr size_t kMaxQueuedOutput = 4 << 20;
+
+std::string MessagePath(const FolderState& f, const storage::MessageEntry& e) {
+  return absl::StrCat(f.path(), "/", e.RelativePath());
+}
+
+storage::UniqueName NewUniqueName(int core, const std::string& host) {
+  static thread_local uint64_t seq = 0;
+  absl::Time now = absl::Now();
+  storage::UniqueName un;
+  un.secs = absl::ToUnixSeconds(now);
+  un.usecs = absl::ToUnixMicros(now) % 1000000;
+  un.pid = getpid();
+  un.core = core;
+  un.seq = ++seq;
+  un.host = host;
+  return un;
+}
+
+}  // namespace
+
+struct FetchJob {
+  ringmail::imap::FetchRequest request;
+  std::vector<uint32_t> uids;
+  size_t next = 0;
+  FetchNeeds needs;
+};
+
+struct SearchJob {
+  ringmail::imap::SearchProgram program;
+  std::vector<uint32_t> candidates;  // UIDs in the view
+  size_t next = 0;
+  SearchNeeds needs = SearchNeeds::kIndex;
+  std::vector<uint32_t> hits;        // sequence numbers or UIDs
+};
+
+bool ImapSession::ResolveSet(std::string_view text, bool uid,
+                             std::vector<uint32_t>* uids) {
+  ringmail::imap::SequenceSet set;
+  bool saved = false;
+  if (!ringmail::imap::SequenceSet::Parse(text, &set, &saved) || saved) {
+    FinishBad("Invalid message set.");
+    return false;
+  }
+  uids->clear();
+  if (view_->exists() == 0) return true;
+  if (uid) {
+    ringmail::imap::ResolvedSet r(set.Resolve(view_->MaxUid()));
+    for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
+      if (r.Contains(view_->UidAt(seq))) uids->push_back(view_->UidAt(seq));
+    }
+    return true;
+  }
+  ringmail::imap::ResolvedSet r(set.Resolve(view_->exists()));
+  // RFC 3501 §6.4.8 / §9: a sequence number beyond EXISTS is an error.
+  bool bad = false;
+  r.ForEach([&](uint32_t seq) {
+    if (seq == 0 || seq > view_->exists()) {
+      bad = true;
+      return false;
+    }
+    uids->push_back(view_->UidAt(seq));
+    return true;
+  });
+  if (bad) {
+    FinishBad("Invalid messageset.");
+    return false;
+  }
+  return true;
+}
+
+void ImapSession::CmdCheck() {
+  view_->folder()->Sync([this, alive = alive_](absl::Status) {
+    if (*alive) Finish(ringmail::imap::Status::kOk, "", "Check completed.");
+  });
+}
+
+void ImapSession::CmdClose(bool expunge) {
+  if (!expunge || view_->read_only()) {
+    Unselect();
+    return Finish(ringmail::imap::Status::kOk, "", expunge ? "Close completed." : "Unselect completed.");
+  }
+  // RFC 3501 §6.4.2: expunge silently, then leave the selected state.
+  std::vector<uint32_t> deleted;
+  const storage::FolderIndex& idx = view_->folder()->index();
+  for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
+    auto pos = idx.PositionOfUid(view_->UidAt(seq));
+    if (pos && (idx.at(*pos).flags & storage::kFlagDeleted)) {
+      deleted.push_back(view_->UidAt(seq));
+    }
+  }
+  ExpungeUids(std::move(deleted), false, [this, alive = alive_](bool) {
+    if (!*alive) return;
+    Unselect();
+    Finish(ringmail::imap::Status::kOk, "", "Close completed.");
+  });
+}
+
+void ImapSession::CmdExpunge(const ringmail::imap::Command& cmd) {
+  if (view_->read_only()) return FinishNo(ringmail::imap::kCodeReadOnly, "Mailbox is read-only.");
+  std::vector<uint32_t> limit;
+  if (uid_cmd_) {  // UID EXPUNGE <set> (RFC 4315 §2.1)
+    if (cmd.args.size() != 1) return FinishBad("UID EXPUNGE takes a UID set.");
+    if (!ResolveSet(cmd.args[0].text, true, &limit)) return;
+  }
+  std::vector<uint32_t> deleted;
+  const storage::FolderIndex& idx = view_->folder()->index();
+  for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
+    uint32_t uid = view_->UidAt(seq);
+    if (uid_cmd_ && !std::binary_search(limit.begin(), limit.end(), uid)) continue;
+    auto pos = idx.PositionOfUid(uid);
+    if (pos && (idx.at(*pos).flags & storage::kFlagDeleted)) deleted.push_back(uid);
+  }
+  ExpungeUids(std::move(deleted), true, [this, alive = alive_](bool ok) {
+    if (!*alive) return;
+    if (!ok) return FinishNo(ringmail::imap::kCodeServerBug, "Some messages could not be expunged.");
+    Finish(ringmail::imap::Status::kOk, "", "Expunge completed.");
+  });
+}
+
+void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
+                              absl::AnyInvocable<void(bool ok)> done) {
+  struct State {
+    std::vector<uint32_t> uids;
+    size_t next = 0;
+    bool ok = true;
+    bool send;
+    absl::AnyInvocable<void(bool)> done;
+  };
+  auto st = std::make_shared<State>(State{std::move(uids), 0, true, send_expunge,
+                                          std::move(done)});
+  // Unlink one at a time, in ascending UID order; each EXPUNGE is sent with
+  // the sequence number the message has at that moment (RFC 3501 §7.4.1).
+  auto step = std::make_shared<absl::AnyInvocable<void()>>();
+  *step = [this, alive = alive_, st, step]() {
+    if (!*alive) return;
+    if (st->next >= st->uids.size() || !view_) {
+      auto done = std::move(st->done);
+      *step = nullptr;  // break the self-reference
+      done(st->ok);
+      return;
+    }
+    uint32_t uid = st->uids[st->next++];
+    FolderState* f = view_->folder();
+    auto pos = f->index().PositionOfUid(uid);
+    if (!pos) return (*step)();
+    std::string path = storage::ExpungePath(f->path(), f->index().at(*pos));
+    svc_->loop()->file_io().UnlinkAt(AT_FDCWD, path, 0,
+                                     [this, alive, st, step, f, uid](int res) {
+      if (!*alive) return;
+      if (res < 0 && res != -ENOENT) {
+        LOG_WARNING("imap: unlink in ", f->path(), " failed: ", strerror(-res));
+        st->ok = false;
+        return (*step)();
+      }
+      f->index().Remove(uid);
+      f->PublishExpunge(uid, view_.get());
+      if (view_) {
+        uint32_t seq = view_->RemoveOwn(uid);
+        if (st->send && seq != 0) absl::StrAppend(&out(), "* ", seq, " EXPUNGE\r\n");
+      }
+      (*step)();
+    });
+  };
+  (*step)();
+}
+
+// ------------------------------------------------------------ FETCH
+
+void ImapSession::CmdFetch(const ringmail::imap::Command& cmd) {
+  if (cmd.args.size() < 2) return FinishBad("FETCH takes a set and items.");
+  auto job = std::make_shared<FetchJob>();
+  ringmail::imap::ArgError err;
+  if (!ringmail::imap::ParseFetch(cmd.args.From(1), &job->request, &err)) return FinishBad(err.text);
+  if (!ResolveSet(cmd.args[0].text, uid_cmd_, &job->uids)) return;
+  job->needs = NeedsOf(job->request);
+  FetchNext(std::move(job));
+}
+
+void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
+  if (gone_) return;
+  if (conn_->pending_output() > kMaxQueuedOutput) {
+    FlushOutput();
+    svc_->loop()->AddTimer(absl::Milliseconds(2), [this, alive = alive_, job] {
+      if (*alive) FetchNext(job);
+    });
+    return;
+  }
+  FolderState* f = view_->folder();
+  while (job->next < job->uids.size()) {
+    uint32_t uid = job->uids[job->next];
+    auto pos = f->index().PositionOfUid(uid);
+    if (!pos) {  // expunged meanwhile by another session: skip it
+      ++job->next;
+      continue;
+    }
+    const storage::MessageEntry& e = f->index().at(*pos);
+    // FETCH BODY[...] sets \Seen (RFC 3501 §6.4.5) unless read-only.
+    if (job->request.sets_seen && !view_->read_only() &&
+        !(e.flags & storage::kFlagSeen)) {
+      auto move = storage::PlanFlagChange(f->path(), e, e.flags | storage::kFlagSeen,
+                                          e.keywords);
+      if (move) {
+        svc_->loop()->file_io().RenameAt(
+            AT_FDCWD, move->from, AT_FDCWD, move->to,
+            [this, alive = alive_, job, f, uid, name = move->new_filename](int res) {
+              if (!*alive) return;
+              if (res == 0) {
+                f->index().ApplyRename(uid, name, true);
+                f->PublishFlags(uid, view_.get());
+              }
+              // Render next time round with the flag in place (or not,
+              // if another client moved the file: the data still goes out).
+              FetchNext(job);
+            });
+        return;
+      }
+    }
+    MessageView mv;
+    mv.seq = view_->SeqOfUid(uid);
+    mv.uid = uid;
+    SetViewFlags(e, f->keywords(), &mv);
+    if (view_->IsRecent(uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
+    mv.internal_date = e.internal_date;
+    mv.size = e.size;
+    mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
+    FetchRenderOptions opts;
+    opts.uid_command = uid_cmd_;
+    opts.add_flags = job->request.sets_seen && !view_->read_only();
+    mv.structure = f->CachedStructure(uid);
+    bool need_content = job->needs.content || (job->needs.structure && !mv.structure);
+    if (!need_content) {
+      RenderFetch(job->request, mv, opts, &out());
+      ++job->next;
+      continue;
+    }
+    ReadWholeFile(&svc_->loop()->file_io(), MessagePath(*f, e), e.size,
+                  svc_->ctx().config->imap.max_message_size * 2,
+                  [this, alive = alive_, job, f, uid, mv, opts](
+                      absl::StatusOr<std::string> data) mutable {
+                    if (!*alive) return;
+                    ++job->next;
+                    if (data.ok()) {
+                      mv.content = *data;
+                      if (mv.vsize == 0 || mv.vsize == mv.size) mv.vsize = CrlfSize(*data);
+                      if (!f->CachedStructure(uid) && job->needs.structure) {
+                        auto s = mime::ParseStructure(*data);
+                        if (s.ok()) f->CacheStructure(uid, std::move(*s));
+                      }
+                      mv.structure = f->CachedStructure(uid);
+                      RenderFetch(job->request, mv, opts, &out());
+                    } else if (!absl::IsNotFound(data.status())) {
+                      LOG_WARNING("imap: FETCH read failed: ", data.status().ToString());
+                    }
+                    // A vanished file: another client expunged it; the next
+                    // sync reports the EXPUNGE.
+                    FetchNext(job);
+                  });
+    return;
+  }
+  FlushOutput();
+  Finish(ringmail::imap::Status::kOk, "", uid_cmd_ ? "UID FETCH completed." : "Fetch completed.");
+}
+
+// ------------------------------------------------------------ STORE
+
+void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
+  if (view_->read_only()) return FinishNo(ringmail::imap::kCodeReadOnly, "Mailbox is read-only.");
+  auto args = std::make_shared<ringmail::imap::StoreArgs>();
+  ringmail::imap::ArgError err;
+  if (!ringmail::imap::ParseStore(cmd.args, args.get(), &err)) return FinishBad(err.text);
+  auto uids = std::make_shared<std::vector<uint32_t>>();
+  if (!ResolveSet(args->set, uid_cmd_, uids.get())) return;
+  args->set = {};  // a view into the command; not needed past here
+  FolderState* f = view_->folder();
+  std::vector<std::string> unknown = UnknownKeywords(args->flags, f->keywords());
+  auto apply = [this, alive = alive_, args, uids, f]() {
+    if (!*alive) return;
+    auto next = std::make_shared<size_t>(0);
+    auto step = std::make_shared<absl::AnyInvocable<void()>>();
+    *step = [this, alive, args, uids, f, next, step]() {
+      if (!*alive) return;
+      while (*next < uids->size()) {
+        uint32_t uid = (*uids)[(*next)++];
+        auto pos = f->index().PositionOfUid(uid);
+        if (!pos) continue;
+        const storage::MessageEntry& e = f->index().at(*pos);
+        StoreOutcome o = ApplyStore(e.flags, e.keywords, args->mode, args->flags, f->keywords());
+        auto report = [this, args, f, uid]() {
+          if (args->silent || !view_) return;
+          auto p = f->index().PositionOfUid(uid);
+          if (!p) return;
+          const storage::MessageEntry& m = f->index().at(*p);
+          absl::StrAppend(&out(), "* ", view_->SeqOfUid(uid), " FETCH (FLAGS ");
+          AppendFlagList(&out(), ImapFlagsFromStorage(m.flags, view_->IsRecent(uid)),
+                         KeywordNames(m.keywords, f->keywords()));
+          if (uid_cmd_) absl::StrAppend(&out(), " UID ", uid);
+          out() += ")\r\n";
+        };
+        auto move = o.changed ? storage::PlanFlagChange(f->path(), e, o.flags, o.keywords)
+                              : std::nullopt;
+        if (!move) {
+          report();
+          continue;
+        }
+        svc_->loop()->file_io().RenameAt(
+            AT_FDCWD, move->from, AT_FDCWD, move->to,
+            [this, alive, step, f, uid, report, name = move->new_filename](int res) {
+              if (!*alive) return;
+              if (res == 0) {
+                f->index().ApplyRename(uid, name, true);
+                f->PublishFlags(uid, view_.get());
+              }
+              report();
+              (*step)();
+            });
+        return;
+      }
+      *step = nullptr;
+      Finish(ringmail::imap::Status::kOk, "", "Store completed.");
+    };
+    (*step)();
+  };
+  if (unknown.empty()) return apply();
+  RunBlocking<absl::StatusOr<storage::MaildirKeywords>>(
+      svc_->ctx().pool, svc_->loop(),
+      [path = f->path(), unknown]() {
+        return storage::AssignKeywordsBlocking(path, unknown, storage::DotlockOptions{});
+      },
+      [this, alive = alive_, f, apply = std::move(apply)](
+          absl::StatusOr<storage::MaildirKeywords> kw) mutable {
+        if (!*alive) return;
+        if (!kw.ok()) return FinishNo(ringmail::imap::kCodeLimit, "Too many keywords.");
+        f->keywords() = std::move(*kw);
+        apply();
+      });
+}
+
+// ------------------------------------------------------------ SEARCH
+
+void ImapSession::CmdSearch(const ringmail::imap::Command& cmd) {
+  auto job = std::make_shared<SearchJob>();
+  ringmail::imap::ArgError err;
+  switch (ringmail::imap::ParseSearch(cmd.args, &job->program, &err)) {
+    case ringmail::imap::SearchStatus::kOk: break;
+    case ringmail::imap::SearchStatus::kBad: return FinishBad(err.text);
+    case ringmail::imap::SearchStatus::kBadCharset:
+      return Finish(ringmail::imap::Status::kNo, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+  }
+  for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
+    job->candidates.push_back(view_->UidAt(seq));
+  }
+  job->needs = NeedsOf(job->program.root);
+  SearchNext(std::move(job));
+}
+
+void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
+  FolderState* f = view_->folder();
+  SearchContext ctx;
+  ctx.max_seq = view_->exists();
+  ctx.max_uid = view_->MaxUid();
+  ctx.now = absl::ToUnixSeconds(absl::Now());
+  while (job->next < job->candidates.size()) {
+    uint32_t uid = job->candidates[job->next];
+    auto pos = f->index().PositionOfUid(uid);
+    if (!pos) {
+      ++job->next;
+      continue;
+    }
+    const storage::MessageEntry& e = f->index().at(*pos);
+    MessageView mv;
+    mv.seq = view_->SeqOfUid(uid);
+    mv.uid = uid;
+    SetViewFlags(e, f->keywords(), &mv);
+    if (view_->IsRecent(uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
+    mv.internal_date = e.internal_date;
+    mv.size = e.size;
+    mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
+    if (job->needs == SearchNeeds::kIndex) {
+      if (Matches(job->program.root, mv, ctx)) job->hits.push_back(uid_cmd_ ? uid : mv.seq);
+      ++job->next;
+      continue;
+    }
+    ReadWholeFile(&svc_->loop()->file_io(), MessagePath(*f, e), e.size,
+                  svc_->ctx().config->imap.max_message_size * 2,
+                  [this, alive = alive_, job, f, uid, mv, ctx](
+                      absl::StatusOr<std::string> data) mutable {
+                    if (!*alive) return;
+                    ++job->next;
+                    if (data.ok()) {
+                      mv.content = *data;
+                      mv.structure = f->CachedStructure(uid);
+                      if (Matches(job->program.root, mv, ctx)) {
+                        job->hits.push_back(uid_cmd_ ? uid : mv.seq);
+                      }
+                    }
+                    SearchNext(job);
+                  });
+    return;
+  }
+  std::sort(job->hits.begin(), job->hits.end());
+  ringmail::imap::AppendSearch(&out(), job->hits);
+  Finish(ringmail::imap::Status::kOk, "", uid_cmd_ ? "UID SEARCH completed." : "Search completed.");
+}
+
+// ------------------------------------------------------------ COPY / MOVE
+
+void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
+  if (cmd.args.size() != 2) return FinishBad("Expected a message set and a mailbox.");
+  if (move && view_->read_only()) return FinishNo(ringmail::imap::kCodeReadOnly, "Mailbox is read-only.");
+  auto uids = std::make_shared<std::vector<uint32_t>>();
+  if (!ResolveSet(cmd.args[0].text, uid_cmd_, uids.get())) return;
+  std::string target;
+  ringmail::imap::ArgError err;
+  if (!ringmail::imap::ParseMailbox(cmd.args[1], carry_.utf8_accept, &target, &err)) {
+    return FinishBad(err.text);
+  }
+  auto target_path = user_->FolderPath(target);
+  if (!target_path.ok()) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
+  FolderState* src = view_->folder();
+  std::string dst_path = *target_path;
+  RunBlocking<bool>(
+      svc_->ctx().pool, svc_->loop(),
+      [cur = dst_path + "/cur"]() {
+        struct stat sb;
+        return stat(cur.c_str(), &sb) == 0;
+      },
+      [this, alive = alive_, uids, src, dst_path, target, move](bool exists) {
+        if (!*alive) return;
+        if (!exists) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
+        // Link every message into the target's cur/ (same inode: flags and
+        // internal date are kept), then assign UIDs there in one locked
+        // uidlist update.
+        struct Copied {
+          uint32_t src_uid;
+          std::string name;
+        };
+        auto copied = std::make_shared<std::vector<Copied>>();
+        auto next = std::make_shared<size_t>(0);
+        auto step = std::make_shared<absl::AnyInvocable<void()>>();
+        *step = [this, alive, uids, src, dst_path, target, move, copied, next, step]() {
+          if (!*alive) return;
+          while (*next < uids->size()) {
+            uint32_t uid = (*uids)[(*next)++];
+            auto pos = src->index().PositionOfUid(uid);
+            if (!pos) continue;
+            auto plan = storage::PlanCopy(
+                src->path(), src->index().at(*pos), dst_path,
+                storage::FormatUniqueName(
+                    NewUniqueName(svc_->loop()->id(), svc_->ctx().config->hostname)));
+            if (!plan.ok()) continue;
+            svc_->loop()->file_io().LinkAt(
+                AT_FDCWD, plan->from, AT_FDCWD, plan->to,
+                [alive, step, copied, uid, name = plan->new_filename](int res) {
+                  if (!*alive) return;
+                  if (res == 0) copied->push_back({uid, name});
+                  (*step)();
+                });
+            return;
+          }
+          *step = nullptr;
+          std::vector<storage::PendingFile> pending;
+          for (const Copied& c : *copied) pending.push_back({c.name, true, 0});
+          RunBlocking<absl::StatusOr<storage::ResolveResult>>(
+              svc_->ctx().pool, svc_->loop(),
+              [dst_path, pending = std::move(pending)]() mutable {
+                return storage::ResolveNewMessagesBlocking(
+                    dst_path, std::move(pending), 0, absl::Now(), storage::SyncLimits{});
+              },
+              [this, alive, copied, target, move](
+                  absl::StatusOr<storage::ResolveResult> r) {
+                if (!*alive) return;
+                std::string code;
+                if (r.ok() && !copied->empty()) {
+                  std::vector<uint32_t> src_uids, dst_uids;
+                  for (const Copied& c : *copied) {
+                    for (const storage::ResolvedFile& rf : r->files) {
+                      if (rf.name == c.name) {
+                        src_uids.push_back(c.src_uid);
+                        dst_uids.push_back(rf.uid);
+                      }
+                    }
+                  }
+                  // COPYUID pairs the sets in order (RFC 4315 §3).
+                  std::string src_set, dst_set;
+                  for (size_t i = 0; i < src_uids.size(); ++i) {
+                    absl::StrAppend(&src_set, i ? "," : "", src_uids[i]);
+                    absl::StrAppend(&dst_set, i ? "," : "", dst_uids[i]);
+                  }
+                  if (!src_uids.empty()) {
+                    code = ringmail::imap::CodeCopyUid(r->uid_validity, src_set, dst_set);
+                  }
+                }
+                if (FolderState* t = user_->FindOpen(target)) t->Sync([](absl::Status) {});
+                if (!move) {
+                  return Finish(ringmail::imap::Status::kOk, code, "Copy completed.");
+                }
+                // RFC 6851 §4.3: COPYUID in an untagged OK, then EXPUNGEs.
+                if (!code.empty()) {
+                  ringmail::imap::AppendUntaggedStatus(&out(), ringmail::imap::Status::kOk, code, "Moved UIDs.");
+                }
+                std::vector<uint32_t> moved;
+                for (const Copied& c : *copied) moved.push_back(c.src_uid);
+                std::sort(moved.begin(), moved.end());
+                ExpungeUids(std::move(moved), true, [this, alive](bool) {
+                  if (*alive) Finish(ringmail::imap::Status::kOk, "", "Move completed.");
+                });
+              });
+        };
+        (*step)();
+      });
+}
+
+}  // namespace ringmail::server::imap

@@ -1,0 +1,100 @@
+// The IMAP service of one core: listeners, sessions, and the users whose
+// home core this is.
+//
+// A connection is accepted on any core. After LOGIN/AUTHENTICATE it moves
+// to the user's home core (hash of the user name): the socket and its
+// unread bytes are handed over by message, so each user's mailboxes are
+// only ever touched by one thread.
+#ifndef RINGMAIL_SERVER_IMAP_IMAP_SERVICE_H_
+#define RINGMAIL_SERVER_IMAP_IMAP_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "engine/helper_pool.h"
+#include "engine/loop.h"
+#include "engine/tcp.h"
+#include "server/auth_service.h"
+#include "server/config.h"
+#include "server/connection_limits.h"
+#include "server/directory.h"
+#include "server/imap/mail_user.h"
+#include "storage/maildir/mail_location.h"
+
+namespace ringmail::server::imap {
+
+class ImapService;
+class ImapSession;
+
+// Shared, read-only after start-up (the services vector is filled before
+// any core serves).
+struct ImapContext {
+  const Config* config = nullptr;
+  const Directory* directory = nullptr;
+  const storage::MailLocation* location = nullptr;
+  ConnectionLimits* limits = nullptr;
+  AuthService* auth = nullptr;
+  engine::HelperPool* pool = nullptr;
+  std::vector<ImapService*>* services = nullptr;  // index = core
+};
+
+// Session state carried across a hand-over to the home core.
+struct SessionCarry {
+  std::string ip;
+  bool utf8_accept = false;
+};
+
+class ImapService {
+ public:
+  ImapService(engine::Loop* loop, const ImapContext& ctx,
+              std::vector<int> listen_fds);
+  ~ImapService();
+  ImapService(const ImapService&) = delete;
+  ImapService& operator=(const ImapService&) = delete;
+
+  void Start();
+  // Stops accepting, says BYE to every session, then calls `done` once all
+  // connections are gone.
+  void Shutdown(absl::AnyInvocable<void()> done);
+
+  engine::Loop* loop() const { return loop_; }
+  const ImapContext& ctx() const { return ctx_; }
+
+  // The core that owns `user`'s mailboxes.
+  int HomeCore(const Directory::Mailbox& user) const;
+
+  // On the home core: takes over an authenticated connection.
+  void Adopt(int fd, std::string unread, Directory::Mailbox user,
+             SessionCarry carry);
+
+  // On the home core: the user's mail state, shared by their sessions.
+  MailUser* AcquireUser(const Directory::Mailbox& user);
+  void ReleaseUser(MailUser* user);
+
+  // On the home core: new mail was delivered to `user`'s INBOX (by SMTP on
+  // any core). Selected and idle sessions learn of it at once.
+  void OnDelivered(const Directory::Mailbox& user);
+
+  // Session bookkeeping.
+  void Register(ImapSession* s);
+  void Unregister(ImapSession* s);
+
+ private:
+  void OnAccept(int fd);
+  void MaybeFinishShutdown();
+
+  engine::Loop* loop_;
+  ImapContext ctx_;
+  std::vector<std::unique_ptr<engine::Listener>> listeners_;
+  std::vector<ImapSession*> sessions_;
+  absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> users_;
+  bool shutting_down_ = false;
+  absl::AnyInvocable<void()> shutdown_done_;
+};
+
+}  // namespace ringmail::server::imap
+
+#endif  // RINGMAIL_SERVER_IMAP_IMAP_SERVICE_H_

@@ -1,0 +1,152 @@
+// One IMAP connection: reads commands with ringmail::imap::CommandReader, runs them
+// one at a time against the user's mail (storage through the ring and the
+// helper pool), and writes responses.
+//
+// Commands that wait for I/O leave the session `busy_`; input that arrives
+// meanwhile is kept (bounded) and parsed when the command completes. Every
+// handler copies what it needs out of the parsed command before it waits,
+// because the command's views point into buffers that do not outlive the
+// call.
+#ifndef RINGMAIL_SERVER_IMAP_IMAP_SESSION_H_
+#define RINGMAIL_SERVER_IMAP_IMAP_SESSION_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/tcp.h"
+#include "protocols/imap/args.h"
+#include "protocols/imap/command_reader.h"
+#include "protocols/imap/fetch.h"
+#include "protocols/imap/response.h"
+#include "protocols/imap/search.h"
+#include "protocols/imap/sequence_set.h"
+#include "protocols/imap/session_state.h"
+#include "server/imap/folder_state.h"
+#include "server/imap/imap_service.h"
+#include "server/imap/mail_user.h"
+
+namespace ringmail::server::imap {
+
+class ImapSession final : public engine::ConnectionHandler {
+ public:
+  ImapSession(ImapService* svc, engine::Connection* conn, SessionCarry carry);
+  ~ImapSession() override;
+
+  // A new connection: greeting, not authenticated.
+  void StartFresh();
+  // A connection handed over after authentication (on the home core).
+  void StartAuthenticated(MailUser* user, std::string unread);
+  // Service shutdown: BYE and close.
+  void Shutdown();
+
+  // engine::ConnectionHandler
+  void OnReceive(std::string_view data) override;
+  void OnPeerClosed() override;
+  void OnClosed() override;
+
+ private:
+  // ---- input and dispatch (imap_session.cc)
+  size_t Pump(std::string_view in);
+  void PumpPending();
+  // Handles one reader event; returns false to stop pumping (busy/closed).
+  bool HandleEvent(ringmail::imap::CommandReader::Event ev);
+  void Dispatch(const ringmail::imap::Command& cmd);
+  // Ends the running command: pending updates, the tagged reply, then more
+  // input. `code` is a response code without brackets (may be empty).
+  void Finish(ringmail::imap::Status status, std::string_view code, std::string_view text);
+  void FinishBad(std::string_view text) { Finish(ringmail::imap::Status::kBad, "", text); }
+  void FinishNo(std::string_view code, std::string_view text) {
+    Finish(ringmail::imap::Status::kNo, code, text);
+  }
+  void Begin(const ringmail::imap::Command& cmd);  // records tag and command
+  std::string& out() { return conn_->output(); }
+  void FlushOutput();
+  void CloseConnection();
+  void ArmIdleTimer();
+  void OnIdleTimer();
+  std::string Capabilities() const;
+
+  // ---- not authenticated / any state (imap_session.cc)
+  void CmdCapability();
+  void CmdNoop();
+  void CmdLogout();
+  void CmdId(const ringmail::imap::Command& cmd);
+  void CmdEnable(const ringmail::imap::Command& cmd);
+  void CmdLogin(const ringmail::imap::Command& cmd);
+  void CmdAuthenticate(const ringmail::imap::Command& cmd);
+  void OnAuthLine(std::string_view line);
+  void VerifyLogin(std::string user, std::string password);
+  void LoggedIn(const Directory::Mailbox& mailbox);
+  void CmdIdle();
+  void OnIdleLine(std::string_view line);
+
+  // ---- mailboxes (imap_mailbox_commands.cc)
+  void CmdSelect(const ringmail::imap::Command& cmd, bool read_only);
+  void CmdCreate(const ringmail::imap::Command& cmd);
+  void CmdDelete(const ringmail::imap::Command& cmd);
+  void CmdRename(const ringmail::imap::Command& cmd);
+  void CmdSubscribe(const ringmail::imap::Command& cmd, bool subscribe);
+  void CmdList(const ringmail::imap::Command& cmd, bool lsub);
+  void CmdStatus(const ringmail::imap::Command& cmd);
+  void CmdNamespace();
+  void AppendBegin(const ringmail::imap::Command& cmd);
+  void AppendData(std::string_view chunk);
+  void AppendEnd();
+  void Unselect();
+  void EnsureDefaultFolders(absl::AnyInvocable<void()> then);
+
+  // ---- messages (imap_message_commands.cc)
+  void CmdCheck();
+  void CmdClose(bool expunge);
+  void CmdExpunge(const ringmail::imap::Command& cmd);
+  void CmdFetch(const ringmail::imap::Command& cmd);
+  void CmdStore(const ringmail::imap::Command& cmd);
+  void CmdSearch(const ringmail::imap::Command& cmd);
+  void CmdCopy(const ringmail::imap::Command& cmd, bool move);
+  // Resolves a sequence or UID set argument to UIDs present in the view,
+  // ascending. False (and a BAD sent) on a syntax error.
+  bool ResolveSet(std::string_view text, bool uid, std::vector<uint32_t>* uids);
+  void ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
+                   absl::AnyInvocable<void(bool ok)> done);
+  void FetchNext(std::shared_ptr<struct FetchJob> job);
+  void SearchNext(std::shared_ptr<struct SearchJob> job);
+
+  ImapService* svc_;
+  engine::Connection* conn_;
+  SessionCarry carry_;
+  ringmail::imap::CommandReader reader_;
+  ringmail::imap::SessionStateTracker state_;
+  MailUser* user_ = nullptr;
+  std::unique_ptr<FolderView> view_;
+
+  // The command in progress.
+  bool busy_ = false;
+  std::string tag_;
+  const ringmail::imap::CommandSpec* spec_ = nullptr;
+  bool uid_cmd_ = false;
+  enum class RawMode : uint8_t { kNone, kAuthPlain, kAuthLoginUser, kAuthLoginPass, kIdle };
+  RawMode raw_mode_ = RawMode::kNone;
+  std::string auth_user_;  // AUTHENTICATE LOGIN, between its two lines
+  int auth_failures_ = 0;
+
+  // APPEND in progress: the message as stored (LF line endings).
+  struct AppendState {
+    ringmail::imap::AppendArgs args;
+    std::string data;
+    uint64_t crlf_size = 0;  // the literal as sent
+    bool pending_cr = false;
+  };
+  std::unique_ptr<AppendState> append_;
+
+  std::string pending_;  // unparsed input while busy
+  absl::Time last_activity_;
+  engine::Loop::TimerId idle_timer_ = 0;
+  bool gone_ = false;
+  bool closing_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ringmail::server::imap
+
+#endif  // RINGMAIL_SERVER_IMAP_IMAP_SESSION_H_

@@ -1,0 +1,59 @@
+// One user's mail on the user's home core: the Maildir root and the
+// folders open for that user's sessions. Only the home core touches it, so
+// UID assignment and flag changes need no locks between cores.
+#ifndef RINGMAIL_SERVER_IMAP_MAIL_USER_H_
+#define RINGMAIL_SERVER_IMAP_MAIL_USER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/helper_pool.h"
+#include "engine/loop.h"
+#include "server/imap/folder_state.h"
+#include "storage/mailbox/folder_name.h"
+
+namespace ringmail::server::imap {
+
+class MailUser {
+ public:
+  MailUser(engine::Loop* loop, engine::HelperPool* pool, std::string user,
+           std::string root, storage::FolderNameOptions options)
+      : loop_(loop), pool_(pool), user_(std::move(user)), root_(std::move(root)),
+        options_(options) {}
+
+  const std::string& user() const { return user_; }
+  // The Maildir root (INBOX).
+  const std::string& root() const { return root_; }
+  const storage::FolderNameOptions& options() const { return options_; }
+  engine::Loop* loop() const { return loop_; }
+  engine::HelperPool* pool() const { return pool_; }
+
+  // The folder's directory for a UTF-8 folder name, or InvalidArgument.
+  absl::StatusOr<std::string> FolderPath(std::string_view name) const;
+  // The open state of a folder (created on first use, not yet synced).
+  // Canonicalises INBOX's case.
+  absl::StatusOr<FolderState*> Open(std::string_view name);
+  // The open state if the folder is open, else nullptr.
+  FolderState* FindOpen(std::string_view name);
+  // Forgets an open folder (after DELETE or RENAME); only when no view.
+  void Forget(std::string_view name);
+
+  // Sessions of this user on this core; the service drops the user at 0.
+  int sessions = 0;
+  // Whether the default folders (SPECIAL-USE) were checked this run.
+  bool defaults_checked = false;
+
+ private:
+  engine::Loop* loop_;
+  engine::HelperPool* pool_;
+  std::string user_;
+  std::string root_;
+  storage::FolderNameOptions options_;
+  absl::flat_hash_map<std::string, std::unique_ptr<FolderState>> folders_;
+};
+
+}  // namespace ringmail::server::imap
+
+#endif  // RINGMAIL_SERVER_IMAP_MAIL_USER_H_

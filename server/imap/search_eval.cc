@@ -1,0 +1,478 @@
+#include "server/imap/search_eval.h"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+
+#include "protocols/mime/decode.h"
+#include "protocols/mime/header.h"
+
+namespace ringmail::server::imap {
+namespace {
+
+namespace proto = ::ringmail::imap;
+using Key = proto::SearchKey;
+
+// Decoded text is fed to the matcher in slices of this size so a large
+// base64 part never sits decoded in memory as a whole.
+constexpr size_t kDecodeSlice = 64 * 1024;
+// Encoded words decoded per header value at most (RFC 2047 §2 limits one
+// word to 75 octets; a value can hold many).
+constexpr size_t kMaxEncodedWords = 256;
+
+char Lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+bool InSet(const proto::SequenceSet& set, uint32_t n, uint32_t max) {
+  // Same meaning as SequenceSet::Resolve(max) but without allocating: "*"
+  // is `max`, and a range is taken in either order (RFC 3501 §9), so
+  // "n:*" with n > max still includes max (§6.4.8).
+  for (const proto::SequenceSet::Range& r : set.raw()) {
+    const uint32_t a = r.first == proto::SequenceSet::kStar ? max : r.first;
+    const uint32_t b = r.last == proto::SequenceSet::kStar ? max : r.last;
+    if (n >= std::min(a, b) && n <= std::max(a, b)) return true;
+  }
+  return false;
+}
+
+bool SetMatches(const proto::SearchNode& node, uint32_t n, uint32_t max,
+                const MessageView& v, const SearchContext& ctx) {
+  if (node.saved) {
+    // RFC 5182: the saved result is kept as UIDs whichever key names it.
+    return ctx.saved_uids != nullptr && ctx.saved_uids->Contains(v.uid);
+  }
+  return n != 0 && InSet(node.set, n, max);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+bool HasKeyword(const MessageView& v, std::string_view k) {
+  for (std::string_view have : v.keywords) {
+    if (mime::EqualsIgnoreCase(have, k)) return true;
+  }
+  return false;
+}
+
+// ---- RFC 2047 encoded words -----------------------------------------------
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = Lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+void AppendLatin1AsUtf8(std::string_view s, std::string* out) {
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out->push_back(ch);
+    } else {
+      out->push_back(static_cast<char>(0xc0 | (c >> 6)));
+      out->push_back(static_cast<char>(0x80 | (c & 0x3f)));
+    }
+  }
+}
+
+// Decodes one "=?charset?enc?text?=" (without the delimiters split out by
+// the caller). False if it is not a well-formed encoded word.
+bool DecodeWord(std::string_view charset, std::string_view enc,
+                std::string_view text, std::string* out) {
+  std::string raw;
+  if (enc.size() != 1) return false;
+  if (Lower(enc[0]) == 'b') {
+    mime::Base64Decoder d(text.size());
+    d.Feed(text, &raw);
+  } else if (Lower(enc[0]) == 'q') {
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '_') {
+        raw.push_back(' ');
+      } else if (text[i] == '=' && i + 2 < text.size() &&
+                 Hex(text[i + 1]) >= 0 && Hex(text[i + 2]) >= 0) {
+        raw.push_back(
+            static_cast<char>(Hex(text[i + 1]) * 16 + Hex(text[i + 2])));
+        i += 2;
+      } else {
+        raw.push_back(text[i]);
+      }
+    }
+  } else {
+    return false;
+  }
+  // RFC 2231 §5: "charset*language".
+  charset = charset.substr(0, charset.find('*'));
+  if (mime::EqualsIgnoreCase(charset, "iso-8859-1") ||
+      mime::EqualsIgnoreCase(charset, "latin1")) {
+    AppendLatin1AsUtf8(raw, out);
+  } else {
+    out->append(raw);  // UTF-8, US-ASCII, or left as octets
+  }
+  return true;
+}
+
+// Header value with RFC 2047 encoded words decoded (UTF-8 and Latin-1 to
+// UTF-8; other charsets as raw octets). Whitespace between two adjacent
+// encoded words is dropped (RFC 2047 §6.2).
+std::string DecodeHeaderValue(std::string_view v) {
+  if (v.find("=?") == std::string_view::npos) return std::string(v);
+  std::string out;
+  size_t i = 0, words = 0;
+  bool after_word = false;  // the previous token was a decoded word
+  while (i < v.size()) {
+    const size_t start = v.find("=?", i);
+    if (start == std::string_view::npos || words >= kMaxEncodedWords) break;
+    const size_t q1 = v.find('?', start + 2);
+    const size_t q2 = q1 == std::string_view::npos ? q1 : v.find('?', q1 + 1);
+    const size_t end = q2 == std::string_view::npos ? q2 : v.find("?=", q2 + 1);
+    if (end == std::string_view::npos) break;
+    const std::string_view between = v.substr(i, start - i);
+    const bool only_ws =
+        between.find_first_not_of(" \t") == std::string_view::npos;
+    std::string decoded;
+    if (!DecodeWord(v.substr(start + 2, q1 - start - 2),
+                    v.substr(q1 + 1, q2 - q1 - 1),
+                    v.substr(q2 + 1, end - q2 - 1), &decoded)) {
+      out.append(v.substr(i, end + 2 - i));
+      after_word = false;
+      i = end + 2;
+      continue;
+    }
+    if (!(after_word && only_ws)) out.append(between);
+    out.append(decoded);
+    ++words;
+    i = end + 2;
+    after_word = true;
+  }
+  out.append(v.substr(std::min(i, v.size())));
+  return out;
+}
+
+// ---- headers -------------------------------------------------------------
+
+// True if a top-level header field `name` contains `needle` (unfolded,
+// encoded words decoded). An empty needle matches any message that has the
+// field (RFC 3501 §6.4.4 HEADER).
+bool HeaderContains(std::string_view content, std::string_view name,
+                    std::string_view needle) {
+  mime::HeaderIterator it(content);
+  mime::HeaderField f;
+  while (it.Next(&f)) {
+    if (!mime::EqualsIgnoreCase(f.name, name)) continue;
+    if (needle.empty()) return true;
+    if (mime::ContainsIgnoreCase(DecodeHeaderValue(mime::Unfold(f.raw_value)),
+                                 needle)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SentDayMatches(const MessageView& v, Key key, int64_t days) {
+  std::optional<mime::HeaderField> f = mime::FindField(v.content, "Date");
+  if (!f) return false;
+  std::optional<int64_t> day = ParseSentDay(mime::Unfold(f->raw_value));
+  if (!day) return false;
+  switch (key) {
+    case Key::kSentBefore:
+      return *day < days;
+    case Key::kSentOn:
+      return *day == days;
+    default:
+      return *day >= days;  // kSentSince
+  }
+}
+
+// ---- bodies --------------------------------------------------------------
+
+bool IsText(const mime::Part& p) {
+  return mime::EqualsIgnoreCase(p.type, "text");
+}
+
+// Feeds the decoded body of one leaf part to `m`; true once it matched.
+bool FeedPart(std::string_view body, const mime::Part& p,
+              mime::SubstringMatcher* m) {
+  const mime::TransferEncoding enc =
+      mime::ParseTransferEncoding(p.encoding ? *p.encoding : std::string());
+  if (enc == mime::TransferEncoding::kIdentity) {
+    return m->Feed(body.substr(
+        0, std::min<uint64_t>(body.size(), kMaxSearchDecodedPerPart)));
+  }
+  std::string buf;
+  buf.reserve(kDecodeSlice);
+  mime::Base64Decoder b64(kMaxSearchDecodedPerPart);
+  mime::QuotedPrintableDecoder qp(kMaxSearchDecodedPerPart);
+  for (size_t off = 0; off < body.size(); off += kDecodeSlice) {
+    buf.clear();
+    const std::string_view slice = body.substr(off, kDecodeSlice);
+    if (enc == mime::TransferEncoding::kBase64) {
+      b64.Feed(slice, &buf);
+      if (b64.overflowed() && buf.empty()) break;
+    } else {
+      qp.Feed(slice, &buf);
+      if (qp.overflowed() && buf.empty()) break;
+    }
+    if (m->Feed(buf)) return true;
+  }
+  if (enc == mime::TransferEncoding::kQuotedPrintable) {
+    buf.clear();
+    qp.Finish(&buf);
+    return m->Feed(buf);
+  }
+  return m->matched();
+}
+
+// BODY (and the body half of TEXT): text/* leaves decoded, plus the headers
+// of embedded messages, which are body text of the outer message. Multipart
+// preambles and epilogues are not searched (as Dovecot).
+bool BodyContains(const MessageView& v, std::string_view needle) {
+  if (needle.empty()) return true;
+  std::optional<mime::Structure> own;
+  const mime::Structure& s = StructureOf(v, true, &own);
+  mime::SubstringMatcher m(needle);
+  // Parts are stored in depth-first order, so a flat walk visits them in
+  // message order without recursion.
+  for (size_t i = 0; i < s.parts.size(); ++i) {
+    const mime::Part& p = s.parts[i];
+    if (i > 0 && (p.flags & mime::kPartMessageRoot)) {
+      m.Reset();
+      if (m.Feed(v.content.substr(p.header.offset, p.header.size))) return true;
+    }
+    if (p.is_multipart() || p.is_message() || !IsText(p)) continue;
+    m.Reset();
+    if (FeedPart(v.content.substr(p.body.offset, p.body.size), p, &m)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool TextContains(const MessageView& v, std::string_view needle) {
+  if (needle.empty()) return true;
+  mime::HeaderIterator it(v.content);
+  mime::HeaderField f;
+  while (it.Next(&f)) {
+    if (mime::ContainsIgnoreCase(f.name, needle) ||
+        mime::ContainsIgnoreCase(DecodeHeaderValue(mime::Unfold(f.raw_value)),
+                                 needle)) {
+      return true;
+    }
+  }
+  return BodyContains(v, needle);
+}
+
+std::string_view HeaderNameOf(Key k) {
+  switch (k) {
+    case Key::kFrom:
+      return "From";
+    case Key::kTo:
+      return "To";
+    case Key::kCc:
+      return "Cc";
+    case Key::kBcc:
+      return "Bcc";
+    default:
+      return "Subject";
+  }
+}
+
+}  // namespace
+
+SearchNeeds NeedsOf(const proto::SearchNode& node) {
+  switch (node.key) {
+    case Key::kAnd:
+    case Key::kNot:
+    case Key::kOr: {
+      SearchNeeds n = SearchNeeds::kIndex;
+      for (const proto::SearchNode& c : node.children)
+        n = std::max(n, NeedsOf(c));
+      return n;
+    }
+    case Key::kFrom:
+    case Key::kTo:
+    case Key::kCc:
+    case Key::kBcc:
+    case Key::kSubject:
+    case Key::kHeader:
+    case Key::kSentBefore:
+    case Key::kSentOn:
+    case Key::kSentSince:
+      return SearchNeeds::kHeaders;
+    case Key::kBody:
+    case Key::kText:
+      return SearchNeeds::kBody;
+    default:
+      return SearchNeeds::kIndex;
+  }
+}
+
+bool Matches(const proto::SearchNode& node, const MessageView& v,
+             const SearchContext& ctx) {
+  const uint8_t f = v.imap_flags;
+  switch (node.key) {
+    case Key::kAnd:
+      for (const proto::SearchNode& c : node.children) {
+        if (!Matches(c, v, ctx)) return false;
+      }
+      return true;
+    case Key::kNot:
+      assert(node.children.size() == 1);
+      return node.children.empty() || !Matches(node.children[0], v, ctx);
+    case Key::kOr:
+      assert(node.children.size() == 2);
+      for (const proto::SearchNode& c : node.children) {
+        if (Matches(c, v, ctx)) return true;
+      }
+      return false;
+    case Key::kAll:
+      return true;
+    case Key::kAnswered:
+      return f & proto::kFlagAnswered;
+    case Key::kDeleted:
+      return f & proto::kFlagDeleted;
+    case Key::kDraft:
+      return f & proto::kFlagDraft;
+    case Key::kFlagged:
+      return f & proto::kFlagFlagged;
+    case Key::kSeen:
+      return f & proto::kFlagSeen;
+    case Key::kRecent:
+      return f & proto::kFlagRecent;
+    case Key::kUnanswered:
+      return !(f & proto::kFlagAnswered);
+    case Key::kUndeleted:
+      return !(f & proto::kFlagDeleted);
+    case Key::kUndraft:
+      return !(f & proto::kFlagDraft);
+    case Key::kUnflagged:
+      return !(f & proto::kFlagFlagged);
+    case Key::kUnseen:
+      return !(f & proto::kFlagSeen);
+    // RFC 3501 §6.4.4: NEW = RECENT UNSEEN, OLD = NOT RECENT.
+    case Key::kNew:
+      return (f & proto::kFlagRecent) && !(f & proto::kFlagSeen);
+    case Key::kOld:
+      return !(f & proto::kFlagRecent);
+    case Key::kKeyword:
+      return HasKeyword(v, node.str);
+    case Key::kUnkeyword:
+      return !HasKeyword(v, node.str);
+    case Key::kLarger:
+      return v.vsize > node.number;
+    case Key::kSmaller:
+      return v.vsize < node.number;
+    case Key::kModSeq:
+      return v.modseq >= node.number;
+    // Internal date keys compare the UTC day (time and zone disregarded,
+    // RFC 3501 §6.4.4; Dovecot's default).
+    case Key::kBefore:
+      return FloorDiv(v.internal_date, 86400) < node.days;
+    case Key::kOn:
+      return FloorDiv(v.internal_date, 86400) == node.days;
+    case Key::kSince:
+      return FloorDiv(v.internal_date, 86400) >= node.days;
+    case Key::kSentBefore:
+    case Key::kSentOn:
+    case Key::kSentSince:
+      return SentDayMatches(v, node.key, node.days);
+    case Key::kFrom:
+    case Key::kTo:
+    case Key::kCc:
+    case Key::kBcc:
+    case Key::kSubject:
+      return HeaderContains(v.content, HeaderNameOf(node.key), node.str);
+    case Key::kHeader:
+      return HeaderContains(v.content, node.field, node.str);
+    case Key::kBody:
+      return BodyContains(v, node.str);
+    case Key::kText:
+      return TextContains(v, node.str);
+    case Key::kUid:
+      return SetMatches(node, v.uid, ctx.max_uid, v, ctx);
+    case Key::kSequenceSet:
+      return SetMatches(node, v.seq, ctx.max_seq, v, ctx);
+  }
+  return false;
+}
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  // Howard Hinnant's days_from_civil.
+  y -= m <= 2;
+  const int64_t era = FloorDiv(y, 400);
+  const int64_t yoe = y - era * 400;
+  const int64_t mp = (m + 9) % 12;
+  const int64_t doy = (153 * mp + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+std::optional<int64_t> ParseSentDay(std::string_view s) {
+  size_t i = 0;
+  // CFWS: whitespace and (possibly nested) comments, bounded by s.size().
+  auto skip_cfws = [&] {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '(') {
+        ++depth;
+      } else if (c == ')' && depth > 0) {
+        --depth;
+      } else if (c == '\\' && depth > 0 && i + 1 < s.size()) {
+        ++i;
+      } else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' &&
+                 c != '\n') {
+        return;
+      }
+      ++i;
+    }
+  };
+  auto alpha = [](char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto number = [&](size_t max_digits, size_t* n_digits) -> int64_t {
+    int64_t v = 0;
+    *n_digits = 0;
+    while (i < s.size() && digit(s[i]) && *n_digits < max_digits) {
+      v = v * 10 + (s[i++] - '0');
+      ++*n_digits;
+    }
+    return v;
+  };
+
+  skip_cfws();
+  if (i < s.size() && alpha(s[0 + i])) {  // day-of-week ","
+    while (i < s.size() && alpha(s[i])) ++i;
+    skip_cfws();
+    if (i < s.size() && s[i] == ',') ++i;
+    skip_cfws();
+  }
+  size_t nd = 0;
+  const int64_t day = number(2, &nd);
+  if (nd == 0 || (i < s.size() && digit(s[i]))) return std::nullopt;
+  skip_cfws();
+  if (i + 3 > s.size()) return std::nullopt;
+  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr",
+                                                 "may", "jun", "jul", "aug",
+                                                 "sep", "oct", "nov", "dec"};
+  unsigned month = 0;
+  for (unsigned k = 0; k < 12; ++k) {
+    if (mime::EqualsIgnoreCase(s.substr(i, 3), kMonths[k])) month = k + 1;
+  }
+  if (month == 0) return std::nullopt;
+  i += 3;
+  if (i < s.size() && alpha(s[i])) return std::nullopt;  // "March" etc.
+  skip_cfws();
+  int64_t year = number(4, &nd);
+  if (nd < 2 || (i < s.size() && digit(s[i]))) return std::nullopt;
+  if (nd == 2) year += year < 50 ? 2000 : 1900;  // RFC 5322 §4.3
+  if (nd == 3) year += 1900;
+  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30,
+                                       31, 31, 30, 31, 30, 31};
+  if (day < 1 || day > kDays[month - 1]) return std::nullopt;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month == 2 && day == 29 && !leap) return std::nullopt;
+  return DaysFromCivil(year, month, static_cast<unsigned>(day));
+}
+
+}  // namespace ringmail::server::imap
