@@ -113,7 +113,9 @@ void FolderState::StartSync() {
         }
         for (uint32_t uid : applied.expunged_uids) PublishExpunge(uid, nullptr);
         for (uint32_t uid : applied.flag_changed_uids) PublishFlags(uid, nullptr);
-        if (applied.pending.empty()) {
+        // An empty folder never seen before still needs a UIDVALIDITY:
+        // resolving creates dovecot-uidlist, as Dovecot does on first use.
+        if (applied.pending.empty() && index_.uid_validity() != 0) {
           FinishSync(absl::OkStatus());
           return;
         }
