@@ -26,6 +26,7 @@
 #include "engine/helper_pool.h"
 #include "server/auth_service.h"
 #include "server/imap/imap_service.h"
+#include "server/pop3/pop3_service.h"
 #include "server/recovery.h"
 #include "server/smtp_service.h"
 #include "storage/maildir/mail_location.h"
@@ -46,8 +47,10 @@ struct CoreSlot {
   std::atomic<bool> ready{false};
   std::string error;
   engine::Loop* loop = nullptr;
+  std::unique_ptr<engine::Loop> owned_loop;
   SmtpService* smtp = nullptr;
   imap::ImapService* imap = nullptr;
+  pop3::Pop3Service* pop3 = nullptr;
 };
 
 // Helper threads for password hashing and directory scans.
@@ -136,6 +139,10 @@ int Main(int argc, char** argv) {
   for (const std::string& a : config.imap.listen) {
     listening.push_back(OpenListener("imap", "imap_listen", a, cores));
   }
+  size_t first_pop3 = listening.size();
+  for (const std::string& a : config.pop3.listen) {
+    listening.push_back(OpenListener("pop3", "pop3_listen", a, cores));
+  }
 
   // Signals are taken synchronously by the main thread only; core threads
   // inherit the blocked mask. SIGPIPE is ignored (sends use MSG_NOSIGNAL).
@@ -151,12 +158,17 @@ int Main(int argc, char** argv) {
                           config.smtp.max_connections_per_ip);
   ConnectionLimits imap_limits(config.imap.max_connections,
                                config.imap.max_connections_per_ip);
+  ConnectionLimits pop3_limits(config.pop3.max_connections,
+                               config.pop3.max_connections_per_ip);
 
   // Sources: the cores, the helper threads, then the main thread.
   const int main_source = cores + kHelperThreads;
   engine::Mesh mesh(cores, kHelperThreads + 1);
-  engine::HelperPool helpers(&mesh, cores, kHelperThreads);
-  AuthService auth(directory->get(), &helpers);
+  // Helpers post replies into core loops, so the loops must outlive them:
+  // the pool is stopped explicitly before the loops (owned by the slots)
+  // are destroyed.
+  auto helpers = std::make_unique<engine::HelperPool>(&mesh, cores, kHelperThreads);
+  AuthService auth(directory->get(), helpers.get());
   std::vector<imap::ImapService*> imap_services(cores, nullptr);
   imap::ImapContext imap_ctx;
   imap_ctx.config = &config;
@@ -164,8 +176,17 @@ int Main(int argc, char** argv) {
   imap_ctx.location = &*location;
   imap_ctx.limits = &imap_limits;
   imap_ctx.auth = &auth;
-  imap_ctx.pool = &helpers;
+  imap_ctx.pool = helpers.get();
   imap_ctx.services = &imap_services;
+  // POP3 shares IMAP's per-user mail state on the home core.
+  std::vector<pop3::Pop3Service*> pop3_services(cores, nullptr);
+  pop3::Pop3Context pop3_ctx;
+  pop3_ctx.config = &config;
+  pop3_ctx.limits = &pop3_limits;
+  pop3_ctx.auth = &auth;
+  pop3_ctx.pool = helpers.get();
+  pop3_ctx.services = &pop3_services;
+  pop3_ctx.imap_services = &imap_services;
 
   SmtpContext ctx{&config, directory->get(), &*location, &limits};
   // Delivered mail wakes the IMAP sessions of the recipient on its home core.
@@ -180,11 +201,12 @@ int Main(int argc, char** argv) {
   std::vector<std::thread> threads;
   std::atomic<bool> all_ready{false};
   for (int i = 0; i < cores; ++i) {
-    std::vector<int> fds, imap_fds;
+    std::vector<int> fds, imap_fds, pop3_fds;
     for (size_t k = 0; k < listening.size(); ++k) {
-      (k < first_imap ? fds : imap_fds).push_back(listening[k].fds[i]);
+      (k < first_imap ? fds : k < first_pop3 ? imap_fds : pop3_fds)
+          .push_back(listening[k].fds[i]);
     }
-    threads.emplace_back([&, i, fds, imap_fds] {
+    threads.emplace_back([&, i, fds, imap_fds, pop3_fds] {
       CoreSlot& slot = *slots[i];
       engine::LoopOptions opts;
       opts.ring.entries = config.ring_entries;
@@ -200,9 +222,12 @@ int Main(int argc, char** argv) {
       SmtpService smtp(loop->get(), ctx, fds);
       imap::ImapService imap_service(loop->get(), imap_ctx, imap_fds);
       imap_services[i] = &imap_service;
+      pop3::Pop3Service pop3_service(loop->get(), pop3_ctx, pop3_fds);
+      pop3_services[i] = &pop3_service;
       slot.loop = loop->get();
       slot.smtp = &smtp;
       slot.imap = &imap_service;
+      slot.pop3 = &pop3_service;
       LOG_INFO("core ", i, ": io_uring flags ", (*loop)->ring().DescribeFlags());
       slot.ready.store(true);
       slot.ready.notify_all();
@@ -212,7 +237,9 @@ int Main(int argc, char** argv) {
       while (!all_ready.load(std::memory_order_acquire)) all_ready.wait(false);
       smtp.Start();
       imap_service.Start();
+      pop3_service.Start();
       (*loop)->Run();
+      slot.owned_loop = std::move(*loop);  // destroyed by main, after the helpers
     });
   }
   for (auto& slot : slots) {
@@ -241,16 +268,19 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < cores; ++i) {
     mesh.PostFromThread(main_source, i, [slot = slots[i].get()] {
       engine::Loop* loop = slot->loop;
-      // Both services drain, then the loop stops.
-      auto remaining = std::make_shared<int>(2);
+      // Every service drains, then the loop stops.
+      auto remaining = std::make_shared<int>(3);
       auto one_done = [loop, remaining] {
         if (--*remaining == 0) loop->Stop();
       };
       slot->smtp->Shutdown(one_done);
       slot->imap->Shutdown(one_done);
+      slot->pop3->Shutdown(one_done);
     });
   }
   for (auto& t : threads) t.join();
+  helpers.reset();
+  slots.clear();
   LOG_INFO("ringmaild stopped");
   return 0;
 }

@@ -299,25 +299,47 @@ void ImapSession::CmdList(const ringmail::imap::Command& cmd, bool lsub) {
         [this, alive, pattern, lsub, delim, command](Listing l) {
           if (!*alive) return;
           if (!l.folders.ok()) return FinishNo(ringmail::imap::kCodeServerBug, "Internal error.");
-          absl::flat_hash_set<std::string> subscribed;
-          if (l.subs.ok()) {
-            for (const std::string& n : l.subs->names) subscribed.insert(n);
-          }
-          for (const storage::FolderInfo& f : *l.folders) {
-            std::string wire;
+          std::vector<std::string> subscribed_order;
+          if (l.subs.ok()) subscribed_order = l.subs->names;
+          auto wire_name = [this](const std::string& name, std::string* wire) {
             if (carry_.utf8_accept) {
-              wire = f.name;
-            } else if (!ringmail::imap::Utf8ToMutf7(f.name, &wire)) {
-              continue;
+              *wire = name;
+              return true;
             }
-            if (!ringmail::imap::ListPatternMatches(pattern, wire, delim)) continue;
-            bool is_subscribed = subscribed.contains(f.name);
-            if (lsub && !is_subscribed) continue;
-            uint32_t attrs = SpecialUseAttr(f.special_use);
-            if (f.noselect) attrs |= ringmail::imap::kAttrNoselect;
-            attrs |= f.has_children ? ringmail::imap::kAttrHasChildren : ringmail::imap::kAttrHasNoChildren;
-            if (lsub) attrs &= ~(ringmail::imap::kAttrHasChildren | ringmail::imap::kAttrHasNoChildren);
-            ringmail::imap::AppendList(&out(), command, attrs, delim, wire);
+            return ringmail::imap::Utf8ToMutf7(name, wire);
+          };
+          if (lsub) {
+            // RFC 3501 §6.3.9: every subscribed name matching the pattern,
+            // whether or not it exists; missing or unselectable ones are
+            // \Noselect.
+            absl::flat_hash_map<std::string, const storage::FolderInfo*> by_name;
+            for (const storage::FolderInfo& f : *l.folders) by_name[f.name] = &f;
+            for (const std::string& name : subscribed_order) {
+              std::string wire;
+              if (!wire_name(name, &wire) ||
+                  !ringmail::imap::ListPatternMatches(pattern, wire, delim)) {
+                continue;
+              }
+              auto it = by_name.find(name);
+              uint32_t attrs = ringmail::imap::kAttrNoselect;
+              if (it != by_name.end() && !it->second->noselect) {
+                attrs = SpecialUseAttr(it->second->special_use);
+              }
+              ringmail::imap::AppendList(&out(), command, attrs, delim, wire);
+            }
+          } else {
+            for (const storage::FolderInfo& f : *l.folders) {
+              std::string wire;
+              if (!wire_name(f.name, &wire) ||
+                  !ringmail::imap::ListPatternMatches(pattern, wire, delim)) {
+                continue;
+              }
+              uint32_t attrs = SpecialUseAttr(f.special_use);
+              if (f.noselect) attrs |= ringmail::imap::kAttrNoselect;
+              attrs |= f.has_children ? ringmail::imap::kAttrHasChildren
+                                      : ringmail::imap::kAttrHasNoChildren;
+              ringmail::imap::AppendList(&out(), command, attrs, delim, wire);
+            }
           }
           Finish(ringmail::imap::Status::kOk, "", lsub ? "Lsub completed." : "List completed.");
         });
@@ -496,29 +518,18 @@ void ImapSession::AppendEnd() {
                                                                      : ringmail::imap::kCodeServerBug,
                             "Append failed.");
           }
-          // Assign the UID now for APPENDUID (RFC 4315), then let every
-          // session with the folder open see the new message.
-          std::string filename = *name;
-          uint32_t validity = f->index().uid_validity();
-          RunBlocking<absl::StatusOr<storage::ResolveResult>>(
-              svc_->ctx().pool, svc_->loop(),
-              [path = f->path(), filename, validity]() {
-                return storage::ResolveNewMessagesBlocking(
-                    path, {storage::PendingFile{filename, true, 0}}, validity,
-                    absl::Now(), storage::SyncLimits{});
-              },
-              [this, alive, f](absl::StatusOr<storage::ResolveResult> r) {
-                if (!*alive) return;
-                f->Sync([this, alive, f, r = std::move(r)](absl::Status) {
-                  if (!*alive) return;
-                  if (r.ok() && !r->files.empty()) {
-                    return Finish(ringmail::imap::Status::kOk,
-                                  ringmail::imap::CodeAppendUid(r->uid_validity, r->files[0].uid),
-                                  "Append completed.");
-                  }
-                  Finish(ringmail::imap::Status::kOk, "", "Append completed.");
-                });
-              });
+          // A full sync assigns the UID (for APPENDUID, RFC 4315) in Maildir
+          // time order together with anything delivered meanwhile, as
+          // Dovecot does, and shows the message to every open session.
+          std::string key(storage::MaildirKey(*name));
+          f->Sync([this, alive, f, key](absl::Status s) {
+            if (!*alive) return;
+            const storage::MessageEntry* e = s.ok() ? f->index().FindByKey(key) : nullptr;
+            if (e == nullptr) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
+            Finish(ringmail::imap::Status::kOk,
+                   ringmail::imap::CodeAppendUid(f->index().uid_validity(), e->uid),
+                   "Append completed.");
+          });
         });
   };
   if (unknown.empty()) return store();

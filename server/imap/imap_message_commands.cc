@@ -16,6 +16,7 @@
 #include "server/imap/message_view.h"
 #include "server/imap/search_eval.h"
 #include "storage/mailbox/folder_sync.h"
+#include "storage/mailbox/keywords.h"
 #include "storage/mailbox/message_ops.h"
 #include "storage/maildir/maildir_name.h"
 
@@ -28,6 +29,20 @@ constexpr size_t kMaxQueuedOutput = 4 << 20;
 
 std::string MessagePath(const FolderState& f, const storage::MessageEntry& e) {
   return absl::StrCat(f.path(), "/", e.RelativePath());
+}
+
+// What the index knows of a message, in this session's numbering; the
+// content is filled in by the caller when a FETCH or SEARCH needs it.
+MessageView IndexView(const FolderView& view, const storage::MessageEntry& e) {
+  MessageView mv;
+  mv.seq = view.SeqOfUid(e.uid);
+  mv.uid = e.uid;
+  SetViewFlags(e, view.folder()->keywords(), &mv);
+  if (view.IsRecent(e.uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
+  mv.internal_date = e.internal_date;
+  mv.size = e.size;
+  mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
+  return mv;
 }
 
 storage::UniqueName NewUniqueName(int core, const std::string& host) {
@@ -161,9 +176,11 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
   *step = [this, alive = alive_, st, step]() {
     if (!*alive) return;
     if (st->next >= st->uids.size() || !view_) {
+      // Resetting *step destroys this closure: copy what is needed first.
       auto done = std::move(st->done);
-      *step = nullptr;  // break the self-reference
-      done(st->ok);
+      const bool ok = st->ok;
+      *step = nullptr;  // break the self-reference; no captures used below
+      done(ok);
       return;
     }
     uint32_t uid = st->uids[st->next++];
@@ -242,14 +259,7 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
         return;
       }
     }
-    MessageView mv;
-    mv.seq = view_->SeqOfUid(uid);
-    mv.uid = uid;
-    SetViewFlags(e, f->keywords(), &mv);
-    if (view_->IsRecent(uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
-    mv.internal_date = e.internal_date;
-    mv.size = e.size;
-    mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
+    MessageView mv = IndexView(*view_, e);
     FetchRenderOptions opts;
     opts.uid_command = uid_cmd_;
     opts.add_flags = job->request.sets_seen && !view_->read_only();
@@ -342,8 +352,9 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
             });
         return;
       }
+      ImapSession* self = this;  // *step = nullptr destroys this closure
       *step = nullptr;
-      Finish(ringmail::imap::Status::kOk, "", "Store completed.");
+      self->Finish(ringmail::imap::Status::kOk, "", "Store completed.");
     };
     (*step)();
   };
@@ -394,14 +405,7 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
       continue;
     }
     const storage::MessageEntry& e = f->index().at(*pos);
-    MessageView mv;
-    mv.seq = view_->SeqOfUid(uid);
-    mv.uid = uid;
-    SetViewFlags(e, f->keywords(), &mv);
-    if (view_->IsRecent(uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
-    mv.internal_date = e.internal_date;
-    mv.size = e.size;
-    mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
+    MessageView mv = IndexView(*view_, e);
     if (job->needs == SearchNeeds::kIndex) {
       if (Matches(job->program.root, mv, ctx)) job->hits.push_back(uid_cmd_ ? uid : mv.seq);
       ++job->next;
@@ -445,15 +449,39 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
   if (!target_path.ok()) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
   FolderState* src = view_->folder();
   std::string dst_path = *target_path;
-  RunBlocking<bool>(
+  // Keyword letters are per folder (dovecot-keywords): the names the copied
+  // messages carry must exist in the target's table before linking.
+  std::vector<std::string> names;
+  {
+    uint32_t used = 0;
+    for (uint32_t uid : *uids) {
+      if (auto pos = src->index().PositionOfUid(uid)) used |= src->index().at(*pos).keywords;
+    }
+    for (std::string_view n : KeywordNames(used, src->keywords())) names.emplace_back(n);
+  }
+  struct Target {
+    bool exists = false;
+    absl::StatusOr<storage::MaildirKeywords> keywords;
+  };
+  RunBlocking<Target>(
       svc_->ctx().pool, svc_->loop(),
-      [cur = dst_path + "/cur"]() {
+      [dst_path, names]() {
+        Target t;
         struct stat sb;
-        return stat(cur.c_str(), &sb) == 0;
+        t.exists = stat((dst_path + "/cur").c_str(), &sb) == 0;
+        t.keywords = !t.exists ? storage::MaildirKeywords()
+                     : names.empty()
+                         ? storage::ReadKeywordsFile(dst_path)
+                         : storage::AssignKeywordsBlocking(dst_path, names,
+                                                           storage::DotlockOptions{});
+        return t;
       },
-      [this, alive = alive_, uids, src, dst_path, target, move](bool exists) {
+      [this, alive = alive_, uids, src, dst_path, target, move](Target t) {
         if (!*alive) return;
-        if (!exists) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
+        if (!t.exists) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
+        if (!t.keywords.ok()) return FinishNo(ringmail::imap::kCodeLimit, "Too many keywords.");
+        auto dst_keywords =
+            std::make_shared<storage::MaildirKeywords>(std::move(*t.keywords));
         // Link every message into the target's cur/ (same inode: flags and
         // internal date are kept), then assign UIDs there in one locked
         // uidlist update.
@@ -464,14 +492,21 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
         auto copied = std::make_shared<std::vector<Copied>>();
         auto next = std::make_shared<size_t>(0);
         auto step = std::make_shared<absl::AnyInvocable<void()>>();
-        *step = [this, alive, uids, src, dst_path, target, move, copied, next, step]() {
+        *step = [this, alive, uids, src, dst_path, target, move, copied, next, step,
+                 dst_keywords]() {
           if (!*alive) return;
           while (*next < uids->size()) {
             uint32_t uid = (*uids)[(*next)++];
             auto pos = src->index().PositionOfUid(uid);
             if (!pos) continue;
+            storage::MessageEntry entry = src->index().at(*pos);
+            uint32_t mask = 0;
+            for (std::string_view n : KeywordNames(entry.keywords, src->keywords())) {
+              if (auto i = dst_keywords->IndexOf(n)) mask |= 1u << *i;
+            }
+            entry.keywords = mask;
             auto plan = storage::PlanCopy(
-                src->path(), src->index().at(*pos), dst_path,
+                src->path(), entry, dst_path,
                 storage::FormatUniqueName(
                     NewUniqueName(svc_->loop()->id(), svc_->ctx().config->hostname)));
             if (!plan.ok()) continue;
@@ -484,40 +519,39 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                 });
             return;
           }
-          *step = nullptr;
-          std::vector<storage::PendingFile> pending;
-          for (const Copied& c : *copied) pending.push_back({c.name, true, 0});
-          RunBlocking<absl::StatusOr<storage::ResolveResult>>(
-              svc_->ctx().pool, svc_->loop(),
-              [dst_path, pending = std::move(pending)]() mutable {
-                return storage::ResolveNewMessagesBlocking(
-                    dst_path, std::move(pending), 0, absl::Now(), storage::SyncLimits{});
-              },
-              [this, alive, copied, target, move](
-                  absl::StatusOr<storage::ResolveResult> r) {
+          // The self-reference is broken in the completion below, not here:
+          // resetting *step now would destroy this closure (and `copied`,
+          // `target`, ...) while it still runs.
+          // Sync the target: UIDs go to the copies (and to anything
+          // delivered there meanwhile) in Maildir time order, as Dovecot
+          // assigns them.
+          auto state = user_->Open(target);
+          if (!state.ok()) {
+            *step = nullptr;
+            return Finish(ringmail::imap::Status::kNo, "", "Copy failed.");
+          }
+          FolderState* dst = *state;
+          dst->Sync([this, alive, copied, target, move, step, dst](absl::Status s) {
+                *step = nullptr;  // the step closure has returned by now
                 if (!*alive) return;
                 std::string code;
-                if (r.ok() && !copied->empty()) {
-                  std::vector<uint32_t> src_uids, dst_uids;
-                  for (const Copied& c : *copied) {
-                    for (const storage::ResolvedFile& rf : r->files) {
-                      if (rf.name == c.name) {
-                        src_uids.push_back(c.src_uid);
-                        dst_uids.push_back(rf.uid);
-                      }
-                    }
-                  }
-                  // COPYUID pairs the sets in order (RFC 4315 §3).
+                if (s.ok() && !copied->empty()) {
                   std::string src_set, dst_set;
-                  for (size_t i = 0; i < src_uids.size(); ++i) {
-                    absl::StrAppend(&src_set, i ? "," : "", src_uids[i]);
-                    absl::StrAppend(&dst_set, i ? "," : "", dst_uids[i]);
+                  size_t n = 0;
+                  for (const Copied& c : *copied) {
+                    const storage::MessageEntry* e =
+                        dst->index().FindByKey(storage::MaildirKey(c.name));
+                    if (e == nullptr) continue;
+                    // COPYUID pairs the sets in order (RFC 4315 §3).
+                    absl::StrAppend(&src_set, n ? "," : "", c.src_uid);
+                    absl::StrAppend(&dst_set, n ? "," : "", e->uid);
+                    ++n;
                   }
-                  if (!src_uids.empty()) {
-                    code = ringmail::imap::CodeCopyUid(r->uid_validity, src_set, dst_set);
+                  if (n > 0) {
+                    code = ringmail::imap::CodeCopyUid(dst->index().uid_validity(),
+                                                       src_set, dst_set);
                   }
                 }
-                if (FolderState* t = user_->FindOpen(target)) t->Sync([](absl::Status) {});
                 if (!move) {
                   return Finish(ringmail::imap::Status::kOk, code, "Copy completed.");
                 }
@@ -531,7 +565,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                 ExpungeUids(std::move(moved), true, [this, alive](bool) {
                   if (*alive) Finish(ringmail::imap::Status::kOk, "", "Move completed.");
                 });
-              });
+          });
         };
         (*step)();
       });

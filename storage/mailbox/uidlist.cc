@@ -134,7 +134,13 @@ absl::StatusOr<Uidlist> ParseUidlist(std::string_view text,
     }
     if (!SafeFilename(rec.filename)) return Corrupt(line_no, "bad filename");
     if (rec.uid <= last_uid) return Corrupt(line_no, "UIDs not ascending");
-    if (rec.uid >= out.next_uid) return Corrupt(line_no, "UID >= next UID");
+    // Dovecot treats the header's N as a lower bound: it writes records
+    // past it (e.g. "N1" followed by UIDs 1 and 2) and reads them back
+    // fine, so do the same rather than calling the file corrupt.
+    if (rec.uid >= out.next_uid) {
+      if (rec.uid == UINT32_MAX) return Corrupt(line_no, "UID out of range");
+      out.next_uid = rec.uid + 1;
+    }
     last_uid = rec.uid;
     out.records.push_back(std::move(rec));
   }

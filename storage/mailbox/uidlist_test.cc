@@ -46,7 +46,7 @@ TEST(UidlistTest, RejectsCorruption) {
            "2 V1 N2\n",
            "3 V0 N5\n",
            "3 V1 N5\n2 :a\n2 :b\n",      // not ascending
-           "3 V1 N5\n7 :a\n",            // >= next uid
+           "3 V1 N5\n4294967295 :a\n",   // no UID can follow it
            "3 V1 N5\n1 W12 a\n",         // no ':'
            "3 V1 N5\n1 :a/b\n",          // path
            "3 V1 N5\nx :a\n",
@@ -55,6 +55,15 @@ TEST(UidlistTest, RejectsCorruption) {
   }
   lim.max_records = 1;
   EXPECT_FALSE(ParseUidlist("3 V1 N5\n1 :a\n2 :b\n", lim).ok());
+}
+
+// Dovecot writes records past the header's N (e.g. "N1" then UIDs 1 and 2)
+// and reads them back; N is only a lower bound.
+TEST(UidlistTest, NextUidIsALowerBound) {
+  auto list = ParseUidlist("3 V7 N1 Gabc\n1 :a\n2 :b\n", UidlistLimits{});
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->next_uid, 3u);
+  EXPECT_EQ(list->records.size(), 2u);
 }
 
 }  // namespace

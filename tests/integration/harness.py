@@ -5,6 +5,8 @@
     smtplib.SMTP("127.0.0.1", d.smtp_port)
     d.stop()                                 # SIGTERM, asserts exit status 0
     d.kill9(); d.start()                     # crash and restart on the same data
+    d = Daemon(imap=True).start()            # also --imap_listen=127.0.0.1:0
+    imaplib.IMAP4("127.0.0.1", d.imap_port)
 
 The binary is $RINGMAILD or <repo>/bazel-bin/server/ringmaild. A missing
 binary raises (a failure, never a skip).
@@ -80,8 +82,10 @@ def write_passwd(path, users):
 
 
 class Daemon:
-    def __init__(self, extra_args=(), users=None, workdir=None, start_timeout=20.0):
+    def __init__(self, extra_args=(), users=None, workdir=None, start_timeout=20.0,
+                 imap=False):
         self.extra_args = list(extra_args)
+        self.imap = imap  # listen for IMAP on an ephemeral port; see imap_port
         self.users = dict(USERS if users is None else users)
         self.own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ringmail-it.")
@@ -92,6 +96,8 @@ class Daemon:
         self.start_timeout = start_timeout
         self.proc = None
         self.smtp_port = None
+        self.imap_port = None
+        self.pop3_port = None
         self.starts = 0
         os.makedirs(self.data_dir, exist_ok=True)
         write_passwd(self.passwd_file, self.users)
@@ -103,8 +109,12 @@ class Daemon:
             os.unlink(self.ports_file)
         self.starts += 1
         args = [binary(), f"--data_dir={self.data_dir}", f"--passwd_file={self.passwd_file}",
-                "--smtp_listen=127.0.0.1:0", f"--ports_file={self.ports_file}",
+                "--smtp_listen=127.0.0.1:0", "--imap_listen=127.0.0.1:0",
+                "--pop3_listen=127.0.0.1:0",
+                f"--ports_file={self.ports_file}",
                 "--hostname=mx.ringmail.test"] + self.extra_args
+        if self.imap and not any(a.startswith("--imap_listen") for a in args):
+            args.append("--imap_listen=127.0.0.1:0")
         log = open(self.log_file, "ab")
         log.write(f"=== start #{self.starts}: {' '.join(args)}\n".encode())
         log.flush()
@@ -113,9 +123,13 @@ class Daemon:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             ports = self._read_ports()
-            if ports and "smtp" in ports:
+            if ports and "smtp" in ports and (not self.imap or "imap" in ports):
                 self.ports = ports
                 self.smtp_port = int(ports["smtp"].rsplit(":", 1)[1])
+                if "imap" in ports:
+                    self.imap_port = int(ports["imap"].rsplit(":", 1)[1])
+                if "pop3" in ports:
+                    self.pop3_port = int(ports["pop3"].rsplit(":", 1)[1])
                 return self
             if self.proc.poll() is not None:
                 code = self.proc.returncode
@@ -302,13 +316,15 @@ class DaemonTestCase(unittest.TestCase):
     unless the daemon exits 0."""
 
     extra_args = ()
+    imap = False  # set True in a subclass to get self.imap_port
 
     def daemon_args(self):
         return list(self.extra_args)
 
     def setUp(self):
-        self.daemon = Daemon(extra_args=self.daemon_args())
+        self.daemon = Daemon(extra_args=self.daemon_args(), imap=self.imap)
         self.addCleanup(self.daemon.cleanup)   # runs last: kill -9 if still up, rm
         self.addCleanup(self.daemon.stop)      # runs before it: SIGTERM, exit 0
         self.daemon.start()
         self.port = self.daemon.smtp_port
+        self.imap_port = self.daemon.imap_port

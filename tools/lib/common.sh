@@ -35,6 +35,29 @@ rm_ensure_packages() {
   $sudo apt-get update -q
   # shellcheck disable=SC2086
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing </dev/null
+  if echo "$missing" | grep -qx dovecot-imapd; then
+    rm_disable_service dovecot
+  fi
+}
+
+# Stops a system service a package just installed and keeps it from starting
+# at boot: tests start their own instances on private ports, and a system one
+# would hold the well-known ports (dovecot: 143/993). Best effort (containers
+# often have neither systemd nor a running service).
+rm_disable_service() {
+  local svc="$1" sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl stop "$svc" >/dev/null 2>&1 || true
+    $sudo systemctl disable "$svc" >/dev/null 2>&1 || true
+  else
+    if [ -x "/etc/init.d/$svc" ]; then
+      $sudo "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+    if command -v update-rc.d >/dev/null 2>&1; then
+      $sudo update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+  fi
 }
 
 rm_build_daemon() {
