@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "protocols/pop3/uidl.h"
 
 namespace ringmail::server {
 namespace {
@@ -205,6 +206,40 @@ const std::vector<KeyDef>& Keys() {
          if (s.ok()) c.imap.max_connections_per_ip = static_cast<uint32_t>(v);
          return s;
        }},
+      {"pop3.listen", "pop3_listen",
+       "POP3 listen addresses ADDR:PORT (comma-separated, repeatable)",
+       [](Config& c, std::string_view t) {
+         c.pop3.listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"pop3.idle_timeout", "pop3_idle_timeout",
+       "POP3 autologout timer (RFC 1939 §3: at least 10 minutes)",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.pop3.idle_timeout);
+       }},
+      {"pop3.uidl_format", "pop3_uidl_format",
+       "UIDL format: %u %v %f %%, e.g. %08Xu%08Xv (Dovecot's default)",
+       [](Config& c, std::string_view t) {
+         std::string err = ringmail::pop3::ValidateUidlFormat(t);
+         if (!err.empty()) return absl::InvalidArgumentError(err);
+         c.pop3.uidl_format = std::string(t);
+         return absl::OkStatus();
+       }},
+      {"pop3.max_connections", "pop3_max_connections",
+       "concurrent POP3 connections in total", [](Config& c, std::string_view t) {
+         uint64_t v;
+         absl::Status s = ParseUint(t, UINT32_MAX, &v);
+         if (s.ok()) c.pop3.max_connections = static_cast<uint32_t>(v);
+         return s;
+       }},
+      {"pop3.max_connections_per_ip", "pop3_max_connections_per_ip",
+       "concurrent POP3 connections per client IP",
+       [](Config& c, std::string_view t) {
+         uint64_t v;
+         absl::Status s = ParseUint(t, UINT32_MAX, &v);
+         if (s.ok()) c.pop3.max_connections_per_ip = static_cast<uint32_t>(v);
+         return s;
+       }},
   };
   return keys;
 }
@@ -361,6 +396,13 @@ absl::Status FinalizeConfig(Config& c) {
       c.checkpoint_interval > absl::Minutes(10)) {
     return absl::InvalidArgumentError("checkpoint_interval: must be 10ms..10m");
   }
+  if (c.pop3.max_connections == 0 || c.pop3.max_connections_per_ip == 0) {
+    return absl::InvalidArgumentError(
+        "pop3_max_connections, pop3_max_connections_per_ip: must be at least 1");
+  }
+  if (c.pop3.idle_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("pop3_idle_timeout: at least 1s");
+  }
   if (c.log_level != "debug" && c.log_level != "info" &&
       c.log_level != "warning" && c.log_level != "error") {
     return absl::InvalidArgumentError(
@@ -401,6 +443,7 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
     // ones add to it.
     std::vector<std::string>* list = name == "smtp_listen"   ? &c.smtp.listen
                                      : name == "imap_listen" ? &c.imap.listen
+                                     : name == "pop3_listen" ? &c.pop3.listen
                                                              : nullptr;
     std::vector<std::string> keep;
     if (list != nullptr && listen_seen.contains(std::string(name))) keep = *list;

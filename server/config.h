@@ -34,6 +34,14 @@ struct ImapConfig {
   uint32_t max_connections_per_ip = 100;
 };
 
+struct Pop3Config {
+  std::vector<std::string> listen = {"127.0.0.1:1110"};
+  absl::Duration idle_timeout = absl::Minutes(10);  // RFC 1939 §3 minimum
+  std::string uidl_format = "%08Xu%08Xv";           // Dovecot's default
+  uint32_t max_connections = 10000;                 // all cores together
+  uint32_t max_connections_per_ip = 100;
+};
+
 struct Config {
   std::string hostname;                     // default: gethostname()
   std::string data_dir = "./var";
@@ -56,6 +64,7 @@ struct Config {
   absl::Duration checkpoint_interval = absl::Seconds(1);
   SmtpConfig smtp;
   ImapConfig imap;
+  Pop3Config pop3;
 };
 
 // Builds the configuration from argv: flags are --key=value (see

@@ -69,6 +69,29 @@ TEST(Config, FlagsOverrideFileAndListenRepeats) {
             (std::vector<std::string>{"127.0.0.1:0", "[::1]:0", "127.0.0.2:0"}));
 }
 
+TEST(Config, Pop3Keys) {
+  auto c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pop3.listen, std::vector<std::string>{"127.0.0.1:1110"});
+  EXPECT_EQ(c->pop3.idle_timeout, absl::Minutes(10));
+  EXPECT_EQ(c->pop3.uidl_format, "%08Xu%08Xv");
+  c = Load({"--pop3_listen=127.0.0.1:0", "--pop3_listen=[::1]:0",
+            "--pop3_idle_timeout=15m", "--pop3_uidl_format=%u"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pop3.listen, (std::vector<std::string>{"127.0.0.1:0", "[::1]:0"}));
+  EXPECT_EQ(c->pop3.idle_timeout, absl::Minutes(15));
+  EXPECT_EQ(c->pop3.uidl_format, "%u");
+  std::string file = WriteFile("p.toml",
+                               "[pop3]\nlisten = []\nuidl_format = \"%v-%f\"\n");
+  c = Load({"--config=" + file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->pop3.listen.empty());
+  EXPECT_EQ(c->pop3.uidl_format, "%v-%f");
+  c = Load({"--pop3_uidl_format=%m"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("pop3_uidl_format"), std::string::npos);
+}
+
 TEST(Config, ErrorsNameTheKey) {
   std::string f = WriteFile("b.toml", "[smtp]\nmax_recipients = \"many\"\n");
   auto c = Load({"--config=" + f});

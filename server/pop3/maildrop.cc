@@ -1,0 +1,253 @@
+#include "server/pop3/maildrop.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+#include "protocols/pop3/uidl.h"
+#include "server/imap/blocking.h"
+#include "server/imap/file_reader.h"
+#include "storage/mailbox/message_ops.h"
+
+namespace ringmail::server::pop3 {
+namespace {
+
+using ringmail::pop3::MaildropEntry;
+using ringmail::pop3::RetrieveStatus;
+
+// A read that finds the file gone (renamed by another client's flag change)
+// resyncs the folder and tries again this many times.
+constexpr int kMaxReadAttempts = 2;
+
+// BLOCKING (helper): the size of a file with every bare LF counted as CRLF,
+// or nullopt if it cannot be read. For messages whose name has no W=.
+std::optional<uint64_t> CrlfSizeBlocking(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[64 << 10];
+  uint64_t size = 0;
+  bool prev_cr = false;
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n' && !prev_cr) ++size;
+      prev_cr = buf[i] == '\r';
+    }
+    size += n;
+  }
+  close(fd);
+  return size;
+}
+
+}  // namespace
+
+struct Maildrop::DeleteJob {
+  std::vector<size_t> indices;
+  size_t next = 0;
+  size_t failed = 0;
+  absl::AnyInvocable<void(size_t)> done;
+};
+
+Maildrop::Maildrop(engine::Loop* loop, engine::HelperPool* pool,
+                   imap::ImapService* imap, const Directory::Mailbox& user,
+                   MaildropOptions options)
+    : loop_(loop), pool_(pool), imap_(imap), user_(imap->AcquireUser(user)),
+      options_(std::move(options)) {}
+
+Maildrop::~Maildrop() {
+  *alive_ = false;
+  if (view_) {
+    view_.reset();
+    // Like an IMAP UNSELECT: the last view writes the index (our own
+    // deletions and \Seen changes are in it).
+    if (folder_->view_count() == 0) folder_->SaveIfDirty();
+  }
+  imap_->ReleaseUser(user_);
+}
+
+void Maildrop::Open(OpenFn done) {
+  auto folder = user_->Open("INBOX");
+  if (!folder.ok()) {
+    done(absl::UnavailableError("INBOX unavailable"));
+    return;
+  }
+  imap::FolderState* f = *folder;
+  f->Sync([this, alive = alive_, f, done = std::move(done)](absl::Status s) mutable {
+    if (!*alive) return;
+    if (absl::IsNotFound(s)) {
+      // Nothing was ever delivered: an empty maildrop, not an error.
+      user_->Forget("INBOX");
+      done(std::vector<MaildropEntry>());
+      return;
+    }
+    if (!s.ok()) {
+      done(s);
+      return;
+    }
+    folder_ = f;
+    view_ = std::make_unique<imap::FolderView>(f, false);
+    FinishOpen(std::move(done));
+  });
+}
+
+void Maildrop::FinishOpen(OpenFn done) {
+  const storage::FolderIndex& idx = folder_->index();
+  std::vector<MaildropEntry> entries;
+  std::vector<std::pair<size_t, std::string>> unknown;  // index, path
+  entries.reserve(view_->exists());
+  uids_.reserve(view_->exists());
+  for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
+    const uint32_t uid = view_->UidAt(seq);
+    auto pos = idx.PositionOfUid(uid);
+    if (!pos) continue;
+    const storage::MessageEntry& e = idx.at(*pos);
+    MaildropEntry m;
+    m.uidl = ringmail::pop3::FormatUidl(
+        options_.uidl_format, {uid, idx.uid_validity(), e.key()});
+    if (e.vsize != storage::kUnknownSize) {
+      m.size = e.vsize;
+    } else {
+      m.size = e.size;
+      unknown.emplace_back(entries.size(), absl::StrCat(folder_->path(), "/", e.RelativePath()));
+    }
+    uids_.push_back(uid);
+    entries.push_back(std::move(m));
+  }
+  if (unknown.empty()) {
+    done(std::move(entries));
+    return;
+  }
+  // Messages from other software may lack W=: count their CRLF size once
+  // on a helper (RFC 1939 §5 sizes must match what RETR sends).
+  struct Sized {
+    std::vector<MaildropEntry> entries;
+    std::vector<std::pair<size_t, std::string>> unknown;
+  };
+  imap::RunBlocking<std::shared_ptr<Sized>>(
+      pool_, loop_,
+      [s = std::make_shared<Sized>(Sized{std::move(entries), std::move(unknown)})]() {
+        for (auto& [i, path] : s->unknown) {
+          if (auto n = CrlfSizeBlocking(path)) s->entries[i].size = *n;
+        }
+        return s;
+      },
+      [alive = alive_, done = std::move(done)](std::shared_ptr<Sized> s) mutable {
+        if (!*alive) return;
+        done(std::move(s->entries));
+      });
+}
+
+void Maildrop::Read(size_t index, bool retr, ReadFn done) {
+  assert(index < uids_.size());
+  ReadAttempt(index, retr, 1, std::move(done));
+}
+
+void Maildrop::ReadAttempt(size_t index, bool retr, int attempt, ReadFn done) {
+  const uint32_t uid = uids_[index];
+  auto pos = folder_->index().PositionOfUid(uid);
+  if (!pos) {
+    done(RetrieveStatus::kVanished, "");
+    return;
+  }
+  const storage::MessageEntry& e = folder_->index().at(*pos);
+  imap::ReadWholeFile(
+      &loop_->file_io(), absl::StrCat(folder_->path(), "/", e.RelativePath()),
+      e.size, options_.max_message_bytes,
+      [this, alive = alive_, index, retr, attempt, uid,
+       done = std::move(done)](absl::StatusOr<std::string> data) mutable {
+        if (!*alive) return;
+        if (absl::IsNotFound(data.status()) && attempt < kMaxReadAttempts) {
+          // Renamed by another client (a flag change): learn the new name.
+          folder_->Sync([this, alive, index, retr, attempt,
+                         done = std::move(done)](absl::Status) mutable {
+            if (*alive) ReadAttempt(index, retr, attempt + 1, std::move(done));
+          });
+          return;
+        }
+        if (!data.ok()) {
+          if (absl::IsNotFound(data.status())) {
+            done(RetrieveStatus::kVanished, "");
+          } else {
+            LOG_WARNING("pop3: reading ", folder_->path(), " UID ", uid, ": ",
+                        data.status().ToString());
+            done(RetrieveStatus::kFailed, "");
+          }
+          return;
+        }
+        if (!retr || !options_.mark_seen) {
+          done(RetrieveStatus::kOk, std::move(*data));
+          return;
+        }
+        MarkSeen(uid, [done = std::move(done), content = std::move(*data)]() mutable {
+          done(RetrieveStatus::kOk, std::move(content));
+        });
+      });
+}
+
+void Maildrop::MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then) {
+  auto pos = folder_->index().PositionOfUid(uid);
+  if (!pos) return then();
+  const storage::MessageEntry& e = folder_->index().at(*pos);
+  if (e.flags & storage::kFlagSeen) return then();
+  auto move = storage::PlanFlagChange(folder_->path(), e, e.flags | storage::kFlagSeen,
+                                      e.keywords);
+  if (!move) return then();
+  loop_->file_io().RenameAt(
+      AT_FDCWD, move->from, AT_FDCWD, move->to,
+      [this, alive = alive_, uid, name = move->new_filename,
+       then = std::move(then)](int res) mutable {
+        if (!*alive) return;
+        if (res == 0) {
+          folder_->index().ApplyRename(uid, name, true);
+          folder_->PublishFlags(uid, view_.get());
+        }
+        then();
+      });
+}
+
+void Maildrop::Delete(std::vector<size_t> indices, absl::AnyInvocable<void(size_t)> done) {
+  auto job = std::make_shared<DeleteJob>();
+  job->indices = std::move(indices);
+  job->done = std::move(done);
+  DeleteNext(std::move(job));
+}
+
+void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
+  while (job->next < job->indices.size()) {
+    const size_t index = job->indices[job->next++];
+    assert(index < uids_.size());
+    const uint32_t uid = uids_[index];
+    auto pos = folder_->index().PositionOfUid(uid);
+    if (!pos) continue;  // expunged by another session meanwhile
+    std::string path = storage::ExpungePath(folder_->path(), folder_->index().at(*pos));
+    loop_->file_io().UnlinkAt(AT_FDCWD, path, 0,
+                              [this, alive = alive_, job, uid](int res) {
+      if (!*alive) return;
+      if (res < 0 && res != -ENOENT) {
+        LOG_WARNING("pop3: unlink in ", folder_->path(), " failed: ", strerror(-res));
+        ++job->failed;
+      } else {
+        folder_->index().Remove(uid);
+        folder_->PublishExpunge(uid, view_.get());
+        view_->RemoveOwn(uid);
+      }
+      DeleteNext(job);
+    });
+    return;
+  }
+  auto done = std::move(job->done);
+  done(job->failed);
+}
+
+}  // namespace ringmail::server::pop3

@@ -1,0 +1,247 @@
+#include "server/pop3/pop3_session.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+
+namespace ringmail::server::pop3 {
+namespace {
+
+using ringmail::pop3::LoginResult;
+using ringmail::pop3::MaildropEntry;
+using ringmail::pop3::RetrieveStatus;
+
+// Unconsumed input kept while the session waits; above it reading pauses.
+constexpr size_t kMaxPendingInput = 64 << 10;
+// A client that has not logged in gets this long (as IMAP).
+constexpr absl::Duration kPreAuthTimeout = absl::Minutes(3);
+// Delay before a failed login is answered, to slow down guessing.
+constexpr absl::Duration kAuthFailureDelay = absl::Seconds(1);
+
+std::string UserKey(const Directory::Mailbox& m) {
+  return absl::StrCat(m.local_part, "@", m.domain);
+}
+
+ringmail::pop3::SessionLimits Limits() { return ringmail::pop3::SessionLimits(); }
+
+}  // namespace
+
+Pop3Session::Pop3Session(Pop3Service* svc, engine::Connection* conn, Pop3Carry carry)
+    : svc_(svc), conn_(conn), carry_(std::move(carry)), session_(Limits(), this) {
+  svc_->Register(this);
+}
+
+Pop3Session::~Pop3Session() {
+  *alive_ = false;
+  // A session that ends without QUIT deletes nothing (RFC 1939 §6): the
+  // marks live only in session_.
+  maildrop_.reset();
+  if (!lock_key_.empty()) svc_->Unlock(lock_key_);
+  svc_->Unregister(this);
+}
+
+void Pop3Session::StartFresh() {
+  last_activity_ = svc_->loop()->now();
+  conn_->Start(this);
+  session_.Start(&out());
+  conn_->Flush();
+  ArmIdleTimer();
+}
+
+void Pop3Session::StartHandedOver(const Directory::Mailbox& user, std::string unread) {
+  last_activity_ = svc_->loop()->now();
+  session_.ResumeLogin(carry_.session);
+  pending_ = std::move(unread);
+  conn_->Start(this);
+  ArmIdleTimer();
+  OpenMaildrop(user);
+}
+
+void Pop3Session::Shutdown() {
+  if (gone_ || closing_) return;
+  session_.OnShutdown(&out());
+  // While waiting, the protocol session closes after the pending answer.
+  AfterAnswer();
+}
+
+// ------------------------------------------------------------ input
+
+void Pop3Session::OnReceive(std::string_view data) {
+  last_activity_ = svc_->loop()->now();
+  pending_.append(data.data(), data.size());
+  Pump();
+}
+
+void Pop3Session::Pump() {
+  if (gone_ || closing_ || in_consume_) return;
+  in_consume_ = true;
+  const size_t used = session_.Consume(pending_, &out());
+  in_consume_ = false;
+  if (gone_) return;  // handed over inside Consume
+  pending_.erase(0, used);
+  if (session_.closed()) {
+    CloseConnection();
+    return;
+  }
+  if (pending_.size() > kMaxPendingInput) {
+    conn_->PauseReading();
+  } else {
+    conn_->ResumeReading();
+  }
+  conn_->Flush();
+}
+
+void Pop3Session::AfterAnswer() {
+  if (gone_ || closing_) return;
+  if (session_.closed()) {
+    CloseConnection();
+    return;
+  }
+  if (in_consume_) return;  // the running Consume continues
+  Pump();
+}
+
+void Pop3Session::CloseConnection() {
+  if (closing_ || gone_) return;
+  closing_ = true;
+  conn_->Close();  // flushes first
+}
+
+void Pop3Session::OnPeerClosed() { CloseConnection(); }
+
+void Pop3Session::OnClosed() {
+  gone_ = true;
+  session_.OnDisconnect();
+  svc_->loop()->CancelTimer(idle_timer_);
+  svc_->ctx().limits->Release(carry_.ip);
+  delete this;
+}
+
+absl::Duration Pop3Session::Timeout() const {
+  return session_.authenticated() ? svc_->ctx().config->pop3.idle_timeout
+                                  : kPreAuthTimeout;
+}
+
+void Pop3Session::ArmIdleTimer() {
+  idle_timer_ = svc_->loop()->AddTimer(Timeout(), [this] { OnIdleTimer(); });
+}
+
+void Pop3Session::OnIdleTimer() {
+  const absl::Duration idle = svc_->loop()->now() - last_activity_;
+  if (idle < Timeout() || session_.waiting()) {
+    idle_timer_ = svc_->loop()->AddTimer(std::max(Timeout() - idle, absl::Seconds(1)),
+                                         [this] { OnIdleTimer(); });
+    return;
+  }
+  idle_timer_ = 0;
+  session_.OnIdleTimeout(&out());
+  CloseConnection();
+}
+
+// ------------------------------------------------------------ host
+
+void Pop3Session::Login(std::string_view user, std::string password) {
+  std::string login = absl::AsciiStrToLower(absl::string_view(user.data(), user.size()));
+  svc_->ctx().auth->Verify(
+      svc_->loop(), login, std::move(password),
+      [this, alive = alive_, login](AuthResult r) {
+        if (!*alive) return;
+        switch (r.code) {
+          case AuthResult::Code::kOk:
+            LOG_INFO("pop3: login ", login, " from ", carry_.ip);
+            return LoggedIn(r.mailbox);
+          case AuthResult::Code::kTempFail:
+            session_.LoginDone(LoginResult::kTempFail, {}, &out());
+            return AfterAnswer();
+          case AuthResult::Code::kBadCredentials:
+            break;
+        }
+        // One line per failure, in a form fail2ban can match.
+        LOG_WARNING("pop3: authentication failed for user=<", login, "> rip=", carry_.ip);
+        svc_->loop()->AddTimer(kAuthFailureDelay, [this, alive] {
+          if (!*alive) return;
+          session_.LoginDone(LoginResult::kBadCredentials, {}, &out());
+          AfterAnswer();
+        });
+      });
+}
+
+void Pop3Session::LoggedIn(const Directory::Mailbox& mailbox) {
+  const int home = svc_->HomeCore(mailbox);
+  if (home == svc_->loop()->id()) return OpenMaildrop(mailbox);
+  // Move the connection, with whatever the client already pipelined, to
+  // the home core; the login is answered there once the maildrop is open.
+  Pop3Service* target = (*svc_->ctx().services)[home];
+  engine::Loop* here = svc_->loop();
+  Pop3Carry carry = carry_;
+  carry.session = session_.carry();
+  std::string unread = std::move(pending_);
+  gone_ = true;  // this object no longer owns the connection
+  svc_->loop()->CancelTimer(idle_timer_);
+  conn_->Release([here, home, target, unread = std::move(unread), mailbox,
+                  carry = std::move(carry)](int fd, std::string held) mutable {
+    here->Post(home, [target, fd, data = unread + held, mailbox,
+                      carry = std::move(carry)]() mutable {
+      target->Adopt(fd, std::move(data), mailbox, std::move(carry));
+    });
+  });
+  delete this;
+}
+
+void Pop3Session::OpenMaildrop(const Directory::Mailbox& mailbox) {
+  std::string key = UserKey(mailbox);
+  if (!svc_->TryLock(key)) {
+    session_.LoginDone(LoginResult::kInUse, {}, &out());
+    return AfterAnswer();
+  }
+  lock_key_ = std::move(key);
+  const Config& config = *svc_->ctx().config;
+  MaildropOptions options;
+  options.uidl_format = config.pop3.uidl_format;
+  // Whatever SMTP or IMAP APPEND may have stored, with room for foreign
+  // files; larger ones fail RETR instead of filling memory.
+  options.max_message_bytes =
+      2 * std::max(config.smtp.max_message_size, config.imap.max_message_size);
+  maildrop_ = std::make_unique<Maildrop>(svc_->loop(), svc_->ctx().pool, svc_->imap(),
+                                         mailbox, std::move(options));
+  maildrop_->Open([this, alive = alive_](
+                      absl::StatusOr<std::vector<MaildropEntry>> listing) mutable {
+    if (!*alive) return;
+    if (!listing.ok()) {
+      LOG_WARNING("pop3: opening INBOX of ", lock_key_, ": ", listing.status().ToString());
+      maildrop_.reset();
+      svc_->Unlock(lock_key_);
+      lock_key_.clear();
+      session_.LoginDone(LoginResult::kMaildropFailed, {}, &out());
+    } else {
+      session_.LoginDone(LoginResult::kOk, std::move(*listing), &out());
+    }
+    AfterAnswer();
+  });
+}
+
+void Pop3Session::Retrieve(size_t index, bool retr) {
+  assert(maildrop_ != nullptr);
+  maildrop_->Read(index, retr, [this, alive = alive_](RetrieveStatus st,
+                                                      std::string content) {
+    if (!*alive) return;
+    // TODO(pop3): stream large messages through MessageEncoder chunk by
+    // chunk instead of reading them whole.
+    session_.RetrieveDone(st, content, &out());
+    AfterAnswer();
+  });
+}
+
+void Pop3Session::Update(std::vector<size_t> deleted) {
+  assert(maildrop_ != nullptr);
+  maildrop_->Delete(std::move(deleted), [this, alive = alive_](size_t failed) {
+    if (!*alive) return;
+    session_.UpdateDone(failed, &out());
+    AfterAnswer();
+  });
+}
+
+}  // namespace ringmail::server::pop3

@@ -1,0 +1,78 @@
+// One POP3 connection: feeds input to ringmail::pop3::Session and serves
+// its host requests (AuthService for passwords, the hand-over to the home
+// core, the maildrop lock, and a Maildrop for content and UPDATE).
+//
+// Input that arrives while the protocol session waits for the host is kept
+// (bounded: reading pauses above kMaxPendingInput) and offered again once
+// the host answers. Host answers are delivered from callbacks, never from
+// inside Session::Consume.
+#ifndef RINGMAIL_SERVER_POP3_POP3_SESSION_H_
+#define RINGMAIL_SERVER_POP3_POP3_SESSION_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "engine/tcp.h"
+#include "protocols/pop3/session.h"
+#include "server/directory.h"
+#include "server/pop3/maildrop.h"
+#include "server/pop3/pop3_service.h"
+
+namespace ringmail::server::pop3 {
+
+class Pop3Session final : public engine::ConnectionHandler,
+                          public ringmail::pop3::SessionHost {
+ public:
+  Pop3Session(Pop3Service* svc, engine::Connection* conn, Pop3Carry carry);
+  ~Pop3Session() override;
+
+  // A new connection: greeting, AUTHORIZATION state.
+  void StartFresh();
+  // On the home core, after the password was checked on another core:
+  // locks and opens `user`'s maildrop, then answers the login.
+  void StartHandedOver(const Directory::Mailbox& user, std::string unread);
+  // Service shutdown: -ERR and close (no UPDATE).
+  void Shutdown();
+
+  // engine::ConnectionHandler
+  void OnReceive(std::string_view data) override;
+  void OnPeerClosed() override;
+  void OnClosed() override;
+
+  // ringmail::pop3::SessionHost
+  void Login(std::string_view user, std::string password) override;
+  void Retrieve(size_t index, bool retr) override;
+  void Update(std::vector<size_t> deleted) override;
+
+ private:
+  void Pump();
+  void AfterAnswer();  // output, more input, or close
+  void LoggedIn(const Directory::Mailbox& mailbox);
+  void OpenMaildrop(const Directory::Mailbox& mailbox);
+  std::string& out() { return conn_->output(); }
+  void CloseConnection();
+  void ArmIdleTimer();
+  void OnIdleTimer();
+  absl::Duration Timeout() const;
+
+  Pop3Service* svc_;
+  engine::Connection* conn_;
+  Pop3Carry carry_;
+  ringmail::pop3::Session session_;
+  std::unique_ptr<Maildrop> maildrop_;
+  std::string lock_key_;  // non-empty while this session holds the lock
+
+  std::string pending_;   // input not yet consumed
+  bool in_consume_ = false;
+  absl::Time last_activity_;
+  engine::Loop::TimerId idle_timer_ = 0;
+  bool gone_ = false;     // the connection is closed or handed over
+  bool closing_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ringmail::server::pop3
+
+#endif  // RINGMAIL_SERVER_POP3_POP3_SESSION_H_
