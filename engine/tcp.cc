@@ -274,7 +274,10 @@ void Connection::OnRecv(int res, uint32_t flags) {
     closing_ = true;
     aborting_ = true;
   }
-  if (!recv_armed_ && res > 0) ArmRecv();  // multishot ended but data flows
+  // Multishot ended but data flows, or a PauseReading's cancel completed
+  // after ResumeReading already ran (ArmRecv then found the recv still armed
+  // and did nothing): re-arm unless paused or closing (ArmRecv checks).
+  if (!recv_armed_ && (res > 0 || res == -ECANCELED)) ArmRecv();
   MaybeFinishClose();
 }
 
@@ -356,6 +359,14 @@ void Connection::Abort() {
   closing_ = true;
   aborting_ = true;
   MaybeFinishClose();
+}
+
+size_t Connection::SwitchHandler(ConnectionHandler* handler) {
+  handler_ = handler;
+  size_t dropped = held_.size();
+  held_.clear();
+  held_.shrink_to_fit();
+  return dropped;
 }
 
 void Connection::Release(ReleaseFn done) {

@@ -18,6 +18,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "engine/loop.h"
+#include "engine/stream.h"
 
 namespace ringmail::engine {
 
@@ -78,7 +79,7 @@ class ConnectionHandler {
   virtual void OnClosed() = 0;
 };
 
-class Connection {
+class Connection final : public Stream {
  public:
   // Takes ownership of the connected socket `fd`.
   Connection(Loop* loop, int fd);
@@ -90,18 +91,18 @@ class Connection {
 
   // Output is appended here and sent on Flush(). Bytes are copied once, from
   // the handler's formatting straight into this buffer.
-  std::string& output() { return out_; }
-  void Flush();
+  std::string& output() override { return out_; }
+  void Flush() override;
   // Bytes queued or in flight, for the handler's back-pressure decisions.
-  size_t pending_output() const { return out_.size() + (sending_.size() - sent_); }
+  size_t pending_output() const override { return out_.size() + (sending_.size() - sent_); }
 
   // Stop/resume delivering OnReceive. While paused, bytes the kernel already
   // received are held (bounded by what one recv round can deliver).
-  void PauseReading();
-  void ResumeReading();
+  void PauseReading() override;
+  void ResumeReading() override;
 
   // Flushes pending output, then closes. OnClosed follows.
-  void Close();
+  void Close() override;
   // Hands the socket over (e.g. to another core) without closing it: stops
   // receiving, finishes sending queued output, then calls `done` with the fd
   // and the bytes received but not yet delivered to the handler. The handler
@@ -111,11 +112,17 @@ class Connection {
   using ReleaseFn = absl::AnyInvocable<void(int fd, std::string unread)>;
   void Release(ReleaseFn done);
   // Closes now, dropping pending output. OnClosed follows.
-  void Abort();
+  void Abort() override;
+  // Redirects every later callback to `handler` (STARTTLS puts a TlsStream
+  // between the connection and its session). Bytes held while paused were
+  // received under the old handler's protocol: they are dropped and their
+  // count returned. Receiving stays as it was (paused or not).
+  size_t SwitchHandler(ConnectionHandler* handler);
 
   int fd() const { return fd_; }
-  Loop* loop() const { return loop_; }
-  const SocketAddress& peer() const { return peer_; }
+  Loop* loop() const override { return loop_; }
+  const SocketAddress& peer() const override { return peer_; }
+  bool is_tls() const override { return false; }
   bool closing() const { return closing_; }
 
  private:
@@ -131,7 +138,7 @@ class Connection {
     Connection* c;
     void Complete(int res, uint32_t flags) override { c->OnCloseDone(); }
   };
-  ~Connection() = default;
+  ~Connection() override = default;
 
   void ArmRecv();
   void CancelRecv();
