@@ -51,6 +51,16 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& opts) {
     last = io_uring_queue_init_params(opts.entries, &ring->ring_, &params);
     if (last == 0) {
       ring->setup_flags_ = flags;
+      if (opts.max_file_workers > 0) {
+        // [0]: bounded workers (regular-file I/O), [1]: unbounded (sockets,
+        // left at the kernel default).
+        unsigned limits[2] = {opts.max_file_workers, 0};
+        int r = io_uring_register_iowq_max_workers(&ring->ring_, limits);
+        if (r < 0) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "io_uring_register_iowq_max_workers failed: ", ErrnoText(r)));
+        }
+      }
       return ring;
     }
     if (last != -EINVAL) break;  // EPERM/ENOMEM/ENOSYS: flags are not the cause
