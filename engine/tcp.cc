@@ -414,8 +414,16 @@ void Connection::MaybeFinishClose() {
 
 void Connection::OnCloseDone() {
   ConnectionHandler* h = handler_;
+  // A hand-over that failed (the peer reset mid-way): the handler already
+  // let go of this connection, so the new owner hears of it instead, as an
+  // fd of -1.
+  ReleaseFn release = std::move(release_);
   delete this;
-  if (h != nullptr) h->OnClosed();
+  if (release) {
+    release(-1, std::string());
+  } else if (h != nullptr) {
+    h->OnClosed();
+  }
 }
 
 }  // namespace ringmail::engine

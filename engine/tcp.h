@@ -107,8 +107,8 @@ class Connection final : public Stream {
   // receiving, finishes sending queued output, then calls `done` with the fd
   // and the bytes received but not yet delivered to the handler. The handler
   // gets no further calls; the Connection is destroyed before `done` runs,
-  // and `done` owns the fd. If the connection fails first, the handler gets
-  // OnClosed instead and `done` is dropped.
+  // and `done` owns the fd. If the connection fails first, `done` gets an fd
+  // of -1 (and the handler no further call).
   using ReleaseFn = absl::AnyInvocable<void(int fd, std::string unread)>;
   void Release(ReleaseFn done);
   // Closes now, dropping pending output. OnClosed follows.

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -139,6 +140,32 @@ class TlsContext {
   ssl_ctx_st* ctx_ = nullptr;
 };
 
+// A TLS session in transit between cores (TlsStream::Release → Adopt): the
+// socket, the BoringSSL session and the ciphertext that arrived but was not
+// yet decrypted. Plaintext the app had already received is the app's to
+// carry. Owns what it holds: a hand-over that is dropped (the target core
+// shut down) frees the SSL and closes the socket.
+//
+// An SSL object may move between threads as long as one thread uses it at a
+// time (BoringSSL keeps no thread-affine state in it; the error queue is per
+// thread and always cleared before use). The session keeps the SSL_CTX of
+// the core that accepted it: SSL_CTX is reference counted, so it outlives
+// that core's TlsContext (even a Reload), and every core's context is built
+// from the same files and options, so it makes no difference to the peer.
+// After the handshake the SSL_CTX is used for nothing the source core could
+// change: handshake configuration is shed and renegotiation is refused.
+struct TlsHandover {
+  TlsHandover() = default;
+  ~TlsHandover();
+  TlsHandover(const TlsHandover&) = delete;
+  TlsHandover& operator=(const TlsHandover&) = delete;
+
+  int fd = -1;
+  ssl_st* ssl = nullptr;
+  SocketAddress peer;
+  std::string ciphertext;  // received, not yet given to BoringSSL, in order
+};
+
 // A TLS server stream over a Connection. Lifetime: deletes itself when the
 // Connection closes, just before calling the app's OnClosed. The app's
 // handler gets only plaintext; it never sees the handshake.
@@ -151,9 +178,26 @@ class TlsContext {
 class TlsStream final : public Stream, public ConnectionHandler {
  public:
   // Implicit TLS (e.g. port 993/995/465): wraps `conn`, which must not have
-  // been started. Call Start(app) to begin the handshake.
+  // been started. Call Start(app) to begin the handshake. (For an adopted
+  // stream Start may call app->OnReceive before it returns.)
   TlsStream(Connection* conn, TlsContext* ctx);
   void Start(ConnectionHandler* app);
+
+  // Continues a session released on another core (see Release), on `loop`
+  // (the calling thread's). Call Start(app) next: it decrypts what came
+  // with the hand-over and then reads the socket. Never null; if the
+  // hand-over is unusable the stream closes and the app gets OnClosed.
+  static TlsStream* Adopt(Loop* loop, std::unique_ptr<TlsHandover> handover);
+
+  // Hands the session over (usually to another core) without ending it:
+  // encrypts and sends what the app queued, stops reading, then calls
+  // `done` with the socket, the SSL and the ciphertext not yet decrypted.
+  // Only after the handshake (asserted) and not while closing. The app gets
+  // no further calls, and this stream is destroyed before `done` runs. If
+  // the connection fails first, `done` is dropped and the app is not called
+  // either (it let go of the session when it called Release).
+  using ReleaseFn = absl::AnyInvocable<void(std::unique_ptr<TlsHandover>)>;
+  void Release(ReleaseFn done);
 
   // --- Stream
   std::string& output() override { return out_; }
@@ -184,6 +228,7 @@ class TlsStream final : public Stream, public ConnectionHandler {
   friend TlsStream* StartTls(Connection*, TlsContext*, ConnectionHandler*,
                              size_t);
   friend struct TlsBio;
+  TlsStream(Connection* conn, ssl_st* adopted);  // Adopt
   ~TlsStream() override;
 
   // Feeds in_, then held_, to BoringSSL until it needs more ciphertext, the
@@ -212,6 +257,7 @@ class TlsStream final : public Stream, public ConnectionHandler {
   bool closing_ = false;      // Close/Abort called, or failed
   bool shutdown_sent_ = false;
   bool peer_closed_ = false;  // close_notify or TCP EOF
+  bool released_ = false;     // Release called: no more app callbacks
 };
 
 // STARTTLS: upgrades a running plaintext `conn` in place and returns the

@@ -7,7 +7,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cstring>
 
@@ -107,6 +110,52 @@ TlsStream::TlsStream(Connection* conn, TlsContext* ctx)
   handshake_timer_ = loop_->AddTimer(timeout, [this] { OnHandshakeTimeout(); });
 }
 
+TlsHandover::~TlsHandover() {
+  SSL_free(ssl);
+  if (fd >= 0) close(fd);
+}
+
+TlsStream::TlsStream(Connection* conn, SSL* adopted)
+    : conn_(conn), loop_(conn->loop()), peer_(conn->peer()), ssl_(adopted) {
+  handshake_done_ = true;  // only finished sessions are released
+  // The BIO is the SSL's; re-point it from the released stream to this one.
+  if (ssl_ != nullptr) BIO_set_data(SSL_get_rbio(ssl_), this);
+}
+
+TlsStream* TlsStream::Adopt(Loop* loop, std::unique_ptr<TlsHandover> handover) {
+  auto* conn = new Connection(loop, handover->fd);
+  handover->fd = -1;
+  auto* t = new TlsStream(conn, handover->ssl);
+  handover->ssl = nullptr;
+  t->held_ = std::move(handover->ciphertext);
+  return t;
+}
+
+void TlsStream::Release(ReleaseFn done) {
+  assert(handshake_done_ && !closing_ && !released_);
+  app_ = nullptr;  // from here on the app is gone, whatever happens
+  EncryptOutput();  // what the app queued goes out from this core
+  if (closing_) return;  // the write failed: the connection is closing
+  released_ = true;
+  closing_ = true;  // every Stream call from here on is a no-op
+  // Outside Pump in_ is empty; inside it, Pump moves the rest of in_ to the
+  // front of held_ when it sees released_. Either way held_ is complete by
+  // the time `done` runs (deferred by the Connection, never re-entrant).
+  conn_->Release([this, done = std::move(done)](int fd, std::string unread) mutable {
+    auto h = std::make_unique<TlsHandover>();
+    h->fd = fd;
+    h->ssl = ssl_;
+    h->peer = peer_;
+    h->ciphertext = std::move(held_);
+    h->ciphertext += unread;  // received after held_, still undecrypted
+    BIO_set_data(SSL_get_rbio(ssl_), nullptr);
+    ssl_ = nullptr;
+    conn_ = nullptr;  // already destroyed by the Connection
+    delete this;
+    done(std::move(h));
+  });
+}
+
 TlsStream::~TlsStream() {
   loop_->CancelTimer(handshake_timer_);
   SSL_free(ssl_);  // also frees the BIO
@@ -119,7 +168,11 @@ void TlsStream::Start(ConnectionHandler* app) {
     LOG_ERROR("tls: cannot create a session for ", peer_.ToString(), ": out of memory");
     closing_ = true;
     conn_->Abort();
+    return;
   }
+  // Adopted: decrypt what came along (held_, and records BoringSSL itself
+  // had buffered) before anything new from the socket.
+  if (handshake_done_) Pump();
 }
 
 TlsStream* StartTls(Connection* conn, TlsContext* ctx, ConnectionHandler* app,
@@ -147,7 +200,7 @@ TlsStream* StartTls(Connection* conn, TlsContext* ctx, ConnectionHandler* app,
 // ---------------------------------------------------------------- input
 
 void TlsStream::OnReceive(std::string_view data) {
-  if (closing_ || peer_closed_) return;
+  if (released_ || closing_ || peer_closed_) return;
   if (in_pump_ || !held_.empty()) {
     // Re-entered (the app resumed reading from inside its OnReceive, and the
     // Connection delivered what it held) or behind older bytes: keep order.
@@ -170,6 +223,12 @@ void TlsStream::Pump() {
       in_ = chunk;
     }
     ProcessInput();
+    if (released_) {
+      // The app released the session from its OnReceive: the ciphertext
+      // not yet decrypted travels with it, oldest first.
+      held_.insert(0, in_.data(), in_.size());
+      break;
+    }
     if (closing_ || peer_closed_) {
       held_.clear();  // nothing after close_notify or a fatal error counts
       break;
@@ -188,7 +247,7 @@ void TlsStream::Pump() {
 
 void TlsStream::ProcessInput() {
   char buf[kRecordPlaintext];
-  while (!closing_ && !peer_closed_) {
+  while (!closing_ && !peer_closed_ && !released_) {
     if (!handshake_done_) {
       if (!DoHandshake()) return;
       continue;
@@ -251,7 +310,7 @@ void TlsStream::OnHandshakeTimeout() {
 }
 
 void TlsStream::OnPeerClosed() {
-  if (closing_ || peer_closed_) return;
+  if (released_ || closing_ || peer_closed_) return;
   peer_closed_ = true;
   if (!handshake_done_) {
     // Scanners and health checks do this all the time: not a warning.
@@ -300,11 +359,11 @@ void TlsStream::Flush() {
 }
 
 size_t TlsStream::pending_output() const {
-  return out_.size() + conn_->pending_output();
+  return released_ ? 0 : out_.size() + conn_->pending_output();
 }
 
 void TlsStream::PauseReading() {
-  if (app_paused_) return;
+  if (app_paused_ || released_) return;
   app_paused_ = true;
   // During the handshake keep reading: the app's pause is about plaintext.
   if (handshake_done_) conn_->PauseReading();
@@ -335,6 +394,7 @@ void TlsStream::Close() {
 }
 
 void TlsStream::Abort() {
+  if (released_) return;
   closing_ = true;
   out_.clear();
   conn_->Abort();

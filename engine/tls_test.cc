@@ -16,6 +16,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
 
@@ -532,6 +533,175 @@ TEST(TlsContext, MissingOrBadFilesNameThePath) {
   EXPECT_NE(ctx.status().message().find("no PEM private key in " + cert),
             absl::string_view::npos)
       << ctx.status();
+}
+
+
+// ---------------------------------------------------------------- hand-over
+
+// A line echo that answers "<core>:<line>". On core 0 the line "MOVE" makes
+// it answer "moving", then release the TLS session to core 1, where a new
+// MovingEcho continues with the plaintext this one had not handled yet.
+class MovingEcho final : public ConnectionHandler {
+ public:
+  MovingEcho(Mesh* mesh, TlsStream* s, std::atomic<int>* closed)
+      : mesh_(mesh), s_(s), loop_(s->loop()), closed_(closed) {}
+  void OnReceive(std::string_view data) override {
+    pending_.append(data);
+    size_t pos;
+    while ((pos = pending_.find("\r\n")) != std::string::npos) {
+      std::string line = pending_.substr(0, pos);
+      pending_.erase(0, pos + 2);
+      if (line == "MOVE" && loop_->id() == 0) {
+        s_->output() += "moving\r\n";
+        Mesh* mesh = mesh_;
+        Loop* here = loop_;
+        std::atomic<int>* closed = closed_;
+        s_->Release([mesh, here, rest = std::move(pending_), closed](
+                        std::unique_ptr<TlsHandover> h) mutable {
+          here->Post(1, [mesh, h = std::move(h), rest = std::move(rest),
+                         closed]() mutable {
+            TlsStream* t = TlsStream::Adopt(mesh->loop(1), std::move(h));
+            auto* app = new MovingEcho(mesh, t, closed);
+            app->pending_ = std::move(rest);  // handled before newer bytes
+            t->Start(app);
+            if (!app->pending_.empty()) app->OnReceive("");
+          });
+        });
+        delete this;  // the session is no longer ours
+        return;
+      }
+      if (line.size() > 64) line = absl::StrCat("len", line.size());
+      s_->output() += absl::StrCat(loop_->id(), ":", line, "\r\n");
+    }
+    s_->Flush();
+  }
+  void OnPeerClosed() override { s_->Close(); }
+  void OnClosed() override {
+    ++*closed_;
+    delete this;
+  }
+
+ private:
+  Mesh* mesh_;
+  TlsStream* s_;
+  Loop* loop_;
+  std::string pending_;
+  std::atomic<int>* closed_;
+};
+
+// Two cores, each with its own TlsContext (as the daemon has); core 0
+// listens.
+class TwoCores {
+ public:
+  explicit TwoCores(TlsContextOptions opts) : mesh_(2, 1) {
+    auto a = SocketAddress::Parse("127.0.0.1:0");
+    auto lfd = CreateListenSocket(*a, 64);
+    EXPECT_TRUE(lfd.ok());
+    addr_ = *BoundAddress(*lfd);
+    for (int i = 0; i < 2; ++i) {
+      threads_[i] = std::thread([this, i, opts, fd = *lfd] {
+        LoopOptions lo;
+        lo.ring.entries = 256;
+        auto l = Loop::Create(i, &mesh_, lo);
+        ASSERT_TRUE(l.ok()) << l.status();
+        loops_[i] = std::move(*l);
+        auto ctx = TlsContext::Create(opts);
+        ASSERT_TRUE(ctx.ok()) << ctx.status();
+        ctxs_[i] = std::move(*ctx);
+        std::unique_ptr<Listener> listener;
+        if (i == 0) {
+          listener = std::make_unique<Listener>(loops_[0].get(), fd, [this](int cfd) {
+            auto* t = new TlsStream(new Connection(loops_[0].get(), cfd), ctxs_[0].get());
+            t->Start(new MovingEcho(&mesh_, t, &closed));
+          });
+          listener->Start();
+        }
+        loops_[i]->Run();
+        listener.reset();
+      });
+    }
+    mesh_.WaitForLoops();
+  }
+  ~TwoCores() {
+    for (int i = 0; i < 2; ++i) {
+      mesh_.PostFromThread(2, i, [this, i] { loops_[i]->Stop(); });
+    }
+    for (auto& t : threads_) t.join();
+  }
+  const SocketAddress& addr() const { return addr_; }
+  std::atomic<int> closed{0};
+
+ private:
+  Mesh mesh_;
+  SocketAddress addr_;
+  std::thread threads_[2];
+  std::unique_ptr<Loop> loops_[2];
+  std::unique_ptr<TlsContext> ctxs_[2];
+};
+
+std::string SslReadLine(SSL* ssl) {
+  std::string line;
+  char c;
+  while (SSL_read(ssl, &c, 1) == 1) {
+    line += c;
+    if (line.size() >= 2 && line.compare(line.size() - 2, 2, "\r\n") == 0) break;
+  }
+  return line;
+}
+
+TEST(TlsHandover, SessionMovesToAnotherCoreMidStream) {
+  TwoCores cores(Options("handover"));
+  for (uint16_t v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    Client client(v);
+    int fd = Connect(cores.addr());
+    auto ssl = client.Handshake(fd);
+    ASSERT_TRUE(ssl);
+    SslWriteAll(ssl.get(), "a\r\n");
+    EXPECT_EQ(SslReadLine(ssl.get()), "0:a\r\n");
+    // Pipelined: a line in the same record as MOVE (carried as plaintext by
+    // the app) and one in a record of its own (carried as ciphertext, or
+    // read by core 1 from the socket).
+    SslWriteAll(ssl.get(), "MOVE\r\nb\r\n");
+    SslWriteAll(ssl.get(), "c\r\n");
+    EXPECT_EQ(SslReadLine(ssl.get()), "moving\r\n");
+    EXPECT_EQ(SslReadLine(ssl.get()), "1:b\r\n");
+    EXPECT_EQ(SslReadLine(ssl.get()), "1:c\r\n");
+    // Large records both ways on the new core.
+    std::string big(200000, 'x');
+    SslWriteAll(ssl.get(), big + "\r\nd\r\n");
+    EXPECT_EQ(SslReadLine(ssl.get()), "1:len200000\r\n");
+    EXPECT_EQ(SslReadLine(ssl.get()), "1:d\r\n");
+    SSL_shutdown(ssl.get());
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    }
+    EXPECT_EQ(n, 0);  // core 1 answered close_notify and closed
+    close(fd);
+  }
+  for (int i = 0; i < 5000 && cores.closed.load() < 2; ++i) usleep(1000);
+  EXPECT_EQ(cores.closed.load(), 2);
+}
+
+// Many records queued behind MOVE before core 0 lets go: what the socket
+// held when the session left must reach core 1 in order.
+TEST(TlsHandover, CiphertextBufferedAtReleaseArrivesInOrder) {
+  TwoCores cores(Options("handover2"));
+  Client client;
+  int fd = Connect(cores.addr());
+  auto ssl = client.Handshake(fd);
+  ASSERT_TRUE(ssl);
+  std::string burst = "MOVE\r\n";
+  SslWriteAll(ssl.get(), burst);
+  for (int i = 0; i < 50; ++i) SslWriteAll(ssl.get(), absl::StrCat("l", i, "\r\n"));
+  EXPECT_EQ(SslReadLine(ssl.get()), "moving\r\n");
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(SslReadLine(ssl.get()), absl::StrCat("1:l", i, "\r\n"));
+  }
+  ssl.reset();
+  close(fd);
+  for (int i = 0; i < 5000 && cores.closed.load() < 1; ++i) usleep(1000);
+  EXPECT_EQ(cores.closed.load(), 1);
 }
 
 }  // namespace

@@ -84,6 +84,18 @@ std::function<absl::Status(Config&, std::string_view)> Str(
   };
 }
 
+absl::Status ParseBool(std::string_view t, bool* out) {
+  if (t == "true" || t == "1" || t == "yes") {
+    *out = true;
+  } else if (t == "false" || t == "0" || t == "no") {
+    *out = false;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected true or false, got '", std::string(t), "'"));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> SplitList(std::string_view t) {
   std::vector<std::string> out;
   for (absl::string_view part : absl::StrSplit(AV(t), ',', absl::SkipWhitespace())) {
@@ -164,10 +176,77 @@ const std::vector<KeyDef>& Keys() {
       {"smtp.max_connections_per_ip", "max_connections_per_ip",
        "concurrent SMTP connections per client IP; 421 above",
        SmtpUint(&SmtpConfig::max_connections_per_ip)},
+      // ---- TLS and authentication (issue 6)
+      {"tls.cert", "tls_cert", "PEM certificate chain file (enables TLS)",
+       [](Config& c, std::string_view t) {
+         c.tls.cert = std::string(t);
+         return absl::OkStatus();
+       }},
+      {"tls.key", "tls_key", "PEM private key file of the certificate",
+       [](Config& c, std::string_view t) {
+         c.tls.key = std::string(t);
+         return absl::OkStatus();
+       }},
+      {"tls.ticket_rotation", "tls_ticket_rotation",
+       "session-ticket key rotation period, e.g. \"12h\"",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.tls.ticket_rotation);
+       }},
+      {"tls.allow_tls12", "tls_allow_tls12", "allow TLS 1.2 (else 1.3 only)",
+       [](Config& c, std::string_view t) {
+         return ParseBool(t, &c.tls.allow_tls12);
+       }},
+      {"submission.listen", "submission_listen",
+       "submission (STARTTLS, AUTH required) addresses ADDR:PORT",
+       [](Config& c, std::string_view t) {
+         c.smtp.submission_listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"smtps.listen", "smtps_listen",
+       "submissions (implicit TLS, AUTH required) addresses ADDR:PORT",
+       [](Config& c, std::string_view t) {
+         c.smtp.smtps_listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"auth.trusted_networks", "auth_trusted_networks",
+       "CIDRs where plaintext AUTH is allowed without TLS (comma-separated)",
+       [](Config& c, std::string_view t) {
+         c.auth.trusted_networks = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"auth.allow_plaintext_off_tls", "auth_allow_plaintext_off_tls",
+       "allow plaintext AUTH from anywhere without TLS",
+       [](Config& c, std::string_view t) {
+         return ParseBool(t, &c.auth.allow_plaintext_off_tls);
+       }},
+      {"auth.max_failures", "auth_max_failures",
+       "failed logins per client IP within auth.failure_window before refusal",
+       [](Config& c, std::string_view t) {
+         uint64_t v;
+         absl::Status s = ParseUint(t, 65535, &v);
+         if (s.ok()) c.auth.max_failures = static_cast<uint32_t>(v);
+         return s;
+       }},
+      {"auth.failure_window", "auth_failure_window",
+       "window for counting failed logins, e.g. \"10m\"",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.auth.failure_window);
+       }},
+      {"auth.failure_delay", "auth_failure_delay",
+       "delay of the first failed-login reply; doubles per failure",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.auth.failure_delay);
+       }},
       {"imap.listen", "imap_listen",
        "IMAP listen addresses ADDR:PORT (comma-separated, repeatable)",
        [](Config& c, std::string_view t) {
          c.imap.listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"imaps.listen", "imaps_listen",
+       "IMAPS (implicit TLS) addresses ADDR:PORT; needs tls.cert",
+       [](Config& c, std::string_view t) {
+         c.imap.imaps_listen = SplitList(t);
          return absl::OkStatus();
        }},
       {"imap.idle_timeout", "imap_idle_timeout",
@@ -210,6 +289,12 @@ const std::vector<KeyDef>& Keys() {
        "POP3 listen addresses ADDR:PORT (comma-separated, repeatable)",
        [](Config& c, std::string_view t) {
          c.pop3.listen = SplitList(t);
+         return absl::OkStatus();
+       }},
+      {"pop3s.listen", "pop3s_listen",
+       "POP3S (implicit TLS) addresses ADDR:PORT; needs tls.cert",
+       [](Config& c, std::string_view t) {
+         c.pop3.pop3s_listen = SplitList(t);
          return absl::OkStatus();
        }},
       {"pop3.idle_timeout", "pop3_idle_timeout",
@@ -403,6 +488,23 @@ absl::Status FinalizeConfig(Config& c) {
   if (c.pop3.idle_timeout < absl::Seconds(1)) {
     return absl::InvalidArgumentError("pop3_idle_timeout: at least 1s");
   }
+  if (c.tls.cert.empty() != c.tls.key.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert, tls_key: set both (or neither, to turn TLS off)");
+  }
+  if (c.tls.ticket_rotation < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("tls_ticket_rotation: at least 1m");
+  }
+  if (c.auth.max_failures == 0) {
+    return absl::InvalidArgumentError("auth_max_failures: at least 1");
+  }
+  if (c.auth.failure_window < absl::Seconds(1) ||
+      c.auth.failure_window > absl::Hours(24 * 7)) {
+    return absl::InvalidArgumentError("auth_failure_window: must be 1s..7d");
+  }
+  if (c.auth.failure_delay > absl::Minutes(1)) {
+    return absl::InvalidArgumentError("auth_failure_delay: at most 1m");
+  }
   if (c.log_level != "debug" && c.log_level != "info" &&
       c.log_level != "warning" && c.log_level != "error") {
     return absl::InvalidArgumentError(
@@ -445,6 +547,10 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
                                      : name == "imap_listen" ? &c.imap.listen
                                      : name == "pop3_listen" ? &c.pop3.listen
                                                              : nullptr;
+    if (name == "submission_listen") list = &c.smtp.submission_listen;
+    if (name == "smtps_listen") list = &c.smtp.smtps_listen;
+    if (name == "imaps_listen") list = &c.imap.imaps_listen;
+    if (name == "pop3s_listen") list = &c.pop3.pop3s_listen;
     std::vector<std::string> keep;
     if (list != nullptr && listen_seen.contains(std::string(name))) keep = *list;
     if (absl::Status s = def->set(c, value); !s.ok()) {

@@ -23,10 +23,40 @@ struct SmtpConfig {
   absl::Duration idle_timeout = absl::Minutes(5);
   uint32_t max_connections = 10000;         // all cores together
   uint32_t max_connections_per_ip = 100;
+  // Submission (RFC 6409, STARTTLS) and submissions (RFC 8314, implicit
+  // TLS): AUTH required before MAIL. Empty list: off.
+  std::vector<std::string> submission_listen = {"127.0.0.1:1587"};
+  std::vector<std::string> smtps_listen = {"127.0.0.1:1465"};
+};
+
+// TLS for every protocol. No certificate configured: TLS is off (no
+// STARTTLS/STLS advertised, implicit-TLS listeners not opened).
+struct TlsConfig {
+  std::string cert;  // PEM certificate chain, leaf first
+  std::string key;   // PEM private key of the leaf
+  absl::Duration ticket_rotation = absl::Hours(12);  // session-ticket keys
+  bool allow_tls12 = true;                           // else TLS 1.3 only
+  bool enabled() const { return !cert.empty(); }
+};
+
+// Authentication policy shared by SMTP AUTH, IMAP and POP3.
+struct AuthConfig {
+  // PLAIN/LOGIN (and IMAP LOGIN, POP3 USER/PASS) without TLS are allowed
+  // only from these networks (CIDR), unless allow_plaintext_off_tls.
+  std::vector<std::string> trusted_networks = {"127.0.0.0/8", "::1/128"};
+  bool allow_plaintext_off_tls = false;
+  // Failed logins per client IP: after max_failures within failure_window
+  // the IP is refused until the window passes; each failure's reply is
+  // delayed by failure_delay * 2^(n-1), at most 16 * failure_delay.
+  uint32_t max_failures = 10;
+  absl::Duration failure_window = absl::Minutes(10);
+  absl::Duration failure_delay = absl::Milliseconds(500);
 };
 
 struct ImapConfig {
   std::vector<std::string> listen = {"127.0.0.1:1143"};
+  // IMAPS (implicit TLS, RFC 8314); opened only when tls.cert is set.
+  std::vector<std::string> imaps_listen = {"127.0.0.1:1993"};
   absl::Duration idle_timeout = absl::Minutes(30);  // RFC 3501 §5.4 minimum
   uint64_t max_message_size = 50ull << 20;          // APPEND literal
   char hierarchy_delimiter = '/';                   // shown to clients
@@ -36,6 +66,8 @@ struct ImapConfig {
 
 struct Pop3Config {
   std::vector<std::string> listen = {"127.0.0.1:1110"};
+  // POP3S (implicit TLS, RFC 8314); opened only when tls.cert is set.
+  std::vector<std::string> pop3s_listen = {"127.0.0.1:1995"};
   absl::Duration idle_timeout = absl::Minutes(10);  // RFC 1939 §3 minimum
   std::string uidl_format = "%08Xu%08Xv";           // Dovecot's default
   uint32_t max_connections = 10000;                 // all cores together
@@ -65,6 +97,8 @@ struct Config {
   SmtpConfig smtp;
   ImapConfig imap;
   Pop3Config pop3;
+  TlsConfig tls;
+  AuthConfig auth;
 };
 
 // Builds the configuration from argv: flags are --key=value (see

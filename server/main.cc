@@ -3,7 +3,9 @@
 // Start-up, in order: configuration, kernel probe, user directory, data
 // directory recovery, listening sockets (one SO_REUSEPORT socket per core
 // per address), one thread per core, then the ports file. The main thread
-// then only waits for signals: SIGTERM/SIGINT shut down gracefully.
+// then only waits for signals: SIGTERM/SIGINT shut down gracefully, SIGHUP
+// reloads the TLS certificate on every core (open sessions keep theirs);
+// between signals it rotates the session-ticket keys when due.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +27,9 @@
 #include "server/directory.h"
 #include "engine/helper_pool.h"
 #include "server/auth_service.h"
+#include "server/auth_throttle.h"
+#include "server/tls_setup.h"
+#include "server/trusted_networks.h"
 #include "server/imap/imap_service.h"
 #include "server/pop3/pop3_service.h"
 #include "server/recovery.h"
@@ -49,6 +54,7 @@ struct CoreSlot {
   engine::Loop* loop = nullptr;
   std::unique_ptr<engine::Loop> owned_loop;
   SmtpService* smtp = nullptr;
+  engine::TlsContext* tls = nullptr;  // this core's; null when TLS is off
   imap::ImapService* imap = nullptr;
   pop3::Pop3Service* pop3 = nullptr;
 };
@@ -127,6 +133,13 @@ int Main(int argc, char** argv) {
     Die(kExitConfig, absl::StrCat("data_dir: cannot create ", config.data_dir,
                                   ": ", std::strerror(errno)));
   }
+  // TLS files are checked once here so a bad path or key stops start-up
+  // with one line; each core then builds its own context from them.
+  if (absl::Status s = CheckTlsConfig(config.tls); !s.ok()) {
+    Die(kExitConfig, std::string(s.message()));
+  }
+  auto trusted = TrustedNetworks::Parse(config.auth.trusted_networks);
+  if (!trusted.ok()) Die(kExitConfig, std::string(trusted.status().message()));
   // Before any core serves: blocking directory scans are fine here.
   RecoverMailStore(config, **directory, *location);
 
@@ -135,13 +148,37 @@ int Main(int argc, char** argv) {
   for (const std::string& a : config.smtp.listen) {
     listening.push_back(OpenListener("smtp", "smtp_listen", a, cores));
   }
+  // Submission ports are SMTP listeners too (before first_imap).
+  for (const std::string& a : config.smtp.submission_listen) {
+    listening.push_back(OpenListener("submission", "submission_listen", a, cores));
+  }
+  if (config.tls.enabled()) {
+    for (const std::string& a : config.smtp.smtps_listen) {
+      listening.push_back(OpenListener("smtps", "smtps_listen", a, cores));
+    }
+  } else if (!config.smtp.smtps_listen.empty()) {
+    LOG_WARNING("smtps_listen: no tls_cert configured; implicit-TLS submission "
+                "is off (submission accepts AUTH from trusted networks only)");
+  }
   size_t first_imap = listening.size();
   for (const std::string& a : config.imap.listen) {
     listening.push_back(OpenListener("imap", "imap_listen", a, cores));
   }
+  // Implicit-TLS IMAP/POP3 listeners ("imaps"/"pop3s", sorted out by name
+  // below) only with a certificate.
+  if (config.tls.enabled()) {
+    for (const std::string& a : config.imap.imaps_listen) {
+      listening.push_back(OpenListener("imaps", "imaps_listen", a, cores));
+    }
+  }
   size_t first_pop3 = listening.size();
   for (const std::string& a : config.pop3.listen) {
     listening.push_back(OpenListener("pop3", "pop3_listen", a, cores));
+  }
+  if (config.tls.enabled()) {
+    for (const std::string& a : config.pop3.pop3s_listen) {
+      listening.push_back(OpenListener("pop3s", "pop3s_listen", a, cores));
+    }
   }
 
   // Signals are taken synchronously by the main thread only; core threads
@@ -169,6 +206,13 @@ int Main(int argc, char** argv) {
   // are destroyed.
   auto helpers = std::make_unique<engine::HelperPool>(&mesh, cores, kHelperThreads);
   AuthService auth(directory->get(), helpers.get());
+  AuthThrottleOptions throttle_opts;
+  throttle_opts.max_failures = config.auth.max_failures;
+  throttle_opts.window = config.auth.failure_window;
+  throttle_opts.base_delay = config.auth.failure_delay;
+  AuthThrottle auth_throttle(throttle_opts);  // all cores, all protocols
+  // Process-wide session-ticket keys (null when TLS is off).
+  std::shared_ptr<engine::TicketKeys> ticket_keys = MakeTicketKeys(config.tls);
   std::vector<imap::ImapService*> imap_services(cores, nullptr);
   imap::ImapContext imap_ctx;
   imap_ctx.config = &config;
@@ -178,6 +222,8 @@ int Main(int argc, char** argv) {
   imap_ctx.auth = &auth;
   imap_ctx.pool = helpers.get();
   imap_ctx.services = &imap_services;
+  imap_ctx.trusted = &*trusted;
+  imap_ctx.throttle = &auth_throttle;
   // POP3 shares IMAP's per-user mail state on the home core.
   std::vector<pop3::Pop3Service*> pop3_services(cores, nullptr);
   pop3::Pop3Context pop3_ctx;
@@ -187,8 +233,13 @@ int Main(int argc, char** argv) {
   pop3_ctx.pool = helpers.get();
   pop3_ctx.services = &pop3_services;
   pop3_ctx.imap_services = &imap_services;
+  pop3_ctx.trusted = &*trusted;
+  pop3_ctx.throttle = &auth_throttle;
 
   SmtpContext ctx{&config, directory->get(), &*location, &limits};
+  ctx.auth = &auth;
+  ctx.throttle = &auth_throttle;
+  ctx.trusted = &*trusted;
   // Delivered mail wakes the IMAP sessions of the recipient on its home core.
   ctx.on_delivered = [&imap_services](engine::Loop* from,
                                       const Directory::Mailbox& user) {
@@ -201,12 +252,25 @@ int Main(int argc, char** argv) {
   std::vector<std::thread> threads;
   std::atomic<bool> all_ready{false};
   for (int i = 0; i < cores; ++i) {
-    std::vector<int> fds, imap_fds, pop3_fds;
+    std::vector<SmtpListenSocket> fds;
+    std::vector<int> imap_fds, pop3_fds, imaps_fds, pop3s_fds;
     for (size_t k = 0; k < listening.size(); ++k) {
-      (k < first_imap ? fds : k < first_pop3 ? imap_fds : pop3_fds)
+      if (k < first_imap) {
+        const std::string& p = listening[k].proto;
+        fds.push_back({listening[k].fds[i],
+                       p == "submission" ? SmtpPort::kSubmission
+                       : p == "smtps"    ? SmtpPort::kSubmissions
+                                         : SmtpPort::kMx});
+        continue;
+      }
+      const std::string& p = listening[k].proto;
+      (p == "imaps"   ? imaps_fds
+       : p == "pop3s" ? pop3s_fds
+       : k < first_pop3 ? imap_fds
+                        : pop3_fds)
           .push_back(listening[k].fds[i]);
     }
-    threads.emplace_back([&, i, fds, imap_fds, pop3_fds] {
+    threads.emplace_back([&, i, fds, imap_fds, pop3_fds, imaps_fds, pop3s_fds] {
       CoreSlot& slot = *slots[i];
       engine::LoopOptions opts;
       opts.ring.entries = config.ring_entries;
@@ -219,11 +283,25 @@ int Main(int argc, char** argv) {
         slot.ready.notify_all();
         return;
       }
-      SmtpService smtp(loop->get(), ctx, fds);
+      // Built on this core's thread; declared before the services so it
+      // outlives them.
+      auto tls = CreateCoreTlsContext(config.tls, ticket_keys);
+      if (!tls.ok()) {
+        slot.error = std::string(tls.status().message());
+        slot.ready.store(true);
+        slot.ready.notify_all();
+        return;
+      }
+      slot.tls = tls->get();
+      SmtpService smtp(loop->get(), ctx, fds, tls->get());
       imap::ImapService imap_service(loop->get(), imap_ctx, imap_fds);
       imap_services[i] = &imap_service;
       pop3::Pop3Service pop3_service(loop->get(), pop3_ctx, pop3_fds);
       pop3_services[i] = &pop3_service;
+      if (tls->get() != nullptr) {  // STARTTLS/STLS and the implicit ports
+        imap_service.EnableTls(tls->get(), imaps_fds);
+        pop3_service.EnableTls(tls->get(), pop3s_fds);
+      }
       slot.loop = loop->get();
       slot.smtp = &smtp;
       slot.imap = &imap_service;
@@ -255,11 +333,31 @@ int Main(int argc, char** argv) {
   LOG_INFO("ringmaild ready: ", cores, " cores, ", (*directory)->user_count(),
            " users, data_dir ", config.data_dir);
 
+  // The main thread owns the ticket-key timer: it wakes at least once a
+  // minute to rotate keys that are due.
+  const timespec tick{60, 0};
   while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    if (ticket_keys != nullptr && ticket_keys->RotateIfDue(absl::Now())) {
+      LOG_INFO("tls: session-ticket keys rotated");
+    }
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig < 0) continue;  // timeout (EAGAIN) or EINTR
     if (sig == SIGHUP) {
-      LOG_INFO("SIGHUP: nothing to reload yet");
+      if (!config.tls.enabled()) {
+        LOG_INFO("SIGHUP: TLS is off; nothing to reload");
+        continue;
+      }
+      LOG_INFO("SIGHUP: reloading the TLS certificate on every core");
+      for (int i = 0; i < cores; ++i) {
+        mesh.PostFromThread(main_source, i, [slot = slots[i].get(), i] {
+          if (slot->tls == nullptr) return;
+          // Open sessions keep the SSL_CTX they started with.
+          if (absl::Status s = slot->tls->Reload(); !s.ok()) {
+            LOG_ERROR("core ", i, ": SIGHUP: ", s.message(),
+                      "; keeping the previous certificate");
+          }
+        });
+      }
       continue;
     }
     LOG_INFO("signal ", sig, ": shutting down");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -32,24 +33,48 @@ class RejectHandler final : public engine::ConnectionHandler {
 
 }  // namespace
 
-// One SMTP connection: engine callbacks in, session replies out, body bytes
+// One SMTP connection: stream callbacks in, session replies out, body bytes
 // straight from the session's scanner into the delivery queue's buffers.
+//
+// The session writes to stream_: the plain Connection until STARTTLS, then
+// the TlsStream wrapped around it (implicit TLS: the TlsStream from the
+// start). conn_ is kept only while the stream is plaintext, for StartTls.
 class SmtpConnection final : public engine::ConnectionHandler,
                              public smtp::SessionHost,
                              public smtp::BodySink {
  public:
-  SmtpConnection(SmtpService* svc, engine::Connection* conn, std::string ip)
+  SmtpConnection(SmtpService* svc, engine::Connection* conn, std::string ip,
+                 SmtpPort port)
       : svc_(svc),
         conn_(conn),
+        stream_(conn),
         ip_(std::move(ip)),
-        session_(svc->session_config(), this, ip_, svc->NextSessionId(),
-                 [loop = svc->loop()] { return loop->now(); }) {}
+        session_(svc->session_config(port), this, ip_, svc->NextSessionId(),
+                 [loop = svc->loop()] { return loop->now(); }) {
+    const SmtpContext& ctx = svc->ctx();
+    smtp::Transport t;
+    t.tls = port == SmtpPort::kSubmissions;
+    t.plaintext_auth_ok =
+        ctx.config->auth.allow_plaintext_off_tls ||
+        (ctx.trusted != nullptr && ctx.trusted->Contains(conn->peer()));
+    session_.SetTransport(t);
+    if (t.tls) {
+      auto* tls = new engine::TlsStream(conn, svc->tls());
+      stream_ = tls;
+      conn_ = nullptr;
+    }
+  }
 
   void Start() {
     last_activity_ = svc_->loop()->now();
-    conn_->Start(this);
-    session_.Start(&conn_->output());
-    conn_->Flush();
+    if (conn_ != nullptr) {
+      conn_->Start(this);
+    } else {
+      static_cast<engine::TlsStream*>(stream_)->Start(this);
+    }
+    // Implicit TLS: the greeting waits in the stream until the handshake.
+    session_.Start(&stream_->output());
+    stream_->Flush();
     ArmIdleTimer(svc_->ctx().config->smtp.idle_timeout);
   }
 
@@ -58,7 +83,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   void Shutdown() {
     shutdown_requested_ = true;
     if (!session_.in_data() && !session_.waiting() && !gone_) {
-      session_.OnShutdown(&conn_->output());
+      session_.OnShutdown(&stream_->output());
       AfterOutput();
     }
   }
@@ -67,7 +92,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   void ForceClose() {
     if (!gone_ && !conn_closing_) {
       conn_closing_ = true;
-      conn_->Abort();
+      stream_->Abort();
     }
   }
 
@@ -78,15 +103,17 @@ class SmtpConnection final : public engine::ConnectionHandler,
     last_activity_ = svc_->loop()->now();
     if (!pending_.empty() || session_.waiting()) {
       pending_.append(data);
-      if (pending_.size() > kMaxPendingInput) conn_->PauseReading();
+      if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
       if (session_.waiting()) return;
       ProcessPending();
       return;
     }
-    size_t used = session_.Consume(data, &conn_->output());
-    if (used < data.size() && !session_.closed()) {
+    size_t used = session_.Consume(data, &stream_->output());
+    if (session_.tls_requested()) {
+      StartTls(data.size() - used);
+    } else if (used < data.size() && !session_.closed()) {
       pending_.assign(data.substr(used));
-      if (pending_.size() > kMaxPendingInput) conn_->PauseReading();
+      if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
     }
     AfterOutput();
   }
@@ -104,8 +131,8 @@ class SmtpConnection final : public engine::ConnectionHandler,
     svc_->loop()->CancelTimer(idle_timer_);
     session_.OnDisconnect();
     AbortMessageIfAny();
-    if (!finishing_) Destroy();
-    // else: the delivery callback destroys us once the message is durable.
+    MaybeDestroy();
+    // else: the delivery or auth callback destroys us when it completes.
   }
 
   // ---- smtp::SessionHost
@@ -113,7 +140,10 @@ class SmtpConnection final : public engine::ConnectionHandler,
                                         std::string_view domain) override {
     const Directory& dir = *svc_->ctx().directory;
     if (!domain.empty() && !dir.IsLocalDomain(domain)) {
-      return smtp::RecipientVerdict::kRelayDenied;
+      // Never an open relay. Authenticated users will relay once the
+      // outbound queue exists; until then they get a clear refusal.
+      return session_.authenticated() ? smtp::RecipientVerdict::kRelayUnavailable
+                                      : smtp::RecipientVerdict::kRelayDenied;
     }
     if (!svc_->ResolveRecipient(local_part, domain)) {
       return smtp::RecipientVerdict::kUnknownUser;
@@ -160,7 +190,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
     }
     message_ = std::move(*msg);
     message_->SetResumeCallback([this] {
-      if (!gone_ && !session_.waiting()) conn_->ResumeReading();
+      if (!gone_ && !session_.waiting()) stream_->ResumeReading();
     });
     return this;
   }
@@ -179,12 +209,12 @@ class SmtpConnection final : public engine::ConnectionHandler,
         }
       }
       if (gone_) {
-        Destroy();
+        MaybeDestroy();
         return;
       }
-      session_.MessageDone(result.status.ok(), &conn_->output());
+      session_.MessageDone(result.status.ok(), &stream_->output());
       if (shutdown_requested_ && !session_.closed()) {
-        session_.OnShutdown(&conn_->output());
+        session_.OnShutdown(&stream_->output());
       }
       ProcessPending();
     });
@@ -192,13 +222,55 @@ class SmtpConnection final : public engine::ConnectionHandler,
 
   void AbortMessage() override { AbortMessageIfAny(); }
 
+  void Authenticate(const smtp::AuthRequest& req) override {
+    const SmtpContext& ctx = svc_->ctx();
+    auth_inflight_ = true;
+    std::string user(req.user);
+    if (ctx.throttle != nullptr && ctx.throttle->Blocked(ip_, absl::Now())) {
+      LogAuthFailure("smtp", ip_, user);
+      LOG_WARNING("auth: refusing ", ip_, ": too many failed logins");
+      svc_->loop()->Defer([this] { FinishAuth(smtp::AuthOutcome::kBlocked); });
+      return;
+    }
+    if (ctx.auth == nullptr) {
+      svc_->loop()->Defer([this] { FinishAuth(smtp::AuthOutcome::kTempFail); });
+      return;
+    }
+    // The password copy goes to the helper, which wipes it after hashing.
+    ctx.auth->Verify(
+        svc_->loop(), user, std::string(req.password),
+        [this, user](AuthResult r) {
+          const SmtpContext& c = svc_->ctx();
+          switch (r.code) {
+            case AuthResult::Code::kOk:
+              LOG_INFO("auth ok: service=smtp rip=", ip_, " user=<", user, ">");
+              FinishAuth(smtp::AuthOutcome::kOk);
+              return;
+            case AuthResult::Code::kTempFail:
+              FinishAuth(smtp::AuthOutcome::kTempFail);
+              return;
+            case AuthResult::Code::kBadCredentials:
+              break;
+          }
+          LogAuthFailure("smtp", ip_, user);
+          absl::Duration delay = c.throttle != nullptr
+                                     ? c.throttle->RecordFailure(ip_, absl::Now())
+                                     : absl::ZeroDuration();
+          // The reply waits: a guesser gets one try per delay per
+          // connection, and the delay doubles with every failure.
+          svc_->loop()->AddTimer(delay, [this] {
+            FinishAuth(smtp::AuthOutcome::kBadCredentials);
+          });
+        });
+  }
+
   // ---- smtp::BodySink
   absl::Span<char> Reserve(size_t min_bytes) override {
     return message_->Reserve(min_bytes);
   }
   void Commit(size_t bytes) override {
     message_->Commit(bytes);
-    if (message_->WantsPause()) conn_->PauseReading();
+    if (message_->WantsPause()) stream_->PauseReading();
   }
 
  private:
@@ -206,28 +278,57 @@ class SmtpConnection final : public engine::ConnectionHandler,
     if (!pending_.empty() && !session_.closed()) {
       std::string input;
       input.swap(pending_);
-      size_t used = session_.Consume(input, &conn_->output());
-      if (used < input.size() && !session_.closed()) {
+      size_t used = session_.Consume(input, &stream_->output());
+      if (session_.tls_requested()) {
+        StartTls(input.size() - used);
+      } else if (used < input.size() && !session_.closed()) {
         pending_.assign(input, used, std::string::npos);
       }
     }
     if (pending_.size() <= kMaxPendingInput && !session_.waiting() &&
         (message_ == nullptr || !message_->WantsPause())) {
-      conn_->ResumeReading();
+      stream_->ResumeReading();
     }
     AfterOutput();
   }
 
+  // The session accepted STARTTLS; its 220 is in the plaintext output.
+  // `unconsumed` octets of input followed the command, plus whatever is in
+  // pending_: all of it was sent in the clear before the handshake and is
+  // discarded, never executed (RFC 3207 §4.2, CVE-2011-0411).
+  void StartTls(size_t unconsumed) {
+    assert(conn_ != nullptr && svc_->tls() != nullptr);
+    const size_t discarded = unconsumed + pending_.size();
+    pending_.clear();
+    stream_ = engine::StartTls(conn_, svc_->tls(), this, discarded);
+    conn_ = nullptr;
+    session_.TlsStarted();
+  }
+
+  // Answers the session's AUTH, unless the connection went away meanwhile.
+  void FinishAuth(smtp::AuthOutcome outcome) {
+    auth_inflight_ = false;
+    if (gone_) {
+      MaybeDestroy();
+      return;
+    }
+    session_.AuthDone(outcome, &stream_->output());
+    if (shutdown_requested_ && !session_.closed()) {
+      session_.OnShutdown(&stream_->output());
+    }
+    ProcessPending();
+  }
+
   void AfterOutput() {
     if (gone_) return;
-    conn_->Flush();
+    stream_->Flush();
     if (session_.closed()) CloseConnection();
   }
 
   void CloseConnection() {
     if (conn_closing_ || gone_) return;
     conn_closing_ = true;
-    conn_->Close();
+    stream_->Close();
   }
 
   void AbortMessageIfAny() {
@@ -250,9 +351,15 @@ class SmtpConnection final : public engine::ConnectionHandler,
       return;
     }
     AbortMessageIfAny();
-    session_.OnIdleTimeout(&conn_->output());
+    session_.OnIdleTimeout(&stream_->output());
     AfterOutput();
     CloseConnection();
+  }
+
+  // Once the stream is gone and no delivery or password check still needs
+  // this object.
+  void MaybeDestroy() {
+    if (gone_ && !finishing_ && !auth_inflight_) Destroy();
   }
 
   void Destroy() {
@@ -262,7 +369,8 @@ class SmtpConnection final : public engine::ConnectionHandler,
   }
 
   SmtpService* svc_;
-  engine::Connection* conn_;
+  engine::Connection* conn_;  // while plaintext; null once TLS wraps it
+  engine::Stream* stream_;    // what the session talks to
   std::string ip_;
   smtp::Session session_;
   std::string pending_;
@@ -272,20 +380,26 @@ class SmtpConnection final : public engine::ConnectionHandler,
   absl::Time last_activity_;
   engine::Loop::TimerId idle_timer_ = 0;
   bool finishing_ = false;
+  bool auth_inflight_ = false;  // Authenticate called, FinishAuth not yet
   bool gone_ = false;
   bool conn_closing_ = false;
   bool shutdown_requested_ = false;
 };
 
 SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
-                         std::vector<int> listen_fds)
-    : loop_(loop), ctx_(ctx) {
+                         std::vector<SmtpListenSocket> listen,
+                         engine::TlsContext* tls)
+    : loop_(loop), ctx_(ctx), tls_(tls) {
   const SmtpConfig& sc = ctx.config->smtp;
   session_config_.hostname = ctx.config->hostname;
   session_config_.limits.max_message_size = sc.max_message_size;
   session_config_.limits.max_recipients = sc.max_recipients;
   session_config_.limits.max_errors = sc.max_errors;
   session_config_.limits.max_text_line = sc.max_line_length;
+  session_config_.starttls_available = tls != nullptr;
+  session_config_.auth_available = ctx.auth != nullptr;
+  submission_config_ = session_config_;
+  submission_config_.auth_required = true;  // RFC 6409 §4.1
 
   storage::DeliveryOptions opts;
   opts.hostname = ctx.config->hostname;
@@ -314,9 +428,10 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
           loop->AddTimer(delay, std::move(fn));
         }
       });
-  for (int fd : listen_fds) {
+  for (const SmtpListenSocket& l : listen) {
+    assert(l.port != SmtpPort::kSubmissions || tls != nullptr);
     listeners_.push_back(std::make_unique<engine::Listener>(
-        loop, fd, [this](int cfd) { OnAccept(cfd); }));
+        loop, l.fd, [this, port = l.port](int cfd) { OnAccept(cfd, port); }));
   }
 }
 
@@ -353,9 +468,25 @@ void SmtpService::Start() {
   for (auto& l : listeners_) l->Start();
 }
 
-void SmtpService::OnAccept(int fd) {
+void SmtpService::OnAccept(int fd, SmtpPort port) {
   auto* conn = new engine::Connection(loop_, fd);
   std::string ip = conn->peer().IpString();
+  if (port == SmtpPort::kSubmissions &&
+      (shutting_down_ ||
+       ctx_.limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted)) {
+    // A plaintext 421 would be garbage to a TLS client: just close.
+    if (!shutting_down_) LOG_WARNING("connection limit reached, refusing ", ip);
+    conn->Start(new RejectHandler());
+    conn->Abort();
+    return;
+  }
+  if (port == SmtpPort::kSubmissions) {
+    auto* c = new SmtpConnection(this, conn, ip, port);
+    c->index = live_.size();
+    live_.push_back(c);
+    c->Start();
+    return;
+  }
   if (shutting_down_) {
     conn->output() = absl::StrCat("421 4.3.2 ", ctx_.config->hostname,
                                   " Service shutting down\r\n");
@@ -376,7 +507,7 @@ void SmtpService::OnAccept(int fd) {
       conn->Close();
       return;
   }
-  auto* c = new SmtpConnection(this, conn, ip);
+  auto* c = new SmtpConnection(this, conn, ip, port);
   c->index = live_.size();
   live_.push_back(c);
   c->Start();

@@ -1,5 +1,6 @@
 // The SMTP service of one core: its listeners, its sessions, and the glue
-// from engine connections to protocol sessions to Maildir delivery.
+// from engine streams (plain TCP, STARTTLS, implicit TLS) to protocol
+// sessions to Maildir delivery, with AUTH checked on the helper pool.
 //
 // Everything here runs on the core's thread. State shared with other cores
 // (the user directory, the connection limits) is read-only or atomic.
@@ -15,10 +16,14 @@
 #include "absl/time/clock.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
+#include "engine/tls.h"
 #include "protocols/smtp/session.h"
+#include "server/auth_service.h"
+#include "server/auth_throttle.h"
 #include "server/config.h"
 #include "server/connection_limits.h"
 #include "server/directory.h"
+#include "server/trusted_networks.h"
 #include "storage/maildir/delivery_queue.h"
 #include "storage/maildir/mail_location.h"
 
@@ -34,15 +39,34 @@ struct SmtpContext {
   // INBOX (may be empty).
   std::function<void(engine::Loop* from, const Directory::Mailbox& user)>
       on_delivered;
+  // AUTH (all optional: without `auth` no AUTH is offered). Process-wide.
+  AuthService* auth = nullptr;
+  AuthThrottle* throttle = nullptr;
+  const TrustedNetworks* trusted = nullptr;  // plaintext AUTH without TLS
+};
+
+// What a listening socket serves.
+enum class SmtpPort : uint8_t {
+  kMx,           // port 25 style: AUTH optional, STARTTLS offered
+  kSubmission,   // RFC 6409 (587): STARTTLS, AUTH required before MAIL
+  kSubmissions,  // RFC 8314 (465): implicit TLS, AUTH required before MAIL
+};
+
+struct SmtpListenSocket {
+  int fd;
+  SmtpPort port;
 };
 
 class SmtpConnection;
 
 class SmtpService {
  public:
-  // `listen_fds` are this core's SO_REUSEPORT sockets (owned from now on).
+  // `listen` are this core's SO_REUSEPORT sockets (owned from now on).
+  // `tls` is this core's TLS context (null: TLS off; then kSubmissions
+  // sockets must not be passed); it must outlive the service.
   SmtpService(engine::Loop* loop, const SmtpContext& ctx,
-              std::vector<int> listen_fds);
+              std::vector<SmtpListenSocket> listen,
+              engine::TlsContext* tls = nullptr);
   ~SmtpService();
   SmtpService(const SmtpService&) = delete;
   SmtpService& operator=(const SmtpService&) = delete;
@@ -56,7 +80,10 @@ class SmtpService {
   engine::Loop* loop() const { return loop_; }
   const SmtpContext& ctx() const { return ctx_; }
   storage::DeliveryQueue& delivery() { return *delivery_; }
-  smtp::SessionConfig& session_config() { return session_config_; }
+  smtp::SessionConfig& session_config(SmtpPort port) {
+    return port == SmtpPort::kMx ? session_config_ : submission_config_;
+  }
+  engine::TlsContext* tls() const { return tls_; }
   uint64_t NextSessionId();
   // The mailbox an accepted recipient delivers to; an empty `domain` means
   // the bare <postmaster> of RFC 5321 §4.5.1.
@@ -65,13 +92,15 @@ class SmtpService {
 
  private:
   friend class SmtpConnection;
-  void OnAccept(int fd);
+  void OnAccept(int fd, SmtpPort port);
   void OnConnectionGone(SmtpConnection* c);
   void MaybeFinishShutdown();
 
   engine::Loop* loop_;
   SmtpContext ctx_;
-  smtp::SessionConfig session_config_;
+  engine::TlsContext* tls_;
+  smtp::SessionConfig session_config_;     // kMx
+  smtp::SessionConfig submission_config_;  // kSubmission, kSubmissions
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   std::unique_ptr<storage::DeliveryQueue> delivery_;
   std::vector<SmtpConnection*> live_;  // index kept in each connection

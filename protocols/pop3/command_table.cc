@@ -20,6 +20,8 @@ constexpr CommandSpec kCommands[] = {
     {"RSET", CommandId::kRset, kStateTransaction, 0, 0, "RSET"},
     {"TOP", CommandId::kTop, kStateTransaction, 2, 2, "TOP msg lines"},
     {"UIDL", CommandId::kUidl, kStateTransaction, 0, 1, "UIDL [msg]"},
+    // RFC 2595 §4: STLS only in the AUTHORIZATION state.
+    {"STLS", CommandId::kStls, kStateAuthorization, 0, 0, "STLS"},
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view upper) {

@@ -11,7 +11,7 @@ namespace ringmail::pop3 {
 
 enum class CommandId : uint8_t {
   kUser, kPass, kAuth, kCapa, kQuit,
-  kStat, kList, kRetr, kDele, kNoop, kRset, kTop, kUidl,
+  kStat, kList, kRetr, kDele, kNoop, kRset, kTop, kUidl, kStls,
 };
 
 // RFC 1939 §3 session states a command may be issued in (bit set). UPDATE
@@ -35,7 +35,7 @@ struct CommandSpec {
 };
 
 // Case-insensitive lookup; nullptr for commands we do not implement
-// (including STLS until TLS exists, and APOP).
+// (APOP). STLS is in the table; the session refuses it without TLS.
 const CommandSpec* LookupCommand(std::string_view name);
 
 }  // namespace ringmail::pop3

@@ -24,13 +24,17 @@ void AppendErr(std::string* out, std::string_view code, std::string_view text) {
 
 void AppendTerminator(std::string* out) { out->append(".\r\n"); }
 
-void AppendCapa(std::string* out, bool authorization_state) {
+void AppendCapa(std::string* out, const CapaOptions& options) {
   AppendOk(out, "Capability list follows");
-  // RFC 2449 §6: STLS is left out until TLS exists; EXPIRE NEVER because
-  // this server never deletes mail on its own; no LOGIN-DELAY (no delay
-  // is enforced between logins).
+  // RFC 2449 §6: EXPIRE NEVER because this server never deletes mail on
+  // its own; no LOGIN-DELAY (no delay is enforced between logins). USER and
+  // SASL PLAIN are not offered where they would be refused (as SMTP leaves
+  // AUTH out before STARTTLS), so clients know to STLS first.
   out->append("TOP\r\nUIDL\r\n");
-  if (authorization_state) out->append("USER\r\nSASL PLAIN\r\n");
+  if (options.authorization_state && options.stls) out->append("STLS\r\n");
+  if (options.authorization_state && options.plaintext_auth) {
+    out->append("USER\r\nSASL PLAIN\r\n");
+  }
   out->append(
       "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\n"
       "IMPLEMENTATION ringmail\r\n");

@@ -22,9 +22,15 @@ void AppendErr(std::string* out, std::string_view code, std::string_view text);
 // ".\r\n": the end of a multi-line response.
 void AppendTerminator(std::string* out);
 
+struct CapaOptions {
+  bool authorization_state = true;  // USER and SASL only before login
+  bool stls = false;                // RFC 2595 §4: TLS offered, not active
+  bool plaintext_auth = true;       // USER and SASL PLAIN may be used now
+};
+
 // The RFC 2449 capability list for CAPA (multi-line, with its "+OK" and
-// terminator). USER and SASL are only offered before login.
-void AppendCapa(std::string* out, bool authorization_state);
+// terminator).
+void AppendCapa(std::string* out, const CapaOptions& options);
 
 }  // namespace ringmail::pop3
 

@@ -46,6 +46,16 @@ size_t Session::Consume(std::string_view in, std::string* out) {
   return pos;
 }
 
+void Session::TlsStarted() {
+  if (mode_ != Mode::kStartTls) return;
+  security_.tls_active = true;
+  // RFC 2595 §4: nothing learnt before TLS counts; the reader had nothing
+  // buffered past the STLS line, but start from a clean state anyway.
+  reader_ = LineReader();
+  user_.clear();
+  mode_ = Mode::kCommand;
+}
+
 void Session::Wait(enum Wait w) {
   mode_ = Mode::kWaiting;
   wait_ = w;

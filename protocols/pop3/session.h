@@ -47,6 +47,16 @@ enum class LoginResult {
 
 enum class RetrieveStatus { kOk, kVanished, kFailed };
 
+// What the connection offers; the host sets it (and the session updates it
+// when STLS succeeds).
+struct SessionSecurity {
+  bool tls_available = false;  // a certificate is configured
+  bool tls_active = false;     // this connection is encrypted
+  // USER/PASS and AUTH PLAIN over this connection without TLS (e.g. on
+  // loopback). With TLS active they are always allowed.
+  bool plaintext_auth_allowed = true;
+};
+
 class SessionHost {
  public:
   virtual ~SessionHost() = default;
@@ -82,6 +92,17 @@ class Session {
   // no greeting; waiting() until LoginDone.
   void ResumeLogin(const SessionCarry& carry);
   SessionCarry carry() const { return {errors_, auth_failures_}; }
+  void set_security(const SessionSecurity& s) { security_ = s; }
+  const SessionSecurity& security() const { return security_; }
+
+  // STLS (RFC 2595 §4). After a Consume that accepted STLS,
+  // tls_requested() is true: "+OK Begin TLS negotiation" is in `out`,
+  // Consume has stopped right after the command line and takes nothing
+  // more. The host sends the reply, DISCARDS every input octet after the
+  // command (they were sent in the clear before the handshake, and must not
+  // be run inside TLS: CVE-2011-0411), starts TLS and calls TlsStarted().
+  bool tls_requested() const { return mode_ == Mode::kStartTls; }
+  void TlsStarted();
 
   // Consumes input and appends responses. Returns the octets of `in`
   // consumed: all of them, except that it stops right after a command that
@@ -116,7 +137,7 @@ class Session {
   bool mid_line() const { return reader_.mid_line(); }
 
  private:
-  enum class Mode : uint8_t { kCommand, kAuthResponse, kWaiting, kClosed };
+  enum class Mode : uint8_t { kCommand, kAuthResponse, kWaiting, kStartTls, kClosed };
   enum class State : uint8_t { kAuthorization, kTransaction, kUpdate };
   enum class Wait : uint8_t { kNone, kLogin, kRetr, kTop, kUpdate };
 
@@ -127,6 +148,10 @@ class Session {
   void DoAuth(const CommandLine& cmd, std::string* out);
   void DoPlain(std::string_view base64, std::string* out);
   void DoQuit(std::string* out);
+  void DoStls(std::string* out);
+  // False (and -ERR [AUTH] sent) when plaintext authentication is not
+  // allowed on this connection now.
+  bool PlaintextAuthOk(std::string* out);
   void DoStat(std::string* out);
   void DoList(const CommandLine& cmd, bool uidl, std::string* out);
   void DoRetr(const CommandLine& cmd, bool top, std::string* out);
@@ -143,6 +168,7 @@ class Session {
 
   SessionLimits limits_;
   SessionHost* host_;
+  SessionSecurity security_;
   LineReader reader_;
   Mode mode_ = Mode::kCommand;
   State state_ = State::kAuthorization;

@@ -52,12 +52,21 @@ void Session::HandleLine(std::string_view line, std::string* out) {
 void Session::Dispatch(const CommandLine& cmd, std::string* out) {
   switch (cmd.spec->id) {
     case CommandId::kUser:
+      if (!PlaintextAuthOk(out)) return;
       user_.assign(cmd.args[0].data(), cmd.args[0].size());
       return AppendOk(out, "");
-    case CommandId::kPass: return DoPass(cmd, out);
+    case CommandId::kPass:
+      if (!PlaintextAuthOk(out)) return;
+      return DoPass(cmd, out);
     case CommandId::kAuth: return DoAuth(cmd, out);
-    case CommandId::kCapa:
-      return AppendCapa(out, state_ == State::kAuthorization);
+    case CommandId::kStls: return DoStls(out);
+    case CommandId::kCapa: {
+      CapaOptions o;
+      o.authorization_state = state_ == State::kAuthorization;
+      o.stls = security_.tls_available && !security_.tls_active;
+      o.plaintext_auth = security_.tls_active || security_.plaintext_auth_allowed;
+      return AppendCapa(out, o);
+    }
     case CommandId::kQuit: return DoQuit(out);
     case CommandId::kStat: return DoStat(out);
     case CommandId::kList: return DoList(cmd, false, out);
@@ -68,6 +77,20 @@ void Session::Dispatch(const CommandLine& cmd, std::string* out) {
     case CommandId::kNoop: return AppendOk(out, "");
     case CommandId::kRset: return DoRset(out);
   }
+}
+
+bool Session::PlaintextAuthOk(std::string* out) {
+  if (security_.tls_active || security_.plaintext_auth_allowed) return true;
+  // Dovecot's wording, which clients and users recognise.
+  Fail(kCodeAuth, "Plaintext authentication disallowed on non-secure connections.", out);
+  return false;
+}
+
+void Session::DoStls(std::string* out) {
+  if (security_.tls_active) return Fail("", "TLS is already active.", out);
+  if (!security_.tls_available) return Fail("", "TLS is not available.", out);
+  AppendOk(out, "Begin TLS negotiation");
+  mode_ = Mode::kStartTls;
 }
 
 void Session::StartLogin(std::string_view user, std::string password) {
@@ -84,15 +107,17 @@ void Session::DoPass(const CommandLine& cmd, std::string* out) {
 }
 
 void Session::DoAuth(const CommandLine& cmd, std::string* out) {
+  const bool plaintext = security_.tls_active || security_.plaintext_auth_allowed;
   if (cmd.arg_count == 0) {
-    // RFC 1734 / Dovecot: a bare AUTH lists the mechanisms.
+    // RFC 1734 / Dovecot: a bare AUTH lists the mechanisms usable now.
     AppendOk(out, "");
-    out->append("PLAIN\r\n");
+    if (plaintext) out->append("PLAIN\r\n");
     return AppendTerminator(out);
   }
   if (!IsUpper(cmd.args[0], "PLAIN")) {
     return Fail("", "Unsupported authentication mechanism.", out);
   }
+  if (!PlaintextAuthOk(out)) return;
   if (cmd.arg_count == 2) {
     // RFC 5034 §4: "=" is an empty initial response.
     return DoPlain(cmd.args[1] == "=" ? std::string_view() : cmd.args[1], out);

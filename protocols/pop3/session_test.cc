@@ -104,7 +104,7 @@ TEST(Session, StateAndArgumentErrors) {
             "-ERR Not logged in.\r\n"
             "-ERR No username given.\r\n"
             "-ERR Unknown command: XYZZY\r\n"
-            "-ERR Unknown command: STLS\r\n"
+            "-ERR TLS is not available.\r\n"
             "-ERR Missing argument. Syntax: USER name\r\n"
             "+OK\r\n+OK Logged in.\r\n"
             "-ERR Already logged in.\r\n"

@@ -87,7 +87,10 @@ std::string FormatUidl(std::string_view format, const UidlVars& vars) {
     } else {
       const unsigned v = spec.var == 'u' ? vars.uid : vars.uid_validity;
       char buf[16];
-      std::snprintf(buf, sizeof buf, spec.hex ? "%0*X" : "%0*u", spec.width, v);
+      // Dovecot's X modifier prints lower-case hex ("%llx" in its
+      // var-expand.c), whatever the letter's case suggests; UIDLs are
+      // compared as exact strings by clients (RFC 1939 §7).
+      std::snprintf(buf, sizeof buf, spec.hex ? "%0*x" : "%0*u", spec.width, v);
       out.append(buf);
     }
   }

@@ -3,10 +3,10 @@
 // Supported variables: %u (IMAP UID, decimal), %v (UIDVALIDITY, decimal),
 // %f (the Maildir base file name), %% (a percent sign), and the width /
 // hex modifiers of Dovecot: %08Xu, %08Xv, %Xu, %08u ... (a zero-padding
-// width of at most 2 digits, then an optional X for upper-case hex). The
-// default "%08Xu%08Xv" is Dovecot's, so clients migrating from a Dovecot
-// server with the same uidlist see the same UIDLs and download nothing
-// twice.
+// width of at most 2 digits, then an optional X for hex, printed in lower
+// case as Dovecot's var_expand does). The default "%08Xu%08Xv" is
+// Dovecot's, so clients migrating from a Dovecot server with the same
+// uidlist see the same UIDLs and download nothing twice.
 #ifndef RINGMAIL_PROTOCOLS_POP3_UIDL_H_
 #define RINGMAIL_PROTOCOLS_POP3_UIDL_H_
 

@@ -49,8 +49,9 @@ TEST(CommandLine, VerbAndArgs) {
   ASSERT_NE(c.spec, nullptr);
   EXPECT_EQ(c.spec->verb, Verb::kMail);
   EXPECT_EQ(c.args, "FROM:<a@b>");
-  EXPECT_EQ(ParseCommandLine("STARTTLS").spec, nullptr);
-  EXPECT_EQ(ParseCommandLine("AUTH PLAIN x").spec, nullptr);
+  EXPECT_EQ(ParseCommandLine("ETRN example.org").spec, nullptr);
+  EXPECT_EQ(ParseCommandLine("starttls").spec->verb, Verb::kStartTls);
+  EXPECT_EQ(ParseCommandLine("AUTH PLAIN x").spec->verb, Verb::kAuth);
 }
 
 TEST(CommandLine, SplitPathArgsHandlesQuotedGreaterThan) {

@@ -25,6 +25,14 @@ constexpr CommandSpec kCommands[] = {
     {"HELP", Verb::kHelp, kPhaseAny, ArgPolicy::kOptional, false, true, "HELP"},
     {"VRFY", Verb::kVrfy, kPhaseAny, ArgPolicy::kRequired, false, true,
      "VRFY address"},
+    // RFC 3207 §4: after EHLO, outside a transaction; the client must wait
+    // for the 220 before starting the handshake, so it ends a group.
+    {"STARTTLS", Verb::kStartTls, kPhaseIdle, ArgPolicy::kNone, true, true,
+     "STARTTLS"},
+    // RFC 4954 §4: not during a mail transaction (503). A SASL exchange
+    // needs the server's 334 first, so it ends a group too.
+    {"AUTH", Verb::kAuth, kPhaseIdle, ArgPolicy::kRequired, true, true,
+     "AUTH mechanism [initial-response]"},
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

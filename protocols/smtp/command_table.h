@@ -11,6 +11,7 @@ namespace ringmail::smtp {
 
 enum class Verb : uint8_t {
   kHelo, kEhlo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kHelp, kVrfy,
+  kStartTls, kAuth,
 };
 
 // Protocol phases a command may be issued in (bit set).
@@ -37,8 +38,9 @@ struct CommandSpec {
   std::string_view usage;   // for "501 5.5.4 Syntax: <usage>"
 };
 
-// Case-insensitive lookup. Returns nullptr for verbs we do not implement
-// (including STARTTLS and AUTH for now).
+// Case-insensitive lookup. Returns nullptr for verbs we do not implement.
+// STARTTLS and AUTH are in the table whether or not this connection offers
+// them; the session refuses them with 502 when not advertised.
 const CommandSpec* LookupCommand(std::string_view verb);
 
 }  // namespace ringmail::smtp

@@ -38,20 +38,31 @@ size_t Session::Consume(std::string_view in, std::string* out) {
     switch (mode_) {
       case Mode::kClosed:
       case Mode::kWaiting:
+      case Mode::kAuthWait:
+      case Mode::kStartTls:  // the rest is plaintext the host must discard
         return pos;
       case Mode::kData:
       case Mode::kBdatChunk:
         pos += FeedBody(in.substr(pos), out);
         break;
-      case Mode::kCommand: {
+      case Mode::kCommand:
+      case Mode::kSaslResponse: {
         size_t used = 0;
         std::string_view line;
         const LineReader::Status st = reader_.Next(in.substr(pos), &used, &line);
         pos += used;
         if (st == LineReader::Status::kTooLong) {
+          if (mode_ == Mode::kSaslResponse) {
+            EndSasl();
+            mode_ = Mode::kCommand;
+          }
           Fail("500 5.5.2 Error: line too long", out);
         } else if (st == LineReader::Status::kLine) {
-          HandleLine(line, out);
+          if (mode_ == Mode::kSaslResponse) {
+            HandleSaslResponse(line, out);
+          } else {
+            HandleLine(line, out);
+          }
         }
         break;
       }
@@ -127,8 +138,10 @@ bool Session::BeginMessage() {
                 static_cast<unsigned>(message_count_ & 0xFFFFF));
   queue_id_ = id;
   received_.clear();
-  const std::string_view protocol =
-      !esmtp_ ? "SMTP" : (smtputf8_ ? "UTF8SMTP" : "ESMTP");
+  // RFC 3848 (ESMTPS, ESMTPA, ESMTPSA) and RFC 6531 §3.7.3 (UTF8SMTP...).
+  std::string protocol = !esmtp_ ? "SMTP" : (smtputf8_ ? "UTF8SMTP" : "ESMTP");
+  if (esmtp_ && transport_.tls) protocol += 'S';
+  if (esmtp_ && authenticated_) protocol += 'A';
   AppendReceivedHeader(
       ReceivedInfo{helo_, client_ip_, config_.hostname, protocol, queue_id_,
                    recipients_.size() == 1 ? std::string_view(recipients_[0])
@@ -143,6 +156,7 @@ bool Session::BeginMessage() {
   env.smtputf8 = smtputf8_;
   env.eight_bit = eight_bit_;
   env.queue_id = queue_id_;
+  env.auth_user = auth_user_;
   env.received_header = received_;
   body_bytes_ = 0;
   oversize_ = false;

@@ -1,6 +1,7 @@
 // One SMTP server session (RFC 5321, with PIPELINING RFC 2920, SIZE RFC 1870,
 // 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034, SMTPUTF8 RFC 6531 and
-// CHUNKING RFC 3030). Pure protocol logic: bytes in, reply bytes out, and
+// CHUNKING RFC 3030, STARTTLS RFC 3207, AUTH PLAIN/LOGIN RFC 4954, the
+// submission rules of RFC 6409 §4). Pure protocol logic: bytes in, reply bytes out, and
 // calls to a SessionHost for recipient checks and message storage. No I/O,
 // no threads, no clocks other than the injected one.
 //
@@ -35,9 +36,48 @@ struct SessionLimits {
 struct SessionConfig {
   std::string hostname;
   SessionLimits limits;
+  // STARTTLS can be offered: the server has a certificate. It is advertised
+  // only while the connection is not yet TLS.
+  bool starttls_available = false;
+  // AUTH PLAIN LOGIN can be offered. It is advertised (and accepted) only
+  // where plaintext mechanisms are allowed: see Transport.
+  bool auth_available = false;
+  // Submission (RFC 6409 §4.1, RFC 8314 §3.3): MAIL needs a successful AUTH
+  // first (530 5.7.0).
+  bool auth_required = false;
 };
 
-enum class RecipientVerdict { kAccept, kUnknownUser, kRelayDenied, kTempFail };
+// What carries the session; the host sets it (SetTransport) before Start.
+struct Transport {
+  bool tls = false;  // implicit TLS (port 465); STARTTLS sets it later
+  // PLAIN/LOGIN may run without TLS (a loopback client, or the
+  // auth.allow_plaintext_off_tls policy). Under TLS they always may.
+  bool plaintext_auth_ok = false;
+};
+
+enum class RecipientVerdict {
+  kAccept,
+  kUnknownUser,
+  kRelayDenied,       // 550 5.7.1 Relay access denied (unauthenticated)
+  kRelayUnavailable,  // 550 5.7.1 Relay not available yet (authenticated)
+  kTempFail,
+};
+
+// An AUTH exchange, complete, for the host to verify. Views are valid only
+// during SessionHost::Authenticate; the password is wiped right after it.
+struct AuthRequest {
+  std::string_view mechanism;  // "PLAIN" or "LOGIN"
+  std::string_view user;       // authentication identity (authcid)
+  std::string_view password;
+};
+
+// The host's verdict on an AuthRequest.
+enum class AuthOutcome {
+  kOk,              // 235 2.7.0
+  kBadCredentials,  // 535 5.7.8 (counts as a session error)
+  kTempFail,        // 454 4.7.0, e.g. the helper pool is saturated
+  kBlocked,         // 421 4.7.0 and close: too many failures from this IP
+};
 
 // Valid only during SessionHost::BeginMessage; copy what you keep.
 struct Envelope {
@@ -49,6 +89,7 @@ struct Envelope {
   bool smtputf8 = false;
   bool eight_bit = false;  // BODY=8BITMIME (or SMTPUTF8)
   std::string_view queue_id;
+  std::string_view auth_user;  // AUTH identity, "" when not authenticated
   // Full "Received: ..." field incl. trailing LF, to be stored in front of
   // the body (RFC 5321 §4.4). The session does NOT write it to the sink.
   std::string_view received_header;
@@ -81,6 +122,12 @@ class SessionHost {
   // Discard the in-progress message (too big, bad octets, RSET/EHLO/QUIT
   // during BDAT, timeout, shutdown, disconnect).
   virtual void AbortMessage() = 0;
+  // Verifies AUTH credentials; answer with Session::AuthDone, now (from
+  // inside this call) or later. Meanwhile waiting() is true. Only called
+  // when SessionConfig::auth_available, so other hosts need not override.
+  virtual void Authenticate(const AuthRequest& request) {
+    static_cast<void>(request);
+  }
 };
 
 class Session {
@@ -93,6 +140,9 @@ class Session {
           absl::AnyInvocable<absl::Time()> clock);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+
+  // Before Start: what carries the session (TLS, plaintext AUTH allowed).
+  void SetTransport(const Transport& t) { transport_ = t; }
 
   // Appends the 220 greeting.
   void Start(std::string* out);
@@ -108,6 +158,18 @@ class Session {
   // "451 4.3.0 Error: queue file write error". Ignored unless waiting().
   void MessageDone(bool durable, std::string* out);
 
+  // Answer to SessionHost::Authenticate (ignored unless auth_pending()).
+  void AuthDone(AuthOutcome outcome, std::string* out);
+
+  // STARTTLS was accepted ("220 2.0.0 Ready to start TLS" is in the
+  // output): Consume stopped right after the command line. The host must
+  // DISCARD all input after it (CVE-2011-0411: it was sent in the clear
+  // before the handshake) and start TLS, then call TlsStarted().
+  bool tls_requested() const { return mode_ == Mode::kStartTls; }
+  // The stream is TLS now. RFC 3207 §4.2: everything learnt from the client
+  // is forgotten (HELO, AUTH, transaction); it must send EHLO again.
+  void TlsStarted();
+
   // 421 4.4.2 and close; aborts any in-progress message.
   void OnIdleTimeout(std::string* out);
   // 421 4.3.2 and close; while waiting() the 421 follows MessageDone's reply.
@@ -116,14 +178,27 @@ class Session {
   void OnDisconnect();
 
   bool closed() const { return mode_ == Mode::kClosed; }
-  bool waiting() const { return mode_ == Mode::kWaiting; }
+  // Waiting for the host (MessageDone or AuthDone): Consume takes nothing.
+  bool waiting() const {
+    return mode_ == Mode::kWaiting || mode_ == Mode::kAuthWait;
+  }
+  bool auth_pending() const { return mode_ == Mode::kAuthWait; }
+  bool authenticated() const { return authenticated_; }
+  const std::string& auth_user() const { return auth_user_; }
+  const Transport& transport() const { return transport_; }
   bool in_data() const {
     return mode_ == Mode::kData || mode_ == Mode::kBdatChunk;
   }
   size_t error_count() const { return errors_; }
 
  private:
-  enum class Mode : uint8_t { kCommand, kData, kBdatChunk, kWaiting, kClosed };
+  enum class Mode : uint8_t {
+    kCommand, kData, kBdatChunk, kWaiting, kClosed,
+    kSaslResponse,  // reading a client response to our 334 challenge
+    kAuthWait,      // credentials handed to the host; AuthDone pending
+    kStartTls,      // 220 sent; the host switches to TLS
+  };
+  enum class SaslStep : uint8_t { kPlain, kLoginUser, kLoginPassword };
   enum class Phase : uint8_t { kConnected, kIdle, kMail, kRcpt, kBdat };
 
   // session_commands.cc
@@ -134,6 +209,19 @@ class Session {
   void DoRcpt(const CommandLine& cmd, std::string* out);
   void DoData(std::string* out);
   void DoBdat(const CommandLine& cmd, std::string* out);
+
+  // session_auth.cc
+  void DoStartTls(std::string* out);
+  void DoAuth(const CommandLine& cmd, std::string* out);
+  void HandleSaslResponse(std::string_view line, std::string* out);
+  // One step of PLAIN/LOGIN on decoded client data.
+  void SaslStepWith(std::string* decoded, std::string* out);
+  void SubmitAuth(std::string_view user, std::string_view password,
+                  std::string* out);
+  void EndSasl();  // wipes SASL buffers
+  bool PlaintextAuthOk() const {
+    return transport_.tls || transport_.plaintext_auth_ok;
+  }
 
   // session.cc
   void Reply(std::string_view text, std::string* out);
@@ -159,6 +247,14 @@ class Session {
   size_t errors_ = 0;
   uint32_t message_count_ = 0;
   std::string helo_;
+
+  // Security state (STARTTLS resets all but transport_).
+  Transport transport_;
+  bool authenticated_ = false;
+  std::string auth_user_;
+  SaslStep sasl_step_ = SaslStep::kPlain;
+  std::string sasl_user_;  // LOGIN: the user between the two challenges
+  std::string pending_auth_user_;  // while kAuthWait
 
   // Transaction.
   std::string mail_from_;

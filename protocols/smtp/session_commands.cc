@@ -80,6 +80,12 @@ void Session::HandleLine(std::string_view line, std::string* out) {
             "QUIT HELP VRFY",
             out);
       return;
+    case Verb::kStartTls:
+      DoStartTls(out);
+      return;
+    case Verb::kAuth:
+      DoAuth(cmd, out);
+      return;
     case Verb::kVrfy:
       // RFC 5321 §3.5.3: 252 when we will not say.
       Reply("252 2.5.2 Cannot VRFY user, but will accept message and attempt "
@@ -115,6 +121,11 @@ void Session::SequenceError(const CommandSpec& spec, std::string* out) {
         Fail("503 5.5.1 Error: DATA after BDAT", out);  // RFC 3030 §2
       }
       return;
+    case Verb::kAuth:
+      Fail(before_mail ? "503 5.5.1 Error: send HELO/EHLO first"
+                       : "503 5.5.1 Error: MAIL transaction in progress",
+           out);
+      return;
     default:
       Fail("503 5.5.1 Error: bad sequence of commands", out);
       return;
@@ -131,12 +142,24 @@ void Session::DoHelo(const CommandLine& cmd, std::string* out) {
     return;
   }
   AppendAll(out, {"250-", config_.hostname, "\r\n250-PIPELINING\r\n250-SIZE ",
-                  std::to_string(config_.limits.max_message_size),
-                  "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
-                  "250-SMTPUTF8\r\n250 CHUNKING\r\n"});
+                  std::to_string(config_.limits.max_message_size), "\r\n"});
+  // RFC 3207 §4.2: not after TLS is on. AUTH only where PLAIN/LOGIN may be
+  // used, so a client never sends a password in the clear off loopback.
+  if (config_.starttls_available && !transport_.tls) {
+    out->append("250-STARTTLS\r\n");
+  }
+  if (config_.auth_available && PlaintextAuthOk()) {
+    out->append("250-AUTH PLAIN LOGIN\r\n");
+  }
+  out->append("250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
+              "250-SMTPUTF8\r\n250 CHUNKING\r\n");
 }
 
 void Session::DoMail(const CommandLine& cmd, std::string* out) {
+  if (config_.auth_required && !authenticated_) {
+    Fail("530 5.7.0 Authentication required", out);  // RFC 4954 §6
+    return;
+  }
   std::string_view path, params;
   if (!SplitPathArgs(cmd.args, "FROM", &path, &params)) {
     Fail("501 5.5.4 Syntax: MAIL FROM:<address>", out);
@@ -222,6 +245,12 @@ void Session::DoRcpt(const CommandLine& cmd, std::string* out) {
       return;
     case RecipientVerdict::kRelayDenied:
       Fail(Concat({"550 5.7.1 <", addr.wire, ">: Relay access denied"}),
+           out);
+      return;
+    case RecipientVerdict::kRelayUnavailable:
+      // Authenticated submission to a remote domain: relaying comes with
+      // the outbound queue; until then refuse permanently (never relay).
+      Fail(Concat({"550 5.7.1 <", addr.wire, ">: Relay not available yet"}),
            out);
       return;
     case RecipientVerdict::kTempFail:

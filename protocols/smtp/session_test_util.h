@@ -43,6 +43,16 @@ class FakeHost : public SessionHost, public BodySink {
     in_message = false;
     ++aborted;
   }
+  void Authenticate(const AuthRequest& req) override {
+    auth_requests.push_back(std::string(req.mechanism) + " " +
+                            std::string(req.user) + " " +
+                            std::string(req.password));
+    auto it = passwords.find(std::string(req.user));
+    last_outcome = block_auth ? AuthOutcome::kBlocked
+                   : it != passwords.end() && it->second == req.password
+                       ? AuthOutcome::kOk
+                       : AuthOutcome::kBadCredentials;
+  }
   // BodySink
   absl::Span<char> Reserve(size_t min_bytes) override {
     buf.assign(std::max(min_bytes, reserve_extra), '\0');
@@ -51,6 +61,11 @@ class FakeHost : public SessionHost, public BodySink {
   void Commit(size_t n) override { body.append(buf.data(), n); }
 
   std::map<std::string, RecipientVerdict> verdicts;
+  std::map<std::string, std::string> passwords;  // user -> password
+  bool block_auth = false;
+  AuthOutcome last_outcome = AuthOutcome::kTempFail;
+  std::vector<std::string> auth_requests;  // "MECH user password"
+  std::vector<size_t> tls_discarded;       // octets dropped at each STARTTLS
   bool fail_begin = false;
   size_t reserve_extra = 0;
   bool in_message = false;
@@ -65,17 +80,30 @@ class FakeHost : public SessionHost, public BodySink {
   std::vector<char> buf;
 };
 
+struct RunOptions {
+  Transport transport;
+  // At STARTTLS, what the host feeds after the handshake instead of the
+  // (discarded) rest of the plaintext input. Empty: input simply ends.
+  std::string after_tls;
+};
+
 struct RunResult {
   std::string out;
   bool closed = false;
 };
 
+// Emulates the server: keeps unconsumed input, answers MessageDone and
+// AuthDone at once, and at STARTTLS drops the buffered plaintext (as the
+// server must) and continues with options.after_tls as the decrypted input.
 inline RunResult RunTranscript(std::string_view input, size_t step,
-                               FakeHost* host, const SessionConfig& config) {
+                               FakeHost* host, const SessionConfig& config,
+                               const RunOptions& options = RunOptions()) {
   Session s(config, host, "192.0.2.1", 0xABC,
             [] { return absl::FromUnixSeconds(1700000000); });
+  s.SetTransport(options.transport);
   RunResult r;
   s.Start(&r.out);
+  bool tls_done = false;
   std::string pending;
   size_t pos = 0;
   while (!s.closed() && (pos < input.size() || !pending.empty())) {
@@ -84,6 +112,20 @@ inline RunResult RunTranscript(std::string_view input, size_t step,
     pos += n;
     while (true) {
       pending.erase(0, s.Consume(pending, &r.out));
+      if (s.tls_requested()) {
+        host->tls_discarded.push_back(pending.size() + (input.size() - pos));
+        pending.clear();
+        s.TlsStarted();
+        if (tls_done) break;  // one handshake per transcript
+        tls_done = true;
+        input = options.after_tls;
+        pos = 0;
+        continue;
+      }
+      if (s.auth_pending()) {
+        s.AuthDone(host->last_outcome, &r.out);
+        continue;
+      }
       if (!s.waiting()) break;
       s.MessageDone(true, &r.out);
     }

@@ -1,5 +1,6 @@
 #include "server/auth/passwd_file.h"
 
+#include <argon2.h>
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -185,6 +186,20 @@ absl::StatusOr<bool> VerifyPassword(std::string_view scheme,
   std::string s = absl::AsciiStrToUpper(A(scheme));
   if (s == "PLAIN" || s == "CLEARTEXT") {
     return ConstantTimeEquals(stored, password);
+  }
+  if (s == "ARGON2ID" || s == "ARGON2I") {
+    // Dovecot stores the PHC string "$argon2id$v=19$m=...,t=...,p=...$salt$hash";
+    // libargon2 reads the parameters from it and compares in constant time.
+    const std::string encoded(stored);
+    const argon2_type type = s == "ARGON2ID" ? Argon2_id : Argon2_i;
+    const int r = argon2_verify(encoded.c_str(), password.data(), password.size(), type);
+    if (r == ARGON2_OK) return true;
+    if (r == ARGON2_VERIFY_MISMATCH) return false;
+    if (r == ARGON2_MEMORY_ALLOCATION_ERROR) {
+      return absl::ResourceExhaustedError("argon2: out of memory");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad {", s, "} hash: ", argon2_error_message(r)));
   }
   if (s != "CRYPT" && s != "SHA512-CRYPT" && s != "SHA256-CRYPT" &&
       s != "BLF-CRYPT" && s != "MD5-CRYPT") {

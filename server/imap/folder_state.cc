@@ -78,6 +78,7 @@ void FolderState::StartSync() {
   bool first = !loaded_;
   std::string path = path_;
   storage::SyncLimits limits;
+  uint64_t changes_at_start = local_changes_;
   RunBlocking<LoadResult>(
       pool_, loop_,
       [path, first, limits]() {
@@ -90,8 +91,17 @@ void FolderState::StartSync() {
         r.scan = storage::ScanFolder(path, limits);
         return r;
       },
-      [this, alive = alive_, limits](LoadResult r) mutable {
+      [this, alive = alive_, limits, changes_at_start](LoadResult r) mutable {
         if (!*alive) return;
+        // Our own rename/unlink finished while the helper listed the
+        // directory: the listing may predate it. Look again (bounded, so a
+        // folder under constant change still syncs).
+        if (local_changes_ != changes_at_start && stale_rescans_ < 3 && loaded_) {
+          ++stale_rescans_;
+          StartSync();
+          return;
+        }
+        stale_rescans_ = 0;
         if (!r.scan.ok()) {
           if (absl::IsNotFound(r.scan.status())) {
             FinishSync(absl::NotFoundError("no such folder"));

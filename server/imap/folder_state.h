@@ -49,6 +49,11 @@ class FolderState {
   // runs gets a fresh one after it, so it sees every change made before it.
   void Sync(absl::AnyInvocable<void(absl::Status)> done);
 
+  // Records that this server just renamed or unlinked one of the folder's
+  // files. A directory scan that started before it may show the old names,
+  // so such a scan is taken again instead of being applied.
+  void NoteLocalChange() { ++local_changes_; }
+
   // Bookkeeping for changes this server made itself; each is published to
   // every view except `origin` (whose session reports it in its own reply).
   void PublishFlags(uint32_t uid, const FolderView* origin);
@@ -79,6 +84,8 @@ class FolderState {
   storage::MaildirKeywords keywords_;
   bool loaded_ = false;
   bool syncing_ = false;
+  uint64_t local_changes_ = 0;
+  int stale_rescans_ = 0;  // consecutive rescans of one sync
   std::vector<absl::AnyInvocable<void(absl::Status)>> running_waiters_;
   std::vector<absl::AnyInvocable<void(absl::Status)>> next_waiters_;
   std::vector<FolderView*> views_;

@@ -196,6 +196,7 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
         st->ok = false;
         return (*step)();
       }
+      f->NoteLocalChange();
       f->index().Remove(uid);
       f->PublishExpunge(uid, view_.get());
       if (view_) {
@@ -222,7 +223,7 @@ void ImapSession::CmdFetch(const ringmail::imap::Command& cmd) {
 
 void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
   if (gone_) return;
-  if (conn_->pending_output() > kMaxQueuedOutput) {
+  if (stream_->pending_output() > kMaxQueuedOutput) {
     FlushOutput();
     svc_->loop()->AddTimer(absl::Milliseconds(2), [this, alive = alive_, job] {
       if (*alive) FetchNext(job);
@@ -249,6 +250,7 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
             [this, alive = alive_, job, f, uid, name = move->new_filename](int res) {
               if (!*alive) return;
               if (res == 0) {
+                f->NoteLocalChange();
                 f->index().ApplyRename(uid, name, true);
                 f->PublishFlags(uid, view_.get());
               }
@@ -344,6 +346,7 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
             [this, alive, step, f, uid, report, name = move->new_filename](int res) {
               if (!*alive) return;
               if (res == 0) {
+                f->NoteLocalChange();
                 f->index().ApplyRename(uid, name, true);
                 f->PublishFlags(uid, view_.get());
               }

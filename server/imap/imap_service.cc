@@ -28,7 +28,15 @@ ImapService::ImapService(engine::Loop* loop, const ImapContext& ctx,
     : loop_(loop), ctx_(ctx) {
   for (int fd : listen_fds) {
     listeners_.push_back(std::make_unique<engine::Listener>(
-        loop, fd, [this](int cfd) { OnAccept(cfd); }));
+        loop, fd, [this](int cfd) { OnAccept(cfd, false); }));
+  }
+}
+
+void ImapService::EnableTls(engine::TlsContext* ctx, std::vector<int> tls_fds) {
+  tls_ = ctx;
+  for (int fd : tls_fds) {
+    listeners_.push_back(std::make_unique<engine::Listener>(
+        loop_, fd, [this](int cfd) { OnAccept(cfd, true); }));
   }
 }
 
@@ -50,32 +58,59 @@ int ImapService::HomeCore(const Directory::Mailbox& user) const {
   return static_cast<int>(h % ctx_.services->size());
 }
 
-void ImapService::OnAccept(int fd) {
+void ImapService::OnAccept(int fd, bool implicit_tls) {
   auto* conn = new engine::Connection(loop_, fd);
   std::string ip = conn->peer().IpString();
+  std::string_view refusal;
   if (shutting_down_) {
-    conn->output() = "* BYE Server shutting down\r\n";
-    conn->Start(new RejectHandler());
-    conn->Close();
-    return;
-  }
-  if (ctx_.limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted) {
+    refusal = "* BYE Server shutting down\r\n";
+  } else if (ctx_.limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted) {
     LOG_WARNING("imap: connection limit reached, refusing ", ip);
-    conn->output() = "* BYE Too many connections\r\n";
+    refusal = "* BYE Too many connections\r\n";
+  }
+  if (!refusal.empty()) {
+    // On an implicit-TLS port a cleartext BYE would only confuse the
+    // client's handshake: just close.
+    if (!implicit_tls) conn->output() = std::string(refusal);
     conn->Start(new RejectHandler());
     conn->Close();
     return;
   }
   SessionCarry carry;
+  carry.plaintext_auth_allowed = ctx_.config->auth.allow_plaintext_off_tls ||
+                                 ctx_.trusted == nullptr ||
+                                 ctx_.trusted->Contains(conn->peer());
   carry.ip = ip;
-  auto* s = new ImapSession(this, conn, std::move(carry));
+  ImapSession* s;
+  if (implicit_tls) {
+    s = new ImapSession(this, nullptr, new engine::TlsStream(conn, tls_), std::move(carry));
+  } else {
+    s = new ImapSession(this, conn, nullptr, std::move(carry));
+  }
   s->StartFresh();
 }
 
 void ImapService::Adopt(int fd, std::string unread, Directory::Mailbox user,
                         SessionCarry carry) {
+  if (fd < 0) {  // the client went away during the hand-over
+    ctx_.limits->Release(carry.ip);
+    return;
+  }
   auto* conn = new engine::Connection(loop_, fd);
-  auto* s = new ImapSession(this, conn, std::move(carry));
+  StartAdopted(new ImapSession(this, conn, nullptr, std::move(carry)), std::move(user),
+               std::move(unread));
+}
+
+void ImapService::AdoptTls(std::unique_ptr<engine::TlsHandover> handover,
+                           std::string unread, Directory::Mailbox user,
+                           SessionCarry carry) {
+  engine::TlsStream* t = engine::TlsStream::Adopt(loop_, std::move(handover));
+  StartAdopted(new ImapSession(this, nullptr, t, std::move(carry)), std::move(user),
+               std::move(unread));
+}
+
+void ImapService::StartAdopted(ImapSession* s, Directory::Mailbox user,
+                               std::string unread) {
   if (shutting_down_) {
     s->StartAuthenticated(AcquireUser(user), "");
     s->Shutdown();

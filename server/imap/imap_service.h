@@ -17,11 +17,14 @@
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
+#include "engine/tls.h"
 #include "server/auth_service.h"
+#include "server/auth_throttle.h"
 #include "server/config.h"
 #include "server/connection_limits.h"
 #include "server/directory.h"
 #include "server/imap/mail_user.h"
+#include "server/trusted_networks.h"
 #include "storage/maildir/mail_location.h"
 
 namespace ringmail::server::imap {
@@ -39,12 +42,18 @@ struct ImapContext {
   AuthService* auth = nullptr;
   engine::HelperPool* pool = nullptr;
   std::vector<ImapService*>* services = nullptr;  // index = core
+  // Clients allowed plaintext LOGIN/AUTHENTICATE without TLS; null: all
+  // (config auth.allow_plaintext_off_tls also allows all).
+  const TrustedNetworks* trusted = nullptr;
+  // Shared failed-login throttle; null: a fixed delay per failure.
+  AuthThrottle* throttle = nullptr;
 };
 
 // Session state carried across a hand-over to the home core.
 struct SessionCarry {
   std::string ip;
   bool utf8_accept = false;
+  bool plaintext_auth_allowed = true;  // decided once, at accept
 };
 
 class ImapService {
@@ -54,6 +63,12 @@ class ImapService {
   ~ImapService();
   ImapService(const ImapService&) = delete;
   ImapService& operator=(const ImapService&) = delete;
+
+  // TLS for this core (before Start): `ctx` (owned by the caller, outlives
+  // the service) serves STARTTLS and the implicit-TLS listeners `tls_fds`
+  // (imaps.listen). Without it STARTTLS is refused and not advertised.
+  void EnableTls(engine::TlsContext* ctx, std::vector<int> tls_fds);
+  engine::TlsContext* tls() const { return tls_; }
 
   void Start();
   // Stops accepting, says BYE to every session, then calls `done` once all
@@ -69,6 +84,9 @@ class ImapService {
   // On the home core: takes over an authenticated connection.
   void Adopt(int fd, std::string unread, Directory::Mailbox user,
              SessionCarry carry);
+  // Same for a TLS session (TlsStream::Release on the accepting core).
+  void AdoptTls(std::unique_ptr<engine::TlsHandover> handover, std::string unread,
+                Directory::Mailbox user, SessionCarry carry);
 
   // On the home core: the user's mail state, shared by their sessions.
   MailUser* AcquireUser(const Directory::Mailbox& user);
@@ -83,12 +101,14 @@ class ImapService {
   void Unregister(ImapSession* s);
 
  private:
-  void OnAccept(int fd);
+  void OnAccept(int fd, bool implicit_tls);
+  void StartAdopted(ImapSession* s, Directory::Mailbox user, std::string unread);
   void MaybeFinishShutdown();
 
   engine::Loop* loop_;
   ImapContext ctx_;
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
+  engine::TlsContext* tls_ = nullptr;
   std::vector<ImapSession*> sessions_;
   absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> users_;
   bool shutting_down_ = false;

@@ -1,9 +1,12 @@
 #include "server/imap/imap_session.h"
 
+#include <cassert>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
 #include "protocols/imap/args.h"
+#include "server/auth_throttle.h"
 
 namespace ringmail::server::imap {
 namespace {
@@ -24,13 +27,29 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
-ImapSession::ImapSession(ImapService* svc, engine::Connection* conn,
-                         SessionCarry carry)
-    : svc_(svc), conn_(conn), carry_(std::move(carry)) {
+ImapSession::ImapSession(ImapService* svc, engine::Connection* plain,
+                         engine::TlsStream* tls, SessionCarry carry)
+    : svc_(svc),
+      plain_(plain),
+      tls_(tls),
+      stream_(tls != nullptr ? static_cast<engine::Stream*>(tls) : plain),
+      carry_(std::move(carry)) {
+  assert((plain_ == nullptr) != (tls_ == nullptr));
+  security_.tls_available = svc_->tls() != nullptr;
+  security_.tls_active = tls_ != nullptr;
+  security_.plaintext_auth_allowed = carry_.plaintext_auth_allowed;
   ringmail::imap::ReaderLimits limits;
   limits.max_message_size = svc->ctx().config->imap.max_message_size;
   reader_ = ringmail::imap::CommandReader(limits);
   svc_->Register(this);
+}
+
+void ImapSession::StartStream() {
+  if (tls_ != nullptr) {
+    tls_->Start(this);
+  } else {
+    plain_->Start(this);
+  }
 }
 
 ImapSession::~ImapSession() {
@@ -41,16 +60,17 @@ ImapSession::~ImapSession() {
 }
 
 std::string ImapSession::Capabilities() const {
-  ringmail::imap::CapabilityOptions o;
-  o.authenticated = state_.state() != ringmail::imap::SessionState::kNotAuthenticated;
-  return ringmail::imap::BuildCapabilities(o);
+  return ringmail::imap::BuildCapabilities(ringmail::imap::CapabilityOptionsFor(
+      security_, state_.state() != ringmail::imap::SessionState::kNotAuthenticated));
 }
 
 void ImapSession::StartFresh() {
   last_activity_ = svc_->loop()->now();
-  conn_->Start(this);
+  // The greeting is queued before Start: an implicit-TLS stream keeps it
+  // until the handshake is done.
   absl::StrAppend(&out(), "* OK [CAPABILITY ", Capabilities(),
                   "] ringmail ready.\r\n");
+  StartStream();
   FlushOutput();
   ArmIdleTimer();
 }
@@ -60,9 +80,12 @@ void ImapSession::StartAuthenticated(MailUser* user, std::string unread) {
   state_.OnCommandOk(ringmail::imap::CommandId::kLogin);
   reader_.set_authenticated(true);
   last_activity_ = svc_->loop()->now();
-  conn_->Start(this);
+  // Plaintext the client pipelined on the old core comes before anything
+  // the stream delivers (an adopted TLS stream may deliver from Start).
+  pending_ = std::move(unread);
+  StartStream();
   ArmIdleTimer();
-  if (!unread.empty()) OnReceive(unread);
+  if (!pending_.empty() && !gone_) PumpPending();
 }
 
 void ImapSession::Shutdown() {
@@ -77,13 +100,14 @@ void ImapSession::OnReceive(std::string_view data) {
   last_activity_ = svc_->loop()->now();
   if (busy_ || !pending_.empty()) {
     pending_.append(data.data(), data.size());
-    if (pending_.size() > kMaxPendingInput) conn_->PauseReading();
+    if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
     if (!busy_) PumpPending();
     return;
   }
   size_t used = Pump(data);
+  if (starttls_) return UpgradeToTls(data.size() - used);
   if (used < data.size() && !closing_) pending_.assign(data.substr(used));
-  if (pending_.size() > kMaxPendingInput) conn_->PauseReading();
+  if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
   FlushOutput();
 }
 
@@ -92,14 +116,42 @@ void ImapSession::PumpPending() {
   std::string in;
   in.swap(pending_);
   size_t used = Pump(in);
+  if (starttls_) return UpgradeToTls(in.size() - used + pending_.size());
   if (used < in.size() && !closing_) pending_.assign(in, used, std::string::npos);
-  if (pending_.size() <= kMaxPendingInput) conn_->ResumeReading();
+  if (pending_.size() <= kMaxPendingInput) stream_->ResumeReading();
   FlushOutput();
+}
+
+void ImapSession::CmdStarttls() {
+  if (std::string_view bad = ringmail::imap::CheckStarttls(security_); !bad.empty()) {
+    return FinishBad(bad);
+  }
+  // RFC 3501 §6.2.1: the tagged OK goes out in the clear, then the
+  // handshake. No CAPABILITY code here: the client asks again under TLS.
+  ringmail::imap::AppendTagged(&out(), tag_, ringmail::imap::Status::kOk, "",
+                               "Begin TLS negotiation now.");
+  busy_ = false;
+  starttls_ = true;  // Pump stops; its caller counts what is left
+}
+
+void ImapSession::UpgradeToTls(size_t discarded) {
+  assert(starttls_ && plain_ != nullptr);
+  starttls_ = false;
+  // CVE-2011-0411: whatever followed STARTTLS was sent in the clear and is
+  // dropped unparsed (StartTls logs the count). The reader starts afresh.
+  pending_.clear();
+  ringmail::imap::ReaderLimits limits;
+  limits.max_message_size = svc_->ctx().config->imap.max_message_size;
+  reader_ = ringmail::imap::CommandReader(limits);
+  tls_ = engine::StartTls(plain_, svc_->tls(), this, discarded);
+  plain_ = nullptr;
+  stream_ = tls_;
+  security_.tls_active = true;
 }
 
 size_t ImapSession::Pump(std::string_view in) {
   size_t total = 0;
-  while (!busy_ && !closing_ && !gone_) {
+  while (!busy_ && !closing_ && !gone_ && !starttls_) {
     size_t consumed = 0;
     ringmail::imap::CommandReader::Event ev = reader_.Next(in.substr(total), &consumed);
     total += consumed;
@@ -168,8 +220,7 @@ void ImapSession::Dispatch(const ringmail::imap::Command& cmd) {
     case Id::kCapability: return CmdCapability();
     case Id::kNoop: return CmdNoop();
     case Id::kLogout: return CmdLogout();
-    case Id::kStarttls:
-      return FinishBad("STARTTLS is not available on this port");
+    case Id::kStarttls: return CmdStarttls();
     case Id::kAuthenticate: return CmdAuthenticate(cmd);
     case Id::kLogin: return CmdLogin(cmd);
     case Id::kSelect: return CmdSelect(cmd, false);
@@ -227,13 +278,13 @@ void ImapSession::Finish(ringmail::imap::Status status, std::string_view code,
 }
 
 void ImapSession::FlushOutput() {
-  if (!gone_) conn_->Flush();
+  if (!gone_) stream_->Flush();
 }
 
 void ImapSession::CloseConnection() {
   if (closing_ || gone_) return;
   closing_ = true;
-  conn_->Close();
+  stream_->Close();
 }
 
 void ImapSession::OnPeerClosed() { CloseConnection(); }
@@ -317,10 +368,25 @@ void ImapSession::CmdEnable(const ringmail::imap::Command& cmd) {
 
 // ------------------------------------------------------------ login
 
+bool ImapSession::LoginAllowed() {
+  if (!security_.login_allowed()) {
+    // RFC 3501 §6.2.3 (LOGINDISABLED) / RFC 5530 PRIVACYREQUIRED.
+    FinishNo(ringmail::imap::kCodePrivacyRequired, ringmail::imap::kPlaintextLoginRefused);
+    return false;
+  }
+  AuthThrottle* throttle = svc_->ctx().throttle;
+  if (throttle != nullptr && throttle->Blocked(carry_.ip, absl::Now())) {
+    FinishNo("UNAVAILABLE", "Too many failed logins; try again later.");
+    return false;
+  }
+  return true;
+}
+
 void ImapSession::CmdLogin(const ringmail::imap::Command& cmd) {
   std::string user, password;
   ringmail::imap::ArgError err;
   if (!ringmail::imap::ParseLogin(cmd.args, &user, &password, &err)) return FinishBad(err.text);
+  if (!LoginAllowed()) return;
   VerifyLogin(std::move(user), std::move(password));
 }
 
@@ -332,6 +398,7 @@ void ImapSession::CmdAuthenticate(const ringmail::imap::Command& cmd) {
     return FinishBad(err.text);
   }
   std::string mech = absl::AsciiStrToUpper(mechanism);
+  if ((mech == "PLAIN" || mech == "LOGIN") && !LoginAllowed()) return;
   busy_ = false;  // waiting for client lines, not for I/O
   if (mech == "PLAIN") {
     raw_mode_ = RawMode::kAuthPlain;
@@ -407,10 +474,13 @@ void ImapSession::VerifyLogin(std::string user, std::string password) {
             break;
         }
         // One line per failure, in a form fail2ban can match.
-        LOG_WARNING("imap: authentication failed for user=<", login, "> rip=",
-                    carry_.ip);
+        LogAuthFailure("imap", carry_.ip, login);
         ++auth_failures_;
-        svc_->loop()->AddTimer(kAuthFailureDelay, [this, alive] {
+        AuthThrottle* throttle = svc_->ctx().throttle;
+        absl::Duration delay = throttle != nullptr
+                                   ? throttle->RecordFailure(carry_.ip, absl::Now())
+                                   : kAuthFailureDelay;
+        svc_->loop()->AddTimer(delay, [this, alive] {
           if (!*alive) return;
           FinishNo("AUTHENTICATIONFAILED", "Authentication failed.");
           if (auth_failures_ >= kMaxAuthFailures) {
@@ -453,12 +523,24 @@ void ImapSession::LoggedIn(const Directory::Mailbox& mailbox) {
   Directory::Mailbox user = mailbox;
   gone_ = true;  // this object no longer owns the connection
   svc_->loop()->CancelTimer(idle_timer_);
-  conn_->Release([here, home, target, unread = std::move(unread), user,
-                  carry](int fd, std::string held) mutable {
-    here->Post(home, [target, fd, data = unread + held, user, carry]() mutable {
-      target->Adopt(fd, std::move(data), user, carry);
+  if (tls_ != nullptr) {
+    // The TLS session moves whole: socket, SSL state and the ciphertext
+    // not yet decrypted; `unread` is plaintext already decrypted here.
+    tls_->Release([here, home, target, unread = std::move(unread), user,
+                   carry](std::unique_ptr<engine::TlsHandover> h) mutable {
+      here->Post(home, [target, h = std::move(h), unread = std::move(unread), user,
+                        carry]() mutable {
+        target->AdoptTls(std::move(h), std::move(unread), user, carry);
+      });
     });
-  });
+  } else {
+    plain_->Release([here, home, target, unread = std::move(unread), user,
+                     carry](int fd, std::string held) mutable {
+      here->Post(home, [target, fd, data = unread + held, user, carry]() mutable {
+        target->Adopt(fd, std::move(data), user, carry);
+      });
+    });
+  }
   delete this;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/tcp.h"
+#include "engine/tls.h"
 #include "protocols/imap/args.h"
 #include "protocols/imap/command_reader.h"
 #include "protocols/imap/fetch.h"
@@ -22,6 +23,7 @@
 #include "protocols/imap/search.h"
 #include "protocols/imap/sequence_set.h"
 #include "protocols/imap/session_state.h"
+#include "protocols/imap/tls_policy.h"
 #include "server/imap/folder_state.h"
 #include "server/imap/imap_service.h"
 #include "server/imap/mail_user.h"
@@ -30,7 +32,11 @@ namespace ringmail::server::imap {
 
 class ImapSession final : public engine::ConnectionHandler {
  public:
-  ImapSession(ImapService* svc, engine::Connection* conn, SessionCarry carry);
+  // Exactly one of `plain` (port 143, may upgrade with STARTTLS) and `tls`
+  // (implicit TLS, or a TLS session handed over) is non-null; neither has
+  // been started. The session starts it and owns it until OnClosed.
+  ImapSession(ImapService* svc, engine::Connection* plain, engine::TlsStream* tls,
+              SessionCarry carry);
   ~ImapSession() override;
 
   // A new connection: greeting, not authenticated.
@@ -60,7 +66,15 @@ class ImapSession final : public engine::ConnectionHandler {
     Finish(ringmail::imap::Status::kNo, code, text);
   }
   void Begin(const ringmail::imap::Command& cmd);  // records tag and command
-  std::string& out() { return conn_->output(); }
+  std::string& out() { return stream_->output(); }
+  void StartStream();
+  void CmdStarttls();
+  // STARTTLS was answered: drop `discarded` pipelined plaintext octets
+  // (already removed from the input) and switch the stream to TLS.
+  void UpgradeToTls(size_t discarded);
+  // False (and the command finished with NO) if logging in is not allowed
+  // now: plaintext off TLS, or the client IP is throttled.
+  bool LoginAllowed();
   void FlushOutput();
   void CloseConnection();
   void ArmIdleTimer();
@@ -113,9 +127,13 @@ class ImapSession final : public engine::ConnectionHandler {
   void SearchNext(std::shared_ptr<struct SearchJob> job);
 
   ImapService* svc_;
-  engine::Connection* conn_;
+  engine::Connection* plain_;  // non-null while plaintext (STARTTLS source)
+  engine::TlsStream* tls_;     // non-null once TLS
+  engine::Stream* stream_;     // the one in use
   SessionCarry carry_;
+  ringmail::imap::ConnectionSecurity security_;
   ringmail::imap::CommandReader reader_;
+  bool starttls_ = false;  // tagged OK queued; upgrade once Pump returns
   ringmail::imap::SessionStateTracker state_;
   MailUser* user_ = nullptr;
   std::unique_ptr<FolderView> view_;

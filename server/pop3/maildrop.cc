@@ -209,6 +209,7 @@ void Maildrop::MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then) {
        then = std::move(then)](int res) mutable {
         if (!*alive) return;
         if (res == 0) {
+          folder_->NoteLocalChange();
           folder_->index().ApplyRename(uid, name, true);
           folder_->PublishFlags(uid, view_.get());
         }
@@ -238,6 +239,7 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
         LOG_WARNING("pop3: unlink in ", folder_->path(), " failed: ", strerror(-res));
         ++job->failed;
       } else {
+        folder_->NoteLocalChange();
         folder_->index().Remove(uid);
         folder_->PublishExpunge(uid, view_.get());
         view_->RemoveOwn(uid);

@@ -22,7 +22,15 @@ Pop3Service::Pop3Service(engine::Loop* loop, const Pop3Context& ctx,
     : loop_(loop), ctx_(ctx) {
   for (int fd : listen_fds) {
     listeners_.push_back(std::make_unique<engine::Listener>(
-        loop, fd, [this](int cfd) { OnAccept(cfd); }));
+        loop, fd, [this](int cfd) { OnAccept(cfd, false); }));
+  }
+}
+
+void Pop3Service::EnableTls(engine::TlsContext* ctx, std::vector<int> tls_fds) {
+  tls_ = ctx;
+  for (int fd : tls_fds) {
+    listeners_.push_back(std::make_unique<engine::Listener>(
+        loop_, fd, [this](int cfd) { OnAccept(cfd, true); }));
   }
 }
 
@@ -32,7 +40,7 @@ void Pop3Service::Start() {
   for (auto& l : listeners_) l->Start();
 }
 
-void Pop3Service::OnAccept(int fd) {
+void Pop3Service::OnAccept(int fd, bool implicit_tls) {
   auto* conn = new engine::Connection(loop_, fd);
   std::string ip = conn->peer().IpString();
   std::string_view refusal;
@@ -43,21 +51,42 @@ void Pop3Service::OnAccept(int fd) {
     refusal = "-ERR [SYS/TEMP] Too many connections.\r\n";
   }
   if (!refusal.empty()) {
-    conn->output() = std::string(refusal);
+    // Not in the clear on an implicit-TLS port: just close.
+    if (!implicit_tls) conn->output() = std::string(refusal);
     conn->Start(new RejectHandler());
     conn->Close();
     return;
   }
   Pop3Carry carry;
+  carry.plaintext_auth_allowed = ctx_.config->auth.allow_plaintext_off_tls ||
+                                 ctx_.trusted == nullptr ||
+                                 ctx_.trusted->Contains(conn->peer());
   carry.ip = std::move(ip);
-  auto* s = new Pop3Session(this, conn, std::move(carry));
+  Pop3Session* s;
+  if (implicit_tls) {
+    s = new Pop3Session(this, nullptr, new engine::TlsStream(conn, tls_), std::move(carry));
+  } else {
+    s = new Pop3Session(this, conn, nullptr, std::move(carry));
+  }
   s->StartFresh();
 }
 
 void Pop3Service::Adopt(int fd, std::string unread, Directory::Mailbox user,
                         Pop3Carry carry) {
+  if (fd < 0) {  // the client went away during the hand-over
+    ctx_.limits->Release(carry.ip);
+    return;
+  }
   auto* conn = new engine::Connection(loop_, fd);
-  auto* s = new Pop3Session(this, conn, std::move(carry));
+  auto* s = new Pop3Session(this, conn, nullptr, std::move(carry));
+  s->StartHandedOver(user, std::move(unread));
+  if (shutting_down_) s->Shutdown();
+}
+
+void Pop3Service::AdoptTls(std::unique_ptr<engine::TlsHandover> handover,
+                           std::string unread, Directory::Mailbox user, Pop3Carry carry) {
+  engine::TlsStream* t = engine::TlsStream::Adopt(loop_, std::move(handover));
+  auto* s = new Pop3Session(this, nullptr, t, std::move(carry));
   s->StartHandedOver(user, std::move(unread));
   if (shutting_down_) s->Shutdown();
 }

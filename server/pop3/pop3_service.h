@@ -19,12 +19,15 @@
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
+#include "engine/tls.h"
 #include "protocols/pop3/session.h"
 #include "server/auth_service.h"
+#include "server/auth_throttle.h"
 #include "server/config.h"
 #include "server/connection_limits.h"
 #include "server/directory.h"
 #include "server/imap/imap_service.h"
+#include "server/trusted_networks.h"
 
 namespace ringmail::server::pop3 {
 
@@ -40,11 +43,17 @@ struct Pop3Context {
   engine::HelperPool* pool = nullptr;
   std::vector<Pop3Service*>* services = nullptr;             // index = core
   std::vector<imap::ImapService*>* imap_services = nullptr;  // index = core
+  // Clients allowed USER/PASS and AUTH PLAIN without TLS; null: all
+  // (config auth.allow_plaintext_off_tls also allows all).
+  const TrustedNetworks* trusted = nullptr;
+  // Shared failed-login throttle; null: a fixed delay per failure.
+  AuthThrottle* throttle = nullptr;
 };
 
 // Session state carried across the hand-over to the home core.
 struct Pop3Carry {
   std::string ip;
+  bool plaintext_auth_allowed = true;  // decided once, at accept
   ringmail::pop3::SessionCarry session;
 };
 
@@ -54,6 +63,12 @@ class Pop3Service {
   ~Pop3Service();
   Pop3Service(const Pop3Service&) = delete;
   Pop3Service& operator=(const Pop3Service&) = delete;
+
+  // TLS for this core (before Start): `ctx` (owned by the caller, outlives
+  // the service) serves STLS and the implicit-TLS listeners `tls_fds`
+  // (pop3s.listen). Without it STLS is refused and not advertised.
+  void EnableTls(engine::TlsContext* ctx, std::vector<int> tls_fds);
+  engine::TlsContext* tls() const { return tls_; }
 
   void Start();
   // Stops accepting, ends every session (no UPDATE), then calls `done`
@@ -69,6 +84,9 @@ class Pop3Service {
   // On the home core: takes over a connection whose password was checked;
   // the session then locks and opens the maildrop.
   void Adopt(int fd, std::string unread, Directory::Mailbox user, Pop3Carry carry);
+  // Same for a TLS session (TlsStream::Release on the accepting core).
+  void AdoptTls(std::unique_ptr<engine::TlsHandover> handover, std::string unread,
+                Directory::Mailbox user, Pop3Carry carry);
 
   // RFC 1939 §8 exclusive maildrop lock, on the home core. A user's POP3
   // sessions all run there, so a per-core set is enough.
@@ -79,12 +97,13 @@ class Pop3Service {
   void Unregister(Pop3Session* s);
 
  private:
-  void OnAccept(int fd);
+  void OnAccept(int fd, bool implicit_tls);
   void MaybeFinishShutdown();
 
   engine::Loop* loop_;
   Pop3Context ctx_;
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
+  engine::TlsContext* tls_ = nullptr;
   std::vector<Pop3Session*> sessions_;
   absl::flat_hash_set<std::string> locked_;
   bool shutting_down_ = false;

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "server/auth_throttle.h"
 
 namespace ringmail::server::pop3 {
 namespace {
@@ -29,9 +30,29 @@ ringmail::pop3::SessionLimits Limits() { return ringmail::pop3::SessionLimits();
 
 }  // namespace
 
-Pop3Session::Pop3Session(Pop3Service* svc, engine::Connection* conn, Pop3Carry carry)
-    : svc_(svc), conn_(conn), carry_(std::move(carry)), session_(Limits(), this) {
+Pop3Session::Pop3Session(Pop3Service* svc, engine::Connection* plain,
+                         engine::TlsStream* tls, Pop3Carry carry)
+    : svc_(svc),
+      plain_(plain),
+      tls_(tls),
+      stream_(tls != nullptr ? static_cast<engine::Stream*>(tls) : plain),
+      carry_(std::move(carry)),
+      session_(Limits(), this) {
+  assert((plain_ == nullptr) != (tls_ == nullptr));
+  ringmail::pop3::SessionSecurity security;
+  security.tls_available = svc_->tls() != nullptr;
+  security.tls_active = tls_ != nullptr;
+  security.plaintext_auth_allowed = carry_.plaintext_auth_allowed;
+  session_.set_security(security);
   svc_->Register(this);
+}
+
+void Pop3Session::StartStream() {
+  if (tls_ != nullptr) {
+    tls_->Start(this);
+  } else {
+    plain_->Start(this);
+  }
 }
 
 Pop3Session::~Pop3Session() {
@@ -45,9 +66,11 @@ Pop3Session::~Pop3Session() {
 
 void Pop3Session::StartFresh() {
   last_activity_ = svc_->loop()->now();
-  conn_->Start(this);
+  // Queued before Start: an implicit-TLS stream holds it until the
+  // handshake is done.
   session_.Start(&out());
-  conn_->Flush();
+  StartStream();
+  stream_->Flush();
   ArmIdleTimer();
 }
 
@@ -55,7 +78,7 @@ void Pop3Session::StartHandedOver(const Directory::Mailbox& user, std::string un
   last_activity_ = svc_->loop()->now();
   session_.ResumeLogin(carry_.session);
   pending_ = std::move(unread);
-  conn_->Start(this);
+  StartStream();  // may deliver decrypted bytes; they queue behind pending_
   ArmIdleTimer();
   OpenMaildrop(user);
 }
@@ -82,16 +105,28 @@ void Pop3Session::Pump() {
   in_consume_ = false;
   if (gone_) return;  // handed over inside Consume
   pending_.erase(0, used);
+  if (session_.tls_requested()) return UpgradeToTls(pending_.size());
   if (session_.closed()) {
     CloseConnection();
     return;
   }
   if (pending_.size() > kMaxPendingInput) {
-    conn_->PauseReading();
+    stream_->PauseReading();
   } else {
-    conn_->ResumeReading();
+    stream_->ResumeReading();
   }
-  conn_->Flush();
+  stream_->Flush();
+}
+
+void Pop3Session::UpgradeToTls(size_t discarded) {
+  assert(plain_ != nullptr && svc_->tls() != nullptr);
+  // RFC 2595 §4 / CVE-2011-0411: input after STLS was sent in the clear
+  // and is dropped unparsed (StartTls logs the count).
+  pending_.clear();
+  tls_ = engine::StartTls(plain_, svc_->tls(), this, discarded);
+  plain_ = nullptr;
+  stream_ = tls_;
+  session_.TlsStarted();
 }
 
 void Pop3Session::AfterAnswer() {
@@ -107,7 +142,7 @@ void Pop3Session::AfterAnswer() {
 void Pop3Session::CloseConnection() {
   if (closing_ || gone_) return;
   closing_ = true;
-  conn_->Close();  // flushes first
+  stream_->Close();  // flushes first
 }
 
 void Pop3Session::OnPeerClosed() { CloseConnection(); }
@@ -145,6 +180,13 @@ void Pop3Session::OnIdleTimer() {
 
 void Pop3Session::Login(std::string_view user, std::string password) {
   std::string login = absl::AsciiStrToLower(absl::string_view(user.data(), user.size()));
+  AuthThrottle* throttle = svc_->ctx().throttle;
+  if (throttle != nullptr && throttle->Blocked(carry_.ip, absl::Now())) {
+    // Refused without a password check: -ERR [SYS/TEMP].
+    for (char& c : password) c = 0;
+    session_.LoginDone(LoginResult::kTempFail, {}, &out());
+    return AfterAnswer();
+  }
   svc_->ctx().auth->Verify(
       svc_->loop(), login, std::move(password),
       [this, alive = alive_, login](AuthResult r) {
@@ -160,8 +202,12 @@ void Pop3Session::Login(std::string_view user, std::string password) {
             break;
         }
         // One line per failure, in a form fail2ban can match.
-        LOG_WARNING("pop3: authentication failed for user=<", login, "> rip=", carry_.ip);
-        svc_->loop()->AddTimer(kAuthFailureDelay, [this, alive] {
+        LogAuthFailure("pop3", carry_.ip, login);
+        AuthThrottle* throttle = svc_->ctx().throttle;
+        absl::Duration delay = throttle != nullptr
+                                   ? throttle->RecordFailure(carry_.ip, absl::Now())
+                                   : kAuthFailureDelay;
+        svc_->loop()->AddTimer(delay, [this, alive] {
           if (!*alive) return;
           session_.LoginDone(LoginResult::kBadCredentials, {}, &out());
           AfterAnswer();
@@ -181,13 +227,25 @@ void Pop3Session::LoggedIn(const Directory::Mailbox& mailbox) {
   std::string unread = std::move(pending_);
   gone_ = true;  // this object no longer owns the connection
   svc_->loop()->CancelTimer(idle_timer_);
-  conn_->Release([here, home, target, unread = std::move(unread), mailbox,
-                  carry = std::move(carry)](int fd, std::string held) mutable {
-    here->Post(home, [target, fd, data = unread + held, mailbox,
-                      carry = std::move(carry)]() mutable {
-      target->Adopt(fd, std::move(data), mailbox, std::move(carry));
+  if (tls_ != nullptr) {
+    // The TLS session moves whole: socket, SSL state and the ciphertext
+    // not yet decrypted; `unread` is plaintext already decrypted here.
+    tls_->Release([here, home, target, unread = std::move(unread), mailbox,
+                   carry = std::move(carry)](std::unique_ptr<engine::TlsHandover> h) mutable {
+      here->Post(home, [target, h = std::move(h), unread = std::move(unread), mailbox,
+                        carry = std::move(carry)]() mutable {
+        target->AdoptTls(std::move(h), std::move(unread), mailbox, std::move(carry));
+      });
     });
-  });
+  } else {
+    plain_->Release([here, home, target, unread = std::move(unread), mailbox,
+                     carry = std::move(carry)](int fd, std::string held) mutable {
+      here->Post(home, [target, fd, data = unread + held, mailbox,
+                        carry = std::move(carry)]() mutable {
+        target->Adopt(fd, std::move(data), mailbox, std::move(carry));
+      });
+    });
+  }
   delete this;
 }
 

@@ -15,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "engine/tcp.h"
+#include "engine/tls.h"
 #include "protocols/pop3/session.h"
 #include "server/directory.h"
 #include "server/pop3/maildrop.h"
@@ -25,7 +26,11 @@ namespace ringmail::server::pop3 {
 class Pop3Session final : public engine::ConnectionHandler,
                           public ringmail::pop3::SessionHost {
  public:
-  Pop3Session(Pop3Service* svc, engine::Connection* conn, Pop3Carry carry);
+  // Exactly one of `plain` (port 110, may upgrade with STLS) and `tls`
+  // (implicit TLS, or a TLS session handed over) is non-null; neither has
+  // been started. The session starts it and owns it until OnClosed.
+  Pop3Session(Pop3Service* svc, engine::Connection* plain, engine::TlsStream* tls,
+              Pop3Carry carry);
   ~Pop3Session() override;
 
   // A new connection: greeting, AUTHORIZATION state.
@@ -51,14 +56,20 @@ class Pop3Session final : public engine::ConnectionHandler,
   void AfterAnswer();  // output, more input, or close
   void LoggedIn(const Directory::Mailbox& mailbox);
   void OpenMaildrop(const Directory::Mailbox& mailbox);
-  std::string& out() { return conn_->output(); }
+  std::string& out() { return stream_->output(); }
+  void StartStream();
+  // The session accepted STLS: drop the `discarded` octets pipelined after
+  // it (already removed from pending_) and switch the stream to TLS.
+  void UpgradeToTls(size_t discarded);
   void CloseConnection();
   void ArmIdleTimer();
   void OnIdleTimer();
   absl::Duration Timeout() const;
 
   Pop3Service* svc_;
-  engine::Connection* conn_;
+  engine::Connection* plain_;  // non-null while plaintext (STLS source)
+  engine::TlsStream* tls_;     // non-null once TLS
+  engine::Stream* stream_;     // the one in use
   Pop3Carry carry_;
   ringmail::pop3::Session session_;
   std::unique_ptr<Maildrop> maildrop_;

@@ -7,6 +7,8 @@
     d.kill9(); d.start()                     # crash and restart on the same data
     d = Daemon(imap=True).start()            # also --imap_listen=127.0.0.1:0
     imaplib.IMAP4("127.0.0.1", d.imap_port)
+    d = Daemon(tls=True).start()             # self-signed cert in the temp dir
+    d.cert_file, d.submission_port, d.smtps_port
 
 The binary is $RINGMAILD or <repo>/bazel-bin/server/ringmaild. A missing
 binary raises (a failure, never a skip).
@@ -71,6 +73,20 @@ def sha512_crypt(password):
     return out.stdout.strip()
 
 
+def make_cert(directory):
+    """Writes a fresh self-signed EC P-256 certificate (CN=localhost) and key
+    into `directory`; returns (cert, key) paths. Never committed."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 def write_passwd(path, users):
     lines = []
     for i, (user, pw) in enumerate(sorted(users.items())):
@@ -83,8 +99,9 @@ def write_passwd(path, users):
 
 class Daemon:
     def __init__(self, extra_args=(), users=None, workdir=None, start_timeout=20.0,
-                 imap=False):
+                 imap=False, tls=False):
         self.extra_args = list(extra_args)
+        self.tls = tls  # generate a certificate and pass --tls_cert/--tls_key
         self.imap = imap  # listen for IMAP on an ephemeral port; see imap_port
         self.users = dict(USERS if users is None else users)
         self.own_workdir = workdir is None
@@ -98,8 +115,13 @@ class Daemon:
         self.smtp_port = None
         self.imap_port = None
         self.pop3_port = None
+        self.submission_port = None
+        self.smtps_port = None  # only with tls=True
+        self.cert_file = self.key_file = None
         self.starts = 0
         os.makedirs(self.data_dir, exist_ok=True)
+        if tls:
+            self.cert_file, self.key_file = make_cert(self.workdir)
         write_passwd(self.passwd_file, self.users)
 
     # -- lifecycle -----------------------------------------------------------
@@ -111,8 +133,12 @@ class Daemon:
         args = [binary(), f"--data_dir={self.data_dir}", f"--passwd_file={self.passwd_file}",
                 "--smtp_listen=127.0.0.1:0", "--imap_listen=127.0.0.1:0",
                 "--pop3_listen=127.0.0.1:0",
+                "--submission_listen=127.0.0.1:0", "--smtps_listen=127.0.0.1:0",
+                "--imaps_listen=127.0.0.1:0", "--pop3s_listen=127.0.0.1:0",
                 f"--ports_file={self.ports_file}",
                 "--hostname=mx.ringmail.test"] + self.extra_args
+        if self.tls:
+            args[1:1] = [f"--tls_cert={self.cert_file}", f"--tls_key={self.key_file}"]
         if self.imap and not any(a.startswith("--imap_listen") for a in args):
             args.append("--imap_listen=127.0.0.1:0")
         log = open(self.log_file, "ab")
@@ -130,6 +156,10 @@ class Daemon:
                     self.imap_port = int(ports["imap"].rsplit(":", 1)[1])
                 if "pop3" in ports:
                     self.pop3_port = int(ports["pop3"].rsplit(":", 1)[1])
+                if "submission" in ports:
+                    self.submission_port = int(ports["submission"].rsplit(":", 1)[1])
+                if "smtps" in ports:
+                    self.smtps_port = int(ports["smtps"].rsplit(":", 1)[1])
                 return self
             if self.proc.poll() is not None:
                 code = self.proc.returncode
@@ -317,12 +347,13 @@ class DaemonTestCase(unittest.TestCase):
 
     extra_args = ()
     imap = False  # set True in a subclass to get self.imap_port
+    tls = False   # set True for a certificate (self.daemon.cert_file)
 
     def daemon_args(self):
         return list(self.extra_args)
 
     def setUp(self):
-        self.daemon = Daemon(extra_args=self.daemon_args(), imap=self.imap)
+        self.daemon = Daemon(extra_args=self.daemon_args(), imap=self.imap, tls=self.tls)
         self.addCleanup(self.daemon.cleanup)   # runs last: kill -9 if still up, rm
         self.addCleanup(self.daemon.stop)      # runs before it: SIGTERM, exit 0
         self.daemon.start()

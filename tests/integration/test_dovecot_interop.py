@@ -3,170 +3,18 @@ what one writes, the other must show with the same UIDVALIDITY, UIDs, flags
 (keywords included) and bytes.
 
 The test runs its own Dovecot as root from a private config in a temp dir
-(own base_dir, 127.0.0.1 on a free port, passwd-file users). Dovecot refuses
-mail access as root ("Mail access not allowed for root"; passwd-file also
-rejects uid 0), while ringmaild runs as root here: so mail is accessed as the
-system user ringmail-test (created with useradd if missing) and the mail tree
-is chowned to it before Dovecot starts. Only ownership changes; ringmaild, as
-root, reads and writes it either way. The system dovecot service is stopped
-and disabled by tools/lib/common.sh."""
+(tests/integration/dovecot.py: own base_dir, 127.0.0.1 on a free port,
+passwd-file users, mail accessed as the system user ringmail-test). The
+system dovecot service is stopped and disabled by tools/lib/common.sh."""
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import time
 import unittest
 
+from dovecot import DOVECOT, Dovecot
 from harness import Daemon, USERS
 from imapcheck import fetch_all, flags_of, login, smtp_deliver, uidvalidity
 from mailcheck import make_message
 
 ALICE = "alice@example.test"
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
-
-
-TEST_USER = "ringmail-test"
-
-
-def test_user():
-    """(uid, gid) of TEST_USER, creating the system user if missing."""
-    try:
-        pw = pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", TEST_USER], check=True, capture_output=True)
-        pw = pwd.getpwnam(TEST_USER)
-    return pw.pw_uid, pw.pw_gid
-
-
-def chown_tree(root, uid, gid):
-    for dirpath, dirnames, filenames in os.walk(root):
-        os.lchown(dirpath, uid, gid)
-        for n in filenames:
-            os.lchown(os.path.join(dirpath, n), uid, gid)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Dovecot:
-    """A private dovecot instance serving <data_dir>/mail/%d/%n/Maildir."""
-
-    def __init__(self, workdir, data_dir, users):
-        self.dir = os.path.join(workdir, "dovecot")
-        os.makedirs(os.path.join(self.dir, "run"), exist_ok=True)
-        os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
-        self.log = os.path.join(self.dir, "dovecot.log")
-        self.conf = os.path.join(self.dir, "dovecot.conf")
-        self.port = None
-        self.proc = None
-        passwd = os.path.join(self.dir, "passwd")
-        self.uid, self.gid = test_user()
-        with open(passwd, "w") as f:
-            for user, pw in sorted(users.items()):
-                f.write(f"{user}:{{PLAIN}}{pw}:{self.uid}:{self.gid}::{self.dir}::\n")
-        # dovecot's auth process runs as user "dovecot": it must reach the
-        # passwd-file (mkdtemp makes the workdir 0700).
-        os.chmod(workdir, 0o711)
-        os.chmod(self.dir, 0o755)
-        os.chmod(passwd, 0o644)
-        self.data_dir = data_dir
-        self.passwd = passwd
-
-    def write_conf(self):
-        d = self.dir
-        conf = f"""
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {self.log}
-info_log_path = {self.log}
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:{self.data_dir}/mail/%d/%n/Maildir
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd}
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {self.passwd}
-}}
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = 0
-  }}
-}}
-"""
-        with open(self.conf, "w") as f:
-            f.write(conf)
-
-    def start(self, timeout=20.0):
-        assert self.proc is None
-        mail = os.path.join(self.data_dir, "mail")
-        os.makedirs(mail, exist_ok=True)
-        chown_tree(mail, self.uid, self.gid)
-        self.port = free_port()
-        self.write_conf()
-        self.proc = subprocess.Popen([DOVECOT, "-c", self.conf, "-F"], stdin=subprocess.DEVNULL,
-                                     stdout=open(self.log + ".out", "ab"),
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                code, self.proc = self.proc.returncode, None
-                raise RuntimeError(f"dovecot exited with {code}:\n{self.tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                    if s.recv(100).startswith(b"* OK"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError(f"dovecot did not listen on {self.port}:\n{self.tail()}")
-
-    def stop(self):
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def tail(self, n=30):
-        out = []
-        for p in (self.log, self.log + ".out"):
-            try:
-                with open(p, "rb") as f:
-                    out += f.read().decode("utf-8", "replace").splitlines()[-n:]
-            except OSError:
-                pass
-        return "\n".join(out)
 
 
 def snapshot(M, mailboxes):

@@ -252,8 +252,8 @@ class Pop3Test(DaemonTestCase):
         p = self.pop()
         _, lines, _ = p.uidl()
         got = [l.split()[1].decode() for l in lines]
-        self.assertEqual(got, [f"{u:08X}{validity:08X}" for u in uids])
-        self.assertEqual(p.uidl(2), f"+OK 2 {uids[1]:08X}{validity:08X}".encode())
+        self.assertEqual(got, [f"{u:08x}{validity:08x}" for u in uids])
+        self.assertEqual(p.uidl(2), f"+OK 2 {uids[1]:08x}{validity:08x}".encode())
         # RETR's \Seen and UPDATE's deletion reach the IMAP session.
         p.retr(1)
         p.dele(3)

@@ -35,8 +35,13 @@ rm_ensure_packages() {
   $sudo apt-get update -q
   # shellcheck disable=SC2086
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing </dev/null
-  if echo "$missing" | grep -qx dovecot-imapd; then
+  # One system "dovecot" service serves IMAP and POP3 (110/995 once
+  # dovecot-pop3d is in); fetchmail ships a daemon of its own.
+  if echo "$missing" | grep -qxE 'dovecot-(core|imapd|pop3d)'; then
     rm_disable_service dovecot
+  fi
+  if echo "$missing" | grep -qx fetchmail; then
+    rm_disable_service fetchmail
   fi
 }
 

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Runs the POP3 download benchmark for bench/pop3_download.sh (stdlib only).
+
+  driver.py --ringmaild PATH --work DIR [--users 100] [--messages 200]
+            [--size 20480] [--concurrency 100] [--procs 2] [--passes 2]
+            [--timeout 600] [--only ringmail|dovecot]
+
+Generates one tree (gen_tree.py) and gives each server its own copy of it,
+made before either server starts, so both begin from the same files in new/
+with no UID list. Then for each server: start it on loopback, run load.py
+--passes times (pass 1: first download, the server assigns UIDs and builds
+its index; later passes: the same download again), stop it. Dovecot is
+Debian's, run from a private config by tests/integration/dovecot.py (its
+"high-performance" login mode, pop3_uidl_format %08Xu%08Xv). Prints one
+RESULT line per server and pass:
+
+  RESULT <server> <pass> <messages> <octets> <seconds> <client cpu s> <uidl digest>
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+from dovecot import Dovecot, installed  # noqa: E402
+
+PY = "/usr/bin/python3"
+
+
+def log(msg):
+    print(f"[pop3_download {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def read_users(path):
+    with open(path) as f:
+        return dict(l.split() for l in f if l.strip())
+
+
+class Ringmail:
+    def __init__(self, binary, work, data_dir, passwd):
+        self.binary, self.work, self.data_dir, self.passwd = binary, work, data_dir, passwd
+        self.proc = None
+        self.pop3_port = None
+
+    def start(self, timeout=30):
+        ports = os.path.join(self.work, "ports")
+        self.log = open(os.path.join(self.work, "ringmaild.log"), "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, f"--data_dir={self.data_dir}", f"--passwd_file={self.passwd}",
+             "--smtp_listen=127.0.0.1:0", "--imap_listen=127.0.0.1:0",
+             "--pop3_listen=127.0.0.1:0", "--submission_listen=127.0.0.1:0",
+             "--smtps_listen=127.0.0.1:0", "--imaps_listen=127.0.0.1:0",
+             "--pop3s_listen=127.0.0.1:0", f"--ports_file={ports}",
+             "--hostname=bench-ringmail.localdomain"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ringmaild exited with {self.proc.returncode}")
+            try:
+                with open(ports) as f:
+                    text = f.read()
+                if text.endswith("\n"):
+                    for l in text.splitlines():
+                        if l.startswith("pop3 "):
+                            self.pop3_port = int(l.split()[1].rsplit(":", 1)[1])
+                            return self
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError("ringmaild did not write its ports file")
+
+    def stop(self):
+        if self.proc is None:
+            return 0
+        crashed = self.proc.poll() is not None
+        if not crashed:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code, self.proc = self.proc.returncode, None
+        self.log.close()
+        if crashed or code != 0:
+            raise RuntimeError(f"ringmaild {'died' if crashed else 'exited'} with status {code}")
+        return code
+
+
+def run_load(label, port, users_file, a):
+    out = []
+    for p in range(1, a.passes + 1):
+        cmd = [PY, os.path.join(HERE, "load.py"), str(port), users_file,
+               f"--concurrency={a.concurrency}", f"--procs={a.procs}", f"--timeout={a.timeout}"]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=a.timeout + 60)
+        sys.stderr.write(r.stderr)
+        line = next((l for l in r.stdout.splitlines() if l.startswith("RESULT ")), None)
+        if r.returncode != 0 or line is None:
+            raise RuntimeError(f"{label} pass {p}: load.py failed (status {r.returncode})")
+        _, sessions, msgs, octets, secs, cpu, digest = line.split()
+        res = f"RESULT {label} {p} {msgs} {octets} {secs} {cpu} {digest}"
+        log(f"{res}  (load average {' '.join(open('/proc/loadavg').read().split()[:3])})")
+        print(res, flush=True)
+        out.append(res)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringmaild", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--users", type=int, default=100)
+    ap.add_argument("--messages", type=int, default=200)
+    ap.add_argument("--size", type=int, default=20480)
+    ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--passes", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--only", choices=("ringmail", "dovecot"))
+    a = ap.parse_args()
+    work = a.work
+    src = os.path.join(work, "tree")
+    passwd = os.path.join(work, "passwd")
+    users_file = os.path.join(work, "users")
+    t = time.monotonic()
+    subprocess.run([PY, os.path.join(HERE, "gen_tree.py"), src, passwd, users_file,
+                    f"--users={a.users}", f"--messages={a.messages}", f"--size={a.size}"],
+                   check=True)
+    log(f"generated {a.users} x {a.messages} messages in {time.monotonic() - t:.1f}s")
+    servers = [s for s in ("ringmail", "dovecot") if a.only in (None, s)]
+    for s in servers:  # copies first: both servers start from identical trees
+        os.makedirs(os.path.join(work, s))
+        shutil.copytree(os.path.join(src, "mail"), os.path.join(work, s, "data", "mail"))
+    shutil.rmtree(src)
+    os.sync()
+    status = 0
+    for s in servers:
+        d = os.path.join(work, s)
+        try:
+            if s == "ringmail":
+                srv = Ringmail(a.ringmaild, d, os.path.join(d, "data"), passwd).start()
+                port = srv.pop3_port
+            else:
+                if not installed(pop3=True):
+                    raise RuntimeError("dovecot-pop3d is not installed")
+                srv = Dovecot(d, os.path.join(d, "data"), read_users(users_file), pop3=True,
+                              fast_login=True).start()
+                port = srv.pop3_port
+                log(f"dovecot {srv.version()} pop3 on 127.0.0.1:{port}")
+            try:
+                run_load(s, port, users_file, a)
+            finally:
+                srv.stop()
+        except Exception as e:  # report and go on with the other server
+            log(f"{s}: FAILED: {e}")
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
