@@ -150,6 +150,9 @@ const std::vector<KeyDef>& Keys() {
        Uint(&Config::recv_buffers)},
       {"engine.recv_buffer_size", "recv_buffer_size",
        "bytes per receive buffer", Uint(&Config::recv_buffer_size)},
+      {"engine.max_file_workers", "max_file_workers",
+       "kernel io-wq workers per core for file work (0: kernel default)",
+       Uint(&Config::max_file_workers)},
       {"smtp.listen", "smtp_listen",
        "SMTP listen addresses ADDR:PORT (comma-separated, repeatable)",
        [](Config& c, std::string_view t) {

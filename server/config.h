@@ -87,6 +87,8 @@ struct Config {
   uint32_t ring_entries = 1024;
   uint32_t recv_buffers = 1024;             // per core, power of two
   uint32_t recv_buffer_size = 16384;
+  // io-wq workers per core for blocking file work (0: kernel default).
+  uint32_t max_file_workers = 4;
   std::string log_level = "info";
   // Delivery durability (docs/durability.md): "journal" (per-core
   // write-ahead log, one fdatasync per batch, syncfs checkpoints) or

@@ -37,7 +37,7 @@ rm_ensure_packages() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing </dev/null
   # One system "dovecot" service serves IMAP and POP3 (110/995 once
   # dovecot-pop3d is in); fetchmail ships a daemon of its own.
-  if echo "$missing" | grep -qxE 'dovecot-(core|imapd|pop3d)'; then
+  if echo "$missing" | grep -qxE 'dovecot-(core|imapd|pop3d|lmtpd)'; then
     rm_disable_service dovecot
   fi
   if echo "$missing" | grep -qx fetchmail; then
@@ -67,5 +67,14 @@ rm_disable_service() {
 
 rm_build_daemon() {
   rm_log "bazel build //server:ringmaild"
-  (cd "$RINGMAIL_ROOT" && bazel build //server:ringmaild </dev/null)
+  (cd "$RINGMAIL_ROOT" && bazel build //server:ringmaild </dev/null) || return 1
+  # bazel-bin follows the configuration of the latest build (a later
+  # --config=asan or -c opt run re-points it), so keep a copy of this
+  # binary at a path of our own for everything that runs it afterwards.
+  local built
+  built=$(readlink -f "$RINGMAIL_ROOT/bazel-bin/server/ringmaild") || return 1
+  RINGMAIL_BUILD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ringmail-build.XXXXXX")
+  cp "$built" "$RINGMAIL_BUILD_DIR/ringmaild"
+  RINGMAILD="$RINGMAIL_BUILD_DIR/ringmaild"
+  export RINGMAILD
 }
