@@ -211,6 +211,17 @@ const std::vector<KeyDef>& Keys() {
          c.smtp.smtps_listen = SplitList(t);
          return absl::OkStatus();
        }},
+      {"submission.allow_any_sender", "submission_allow_any_sender",
+       "authenticated clients may use any MAIL FROM address",
+       [](Config& c, std::string_view t) {
+         return ParseBool(t, &c.smtp.allow_any_sender);
+       }},
+      {"lmtp.listen", "lmtp_listen",
+       "LMTP (local delivery, no AUTH) addresses ADDR:PORT; default none",
+       [](Config& c, std::string_view t) {
+         c.smtp.lmtp_listen = SplitList(t);
+         return absl::OkStatus();
+       }},
       {"auth.trusted_networks", "auth_trusted_networks",
        "CIDRs where plaintext AUTH is allowed without TLS (comma-separated)",
        [](Config& c, std::string_view t) {
@@ -552,6 +563,7 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
                                                              : nullptr;
     if (name == "submission_listen") list = &c.smtp.submission_listen;
     if (name == "smtps_listen") list = &c.smtp.smtps_listen;
+    if (name == "lmtp_listen") list = &c.smtp.lmtp_listen;
     if (name == "imaps_listen") list = &c.imap.imaps_listen;
     if (name == "pop3s_listen") list = &c.pop3.pop3s_listen;
     std::vector<std::string> keep;

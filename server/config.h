@@ -27,6 +27,12 @@ struct SmtpConfig {
   // TLS): AUTH required before MAIL. Empty list: off.
   std::vector<std::string> submission_listen = {"127.0.0.1:1587"};
   std::vector<std::string> smtps_listen = {"127.0.0.1:1465"};
+  // RFC 6409 §6.1: authenticated clients may use any MAIL FROM (else only
+  // their own address or <>; 553 5.7.1).
+  bool allow_any_sender = false;
+  // LMTP (RFC 2033), local delivery only. Off by default (empty): LMTP has
+  // no authentication and must not face the network.
+  std::vector<std::string> lmtp_listen;
 };
 
 // TLS for every protocol. No certificate configured: TLS is off (no

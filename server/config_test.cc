@@ -92,6 +92,27 @@ TEST(Config, Pop3Keys) {
   EXPECT_NE(c.status().message().find("pop3_uidl_format"), std::string::npos);
 }
 
+TEST(Config, LmtpAndSubmissionSenderKeys) {
+  auto c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->smtp.lmtp_listen.empty());  // LMTP is off by default
+  EXPECT_FALSE(c->smtp.allow_any_sender);
+  c = Load({"--lmtp_listen=127.0.0.1:0", "--lmtp_listen=[::1]:0",
+            "--submission_allow_any_sender=true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->smtp.lmtp_listen,
+            (std::vector<std::string>{"127.0.0.1:0", "[::1]:0"}));
+  EXPECT_TRUE(c->smtp.allow_any_sender);
+  std::string file = WriteFile(
+      "l.toml",
+      "[lmtp]\nlisten = [\"127.0.0.1:24\"]\n[submission]\n"
+      "allow_any_sender = true\n");
+  c = Load({"--config=" + file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->smtp.lmtp_listen, std::vector<std::string>{"127.0.0.1:24"});
+  EXPECT_TRUE(c->smtp.allow_any_sender);
+}
+
 TEST(Config, ErrorsNameTheKey) {
   std::string f = WriteFile("b.toml", "[smtp]\nmax_recipients = \"many\"\n");
   auto c = Load({"--config=" + f});

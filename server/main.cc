@@ -160,6 +160,9 @@ int Main(int argc, char** argv) {
     LOG_WARNING("smtps_listen: no tls_cert configured; implicit-TLS submission "
                 "is off (submission accepts AUTH from trusted networks only)");
   }
+  for (const std::string& a : config.smtp.lmtp_listen) {
+    listening.push_back(OpenListener("lmtp", "lmtp_listen", a, cores));
+  }
   size_t first_imap = listening.size();
   for (const std::string& a : config.imap.listen) {
     listening.push_back(OpenListener("imap", "imap_listen", a, cores));
@@ -260,6 +263,7 @@ int Main(int argc, char** argv) {
         fds.push_back({listening[k].fds[i],
                        p == "submission" ? SmtpPort::kSubmission
                        : p == "smtps"    ? SmtpPort::kSubmissions
+                       : p == "lmtp"     ? SmtpPort::kLmtp
                                          : SmtpPort::kMx});
         continue;
       }

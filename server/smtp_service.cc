@@ -49,6 +49,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
         conn_(conn),
         stream_(conn),
         ip_(std::move(ip)),
+        port_(port),
         session_(svc->session_config(port), this, ip_, svc->NextSessionId(),
                  [loop = svc->loop()] { return loop->now(); }) {
     const SmtpContext& ctx = svc->ctx();
@@ -140,6 +141,10 @@ class SmtpConnection final : public engine::ConnectionHandler,
                                         std::string_view domain) override {
     const Directory& dir = *svc_->ctx().directory;
     if (!domain.empty() && !dir.IsLocalDomain(domain)) {
+      // LMTP is the last hop into local mailboxes: it never relays.
+      if (port_ == SmtpPort::kLmtp) {
+        return smtp::RecipientVerdict::kUnknownUser;
+      }
       // Never an open relay. Authenticated users will relay once the
       // outbound queue exists; until then they get a clear refusal.
       return session_.authenticated() ? smtp::RecipientVerdict::kRelayUnavailable
@@ -372,6 +377,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   engine::Connection* conn_;  // while plaintext; null once TLS wraps it
   engine::Stream* stream_;    // what the session talks to
   std::string ip_;
+  const SmtpPort port_;
   smtp::Session session_;
   std::string pending_;
   std::unique_ptr<storage::IncomingMessage> message_;            // receiving
@@ -398,8 +404,15 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
   session_config_.limits.max_text_line = sc.max_line_length;
   session_config_.starttls_available = tls != nullptr;
   session_config_.auth_available = ctx.auth != nullptr;
+  session_config_.allow_any_sender = sc.allow_any_sender;
   submission_config_ = session_config_;
   submission_config_.auth_required = true;  // RFC 6409 §4.1
+  submission_config_.add_missing_headers = true;  // RFC 6409 §8.1, §8.2
+  // LMTP: a trusted local client (an MDA front-end); nothing to negotiate.
+  lmtp_config_ = session_config_;
+  lmtp_config_.lmtp = true;
+  lmtp_config_.starttls_available = false;
+  lmtp_config_.auth_available = false;
 
   storage::DeliveryOptions opts;
   opts.hostname = ctx.config->hostname;

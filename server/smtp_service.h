@@ -50,6 +50,7 @@ enum class SmtpPort : uint8_t {
   kMx,           // port 25 style: AUTH optional, STARTTLS offered
   kSubmission,   // RFC 6409 (587): STARTTLS, AUTH required before MAIL
   kSubmissions,  // RFC 8314 (465): implicit TLS, AUTH required before MAIL
+  kLmtp,         // RFC 2033: LHLO, no AUTH/STARTTLS, local recipients only
 };
 
 struct SmtpListenSocket {
@@ -81,7 +82,16 @@ class SmtpService {
   const SmtpContext& ctx() const { return ctx_; }
   storage::DeliveryQueue& delivery() { return *delivery_; }
   smtp::SessionConfig& session_config(SmtpPort port) {
-    return port == SmtpPort::kMx ? session_config_ : submission_config_;
+    switch (port) {
+      case SmtpPort::kMx:
+        return session_config_;
+      case SmtpPort::kLmtp:
+        return lmtp_config_;
+      case SmtpPort::kSubmission:
+      case SmtpPort::kSubmissions:
+        break;
+    }
+    return submission_config_;
   }
   engine::TlsContext* tls() const { return tls_; }
   uint64_t NextSessionId();
@@ -101,6 +111,7 @@ class SmtpService {
   engine::TlsContext* tls_;
   smtp::SessionConfig session_config_;     // kMx
   smtp::SessionConfig submission_config_;  // kSubmission, kSubmissions
+  smtp::SessionConfig lmtp_config_;        // kLmtp
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   std::unique_ptr<storage::DeliveryQueue> delivery_;
   std::vector<SmtpConnection*> live_;  // index kept in each connection

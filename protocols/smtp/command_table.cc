@@ -9,30 +9,38 @@ namespace {
 // accepted RCPT is "554 no valid recipients").
 constexpr CommandSpec kCommands[] = {
     {"HELO", Verb::kHelo, kPhaseAny, ArgPolicy::kRequired, false, true,
-     "HELO hostname"},
+     "HELO hostname", Dialect::kSmtpOnly},
     {"EHLO", Verb::kEhlo, kPhaseAny, ArgPolicy::kRequired, false, true,
-     "EHLO hostname"},
+     "EHLO hostname", Dialect::kSmtpOnly},
+    // RFC 2033 §4.1: LMTP's EHLO.
+    {"LHLO", Verb::kLhlo, kPhaseAny, ArgPolicy::kRequired, false, true,
+     "LHLO hostname", Dialect::kLmtpOnly},
     {"MAIL", Verb::kMail, kPhaseIdle, ArgPolicy::kRequired, false, false,
-     "MAIL FROM:<address>"},
+     "MAIL FROM:<address>", Dialect::kBoth},
     {"RCPT", Verb::kRcpt, kPhaseMail | kPhaseRcpt, ArgPolicy::kRequired, false,
-     false, "RCPT TO:<address>"},
-    {"DATA", Verb::kData, kPhaseRcpt, ArgPolicy::kNone, false, true, "DATA"},
+     false, "RCPT TO:<address>", Dialect::kBoth},
+    {"DATA", Verb::kData, kPhaseRcpt, ArgPolicy::kNone, false, true,
+     "DATA", Dialect::kBoth},
     {"BDAT", Verb::kBdat, kPhaseRcpt | kPhaseBdat, ArgPolicy::kRequired, true,
-     false, "BDAT count [LAST]"},
-    {"RSET", Verb::kRset, kPhaseAny, ArgPolicy::kNone, false, false, "RSET"},
-    {"NOOP", Verb::kNoop, kPhaseAny, ArgPolicy::kOptional, false, true, "NOOP"},
-    {"QUIT", Verb::kQuit, kPhaseAny, ArgPolicy::kNone, false, true, "QUIT"},
-    {"HELP", Verb::kHelp, kPhaseAny, ArgPolicy::kOptional, false, true, "HELP"},
+     false, "BDAT count [LAST]", Dialect::kBoth},
+    {"RSET", Verb::kRset, kPhaseAny, ArgPolicy::kNone, false, false,
+     "RSET", Dialect::kBoth},
+    {"NOOP", Verb::kNoop, kPhaseAny, ArgPolicy::kOptional, false, true,
+     "NOOP", Dialect::kBoth},
+    {"QUIT", Verb::kQuit, kPhaseAny, ArgPolicy::kNone, false, true,
+     "QUIT", Dialect::kBoth},
+    {"HELP", Verb::kHelp, kPhaseAny, ArgPolicy::kOptional, false, true,
+     "HELP", Dialect::kBoth},
     {"VRFY", Verb::kVrfy, kPhaseAny, ArgPolicy::kRequired, false, true,
-     "VRFY address"},
+     "VRFY address", Dialect::kBoth},
     // RFC 3207 §4: after EHLO, outside a transaction; the client must wait
     // for the 220 before starting the handshake, so it ends a group.
     {"STARTTLS", Verb::kStartTls, kPhaseIdle, ArgPolicy::kNone, true, true,
-     "STARTTLS"},
+     "STARTTLS", Dialect::kBoth},
     // RFC 4954 §4: not during a mail transaction (503). A SASL exchange
     // needs the server's 334 first, so it ends a group too.
     {"AUTH", Verb::kAuth, kPhaseIdle, ArgPolicy::kRequired, true, true,
-     "AUTH mechanism [initial-response]"},
+     "AUTH mechanism [initial-response]", Dialect::kBoth},
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -11,7 +11,7 @@ namespace ringmail::smtp {
 
 enum class Verb : uint8_t {
   kHelo, kEhlo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kHelp, kVrfy,
-  kStartTls, kAuth,
+  kStartTls, kAuth, kLhlo,
 };
 
 // Protocol phases a command may be issued in (bit set).
@@ -26,6 +26,10 @@ enum PhaseBit : uint8_t {
 
 enum class ArgPolicy : uint8_t { kNone, kRequired, kOptional };
 
+// Which protocol a verb belongs to: LMTP (RFC 2033 §4.1) replaces HELO/EHLO
+// by LHLO and shares everything else with ESMTP.
+enum class Dialect : uint8_t { kBoth, kSmtpOnly, kLmtpOnly };
+
 struct CommandSpec {
   std::string_view name;
   Verb verb;
@@ -36,6 +40,7 @@ struct CommandSpec {
   // last command of a pipelined group; the client must wait for the reply.
   bool ends_group;
   std::string_view usage;   // for "501 5.5.4 Syntax: <usage>"
+  Dialect dialect = Dialect::kBoth;
 };
 
 // Case-insensitive lookup. Returns nullptr for verbs we do not implement.

@@ -3,6 +3,7 @@
 #include "protocols/smtp/session.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <utility>
 
@@ -29,7 +30,8 @@ Session::Session(const SessionConfig& config, SessionHost* host,
       scanner_(DataScanner::Mode::kDotStuffed, config.limits.max_text_line) {}
 
 void Session::Start(std::string* out) {
-  Reply(Concat({"220 ", config_.hostname, " ESMTP"}), out);
+  Reply(Concat({"220 ", config_.hostname, config_.lmtp ? " LMTP" : " ESMTP"}),
+        out);
 }
 
 size_t Session::Consume(std::string_view in, std::string* out) {
@@ -74,7 +76,16 @@ size_t Session::Consume(std::string_view in, std::string* out) {
 void Session::MessageDone(bool durable, std::string* out) {
   if (mode_ != Mode::kWaiting) return;
   mode_ = Mode::kCommand;
-  if (durable) {
+  if (config_.lmtp) {
+    // RFC 2033 §4.2: one reply per accepted RCPT, in order.
+    for (const std::string& rcpt : lmtp_rcpts_) {
+      Reply(durable ? Concat({"250 2.0.0 <", rcpt, "> Ok"})
+                    : Concat({"451 4.3.0 <", rcpt,
+                              "> Error: queue file write error"}),
+            out);
+    }
+    lmtp_rcpts_.clear();
+  } else if (durable) {
     Reply(Concat({"250 2.0.0 Ok: queued as ", queue_id_}), out);
   } else {
     Reply("451 4.3.0 Error: queue file write error", out);
@@ -115,6 +126,10 @@ void Session::Reply(std::string_view text, std::string* out) {
 
 void Session::Fail(std::string_view text, std::string* out) {
   Reply(text, out);
+  CountError(out);
+}
+
+void Session::CountError(std::string* out) {
   if (++errors_ > config_.limits.max_errors) {
     Close(Concat({"421 4.7.0 ", config_.hostname,
                        " Error: too many errors"}),
@@ -139,7 +154,10 @@ bool Session::BeginMessage() {
   queue_id_ = id;
   received_.clear();
   // RFC 3848 (ESMTPS, ESMTPA, ESMTPSA) and RFC 6531 §3.7.3 (UTF8SMTP...).
-  std::string protocol = !esmtp_ ? "SMTP" : (smtputf8_ ? "UTF8SMTP" : "ESMTP");
+  std::string protocol = config_.lmtp ? "LMTP"
+                         : !esmtp_   ? "SMTP"
+                         : smtputf8_ ? "UTF8SMTP"
+                                     : "ESMTP";
   if (esmtp_ && transport_.tls) protocol += 'S';
   if (esmtp_ && authenticated_) protocol += 'A';
   AppendReceivedHeader(
@@ -159,7 +177,10 @@ bool Session::BeginMessage() {
   env.auth_user = auth_user_;
   env.received_header = received_;
   body_bytes_ = 0;
+  added_newlines_ = 0;
   oversize_ = false;
+  header_.Reset();
+  header_held_ = config_.add_missing_headers;
   sink_ = host_->BeginMessage(env);
   return sink_ != nullptr;
 }
@@ -178,6 +199,9 @@ void Session::ResetTransaction() {
   eight_bit_ = false;
   oversize_ = false;
   body_bytes_ = 0;
+  added_newlines_ = 0;
+  header_held_ = false;
+  header_.Reset();
   bdat_remaining_ = 0;
   bdat_chunk_ = 0;
   bdat_last_ = false;
@@ -193,6 +217,12 @@ size_t Session::FeedBody(std::string_view in, std::string* out) {
     ScanResult r;
     if (!bdat_skip_reply_.empty()) {
       r.consumed = rest.size();  // a rejected chunk is skipped unscanned
+    } else if (sink_ != nullptr && header_held_) {
+      size_t capacity = 0;
+      char* space = header_.Reserve(&capacity);
+      r = scanner_.Scan(rest, space, capacity);
+      header_.Commit(r.produced);
+      if (!header_.collecting()) FlushHeader();
     } else if (sink_ != nullptr) {
       const absl::Span<char> space =
           sink_->Reserve(std::min(rest.size() + 1, kMaxReserve));
@@ -204,7 +234,8 @@ size_t Session::FeedBody(std::string_view in, std::string* out) {
     used += r.consumed;
     body_bytes_ += r.produced;
     if (!oversize_ &&
-        body_bytes_ + scanner_.newlines() > config_.limits.max_message_size) {
+        body_bytes_ + scanner_.newlines() + added_newlines_ >
+            config_.limits.max_message_size) {
       oversize_ = true;  // keep reading to the end, but store nothing more
       AbortMessage();
     }
@@ -220,7 +251,7 @@ size_t Session::FeedBody(std::string_view in, std::string* out) {
   return used;
 }
 
-bool Session::BodyOk(std::string* out) {
+std::string_view Session::BodyError() const {
   const uint32_t flags = scanner_.flags();
   std::string_view error;
   if (oversize_) {
@@ -240,10 +271,52 @@ bool Session::BodyOk(std::string* out) {
     // reject instead.
     error = "554 5.6.0 Error: line too long";
   }
-  if (error.empty()) return true;
-  AbortMessage();
-  Fail(error, out);
-  return false;
+  return error;
+}
+
+void Session::Emit(std::string_view data) {
+  while (!data.empty()) {
+    size_t n;
+    if (header_held_) {
+      size_t capacity = 0;
+      char* space = header_.Reserve(&capacity);
+      n = std::min(capacity, data.size());
+      std::copy_n(data.data(), n, space);
+      header_.Commit(n);
+      if (!header_.collecting()) FlushHeader();
+    } else {
+      const absl::Span<char> space =
+          sink_->Reserve(std::min(data.size(), kMaxReserve));
+      n = std::min(space.size(), data.size());
+      std::copy_n(data.data(), n, space.data());
+      sink_->Commit(n);
+    }
+    data.remove_prefix(n);
+  }
+}
+
+void Session::FlushHeader() {
+  assert(sink_ != nullptr && header_held_);
+  header_held_ = false;
+  header_.Finish();  // no-op unless the message ended inside the header
+  std::string added;
+  if (header_.missing_date()) {
+    AppendAll(&added, {"Date: ", FormatRfc5322Date(clock_()), "\n"});
+    ++added_newlines_;
+  }
+  if (header_.missing_message_id()) {
+    // Unique as the queue id is; the time makes it so across restarts even
+    // if session ids were to repeat.
+    const std::string stamp = absl::FormatTime("%Y%m%d%H%M%S", clock_(),
+                                               absl::UTCTimeZone());
+    AppendAll(&added, {"Message-ID: <", stamp, ".", queue_id_, "@",
+                       config_.hostname, ">\n"});
+    ++added_newlines_;
+  }
+  body_bytes_ += added.size();
+  Emit(added);
+  Emit(header_.held());
+  header_.Reset();
 }
 
 void Session::FinishBody(bool last, std::string* out) {
@@ -257,17 +330,24 @@ void Session::FinishBody(bool last, std::string* out) {
   }
   if (!data && last && scanner_.pending_cr()) {
     // A CR at the very end of the last chunk is a bare CR.
-    size_t n;
-    if (sink_ != nullptr) {
-      const absl::Span<char> space = sink_->Reserve(1);
-      n = scanner_.Finish(space.data(), space.size());
-      sink_->Commit(n);
-    } else {
-      n = scanner_.Finish(scratch_.data(), scratch_.size());
-    }
+    const size_t n = scanner_.Finish(scratch_.data(), scratch_.size());
+    if (sink_ != nullptr) Emit(std::string_view(scratch_.data(), n));
     body_bytes_ += n;
   }
-  if (!BodyOk(out)) {
+  if (const std::string_view error = BodyError(); !error.empty()) {
+    AbortMessage();
+    if (config_.lmtp && last) {
+      // RFC 2033 §4.2: the refusal is per recipient too (one error).
+      const size_t text = error.find(' ', 4) + 1;  // after "552 5.3.4 "
+      for (const std::string& rcpt : recipients_) {
+        Reply(Concat({error.substr(0, text), "<", rcpt, "> ",
+                      error.substr(text)}),
+              out);
+      }
+      CountError(out);
+    } else {
+      Fail(error, out);
+    }
     ResetTransaction();
     return;
   }
@@ -276,7 +356,10 @@ void Session::FinishBody(bool last, std::string* out) {
           out);
     return;
   }
-  const uint64_t crlf_size = body_bytes_ + scanner_.newlines();
+  if (header_held_ && sink_ != nullptr) FlushHeader();  // header-only message
+  const uint64_t crlf_size =
+      body_bytes_ + scanner_.newlines() + added_newlines_;
+  if (config_.lmtp) lmtp_rcpts_ = recipients_;
   sink_ = nullptr;  // the host owns the message from here on
   ResetTransaction();
   mode_ = Mode::kWaiting;

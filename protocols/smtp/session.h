@@ -1,9 +1,10 @@
 // One SMTP server session (RFC 5321, with PIPELINING RFC 2920, SIZE RFC 1870,
 // 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034, SMTPUTF8 RFC 6531 and
 // CHUNKING RFC 3030, STARTTLS RFC 3207, AUTH PLAIN/LOGIN RFC 4954, the
-// submission rules of RFC 6409 §4). Pure protocol logic: bytes in, reply bytes out, and
-// calls to a SessionHost for recipient checks and message storage. No I/O,
-// no threads, no clocks other than the injected one.
+// submission rules of RFC 6409 §4, §6.1 and §8), or LMTP (RFC 2033).
+// Pure protocol logic: bytes in, reply bytes out, and calls to a
+// SessionHost for recipient checks and message storage. No I/O, no
+// threads, no clocks other than the injected one.
 //
 // Ownership: the Session does not own the host or the sinks; the host must
 // outlive the session. A BodySink returned by BeginMessage is used until the
@@ -23,6 +24,7 @@
 #include "absl/types/span.h"
 #include "protocols/smtp/command_parser.h"
 #include "protocols/smtp/data_scanner.h"
+#include "protocols/smtp/header_block.h"
 
 namespace ringmail::smtp {
 
@@ -45,6 +47,20 @@ struct SessionConfig {
   // Submission (RFC 6409 §4.1, RFC 8314 §3.3): MAIL needs a successful AUTH
   // first (530 5.7.0).
   bool auth_required = false;
+  // LMTP (RFC 2033) instead of SMTP: LHLO replaces HELO/EHLO (500), and
+  // after the data every accepted recipient gets its own reply, in RCPT
+  // order (§4.2).
+  bool lmtp = false;
+  // RFC 6409 §6.1: an authenticated client may only use its own address
+  // (the login, domain compared case-insensitively) or <> in MAIL FROM,
+  // unless this is set. Else 553 5.7.1.
+  bool allow_any_sender = false;
+  // RFC 6409 §8.1/§8.2: add "Date:" and "Message-ID:" to a message whose
+  // header lacks them. The header block (up to the first empty line, at
+  // most HeaderBlock::kMaxHeaderBlock octets) is held in the session and
+  // reaches the sink after the added fields; a longer header is passed on
+  // unchanged.
+  bool add_missing_headers = false;
 };
 
 // What carries the session; the host sets it (SetTransport) before Start.
@@ -155,7 +171,10 @@ class Session {
   size_t Consume(std::string_view in, std::string* out);
 
   // Result of the host's EndMessage: "250 2.0.0 Ok: queued as <id>" or
-  // "451 4.3.0 Error: queue file write error". Ignored unless waiting().
+  // "451 4.3.0 Error: queue file write error". LMTP: one such reply per
+  // accepted recipient ("250 2.0.0 <rcpt> Ok" / "451 4.3.0 <rcpt> ..."):
+  // the message is committed as a whole, so all share the outcome.
+  // Ignored unless waiting().
   void MessageDone(bool durable, std::string* out);
 
   // Answer to SessionHost::Authenticate (ignored unless auth_pending()).
@@ -226,13 +245,21 @@ class Session {
   // session.cc
   void Reply(std::string_view text, std::string* out);
   void Fail(std::string_view text, std::string* out);  // reply + count error
+  void CountError(std::string* out);  // 421 and close past max_errors
   void Close(std::string_view text, std::string* out);
   bool BeginMessage();
   void AbortMessage();
   void ResetTransaction();
   size_t FeedBody(std::string_view in, std::string* out);
   void FinishBody(bool last, std::string* out);
-  bool BodyOk(std::string* out);
+  // The reply refusing the body just received, or "" when it is fine.
+  std::string_view BodyError() const;
+  // Writes `data` to the sink (or, while the header is held, to header_).
+  void Emit(std::string_view data);
+  // The held header is complete: writes the missing fields, then it.
+  void FlushHeader();
+  // RFC 6409 §6.1: `addr` is the authenticated user's own address.
+  bool OwnsSender(std::string_view canonical) const;
 
   SessionConfig config_;
   SessionHost* host_;
@@ -269,7 +296,12 @@ class Session {
   DataScanner scanner_;
   BodySink* sink_ = nullptr;     // non-null between BeginMessage and End/Abort
   bool oversize_ = false;        // over max_message_size: discarding
-  uint64_t body_bytes_ = 0;      // LF-form octets produced
+  uint64_t body_bytes_ = 0;      // LF-form octets produced (and added)
+  uint64_t added_newlines_ = 0;  // lines of fields the session added
+  bool header_held_ = false;     // add_missing_headers: header_ collecting
+  HeaderBlock header_;
+  // LMTP: the recipients of the message being committed, for MessageDone.
+  std::vector<std::string> lmtp_rcpts_;
   uint64_t bdat_remaining_ = 0;  // octets left in the current BDAT chunk
   uint64_t bdat_chunk_ = 0;      // size of the current chunk, for the reply
   bool bdat_last_ = false;

@@ -1,5 +1,6 @@
 // SMTP command handlers: sequencing via the command table, then one function
 // per verb that needs more than a fixed reply.
+#include <algorithm>
 #include <string>
 
 #include "protocols/smtp/address.h"
@@ -9,6 +10,10 @@
 
 namespace ringmail::smtp {
 namespace {
+
+char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 
 std::string Canonical(const EnvelopeAddress& a) {
   if (a.null_path) return "";
@@ -29,6 +34,14 @@ void Session::HandleLine(std::string_view line, std::string* out) {
     return;
   }
   const CommandSpec& spec = *cmd.spec;
+  if (spec.dialect == Dialect::kSmtpOnly && config_.lmtp) {
+    Fail("500 5.5.1 Error: this is LMTP, send LHLO", out);  // RFC 2033 §4.1
+    return;
+  }
+  if (spec.dialect == Dialect::kLmtpOnly && !config_.lmtp) {
+    Fail("502 5.5.2 Error: command not recognized", out);
+    return;
+  }
   // BDAT decides for itself: its chunk must be skipped even when the command
   // is refused, so it needs the size before anything else.
   if (spec.verb == Verb::kBdat) {
@@ -52,6 +65,7 @@ void Session::HandleLine(std::string_view line, std::string* out) {
   switch (spec.verb) {
     case Verb::kHelo:
     case Verb::kEhlo:
+    case Verb::kLhlo:
       DoHelo(cmd, out);
       return;
     case Verb::kMail:
@@ -76,8 +90,9 @@ void Session::HandleLine(std::string_view line, std::string* out) {
       Close("221 2.0.0 Bye", out);
       return;
     case Verb::kHelp:
-      Reply("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP "
-            "QUIT HELP VRFY",
+      Reply(Concat({"214 2.0.0 Commands: ",
+                    config_.lmtp ? "LHLO" : "HELO EHLO",
+                    " MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY"}),
             out);
       return;
     case Verb::kStartTls:
@@ -102,7 +117,8 @@ void Session::SequenceError(const CommandSpec& spec, std::string* out) {
     case Verb::kMail:
       // RFC 5321 §4.1.4 would allow MAIL without HELO; Postfix does not.
       Fail(phase_ == Phase::kConnected
-               ? "503 5.5.1 Error: send HELO/EHLO first"
+               ? (config_.lmtp ? "503 5.5.1 Error: send LHLO first"
+                               : "503 5.5.1 Error: send HELO/EHLO first")
                : "503 5.5.1 Error: nested MAIL command",
            out);
       return;
@@ -135,7 +151,7 @@ void Session::SequenceError(const CommandSpec& spec, std::string* out) {
 void Session::DoHelo(const CommandLine& cmd, std::string* out) {
   ResetTransaction();  // RFC 5321 §4.1.4: HELO/EHLO imply RSET
   helo_.assign(cmd.args);
-  esmtp_ = cmd.spec->verb == Verb::kEhlo;
+  esmtp_ = cmd.spec->verb != Verb::kHelo;  // EHLO or LHLO
   phase_ = Phase::kIdle;
   if (!esmtp_) {
     Reply(Concat({"250 ", config_.hostname}), out);
@@ -197,11 +213,35 @@ void Session::DoMail(const CommandLine& cmd, std::string* out) {
       Fail("501 5.1.7 Bad sender address syntax", out);
       return;
   }
-  mail_from_ = Canonical(addr);
+  const std::string sender = Canonical(addr);
+  if (authenticated_ && !config_.allow_any_sender && !addr.null_path &&
+      !OwnsSender(sender)) {
+    Fail(Concat({"553 5.7.1 Sender address rejected: not owned by user ",
+                 auth_user_}),
+         out);
+    return;
+  }
+  mail_from_ = sender;
   smtputf8_ = mp.smtputf8;
   eight_bit_ = mp.body == BodyType::k8BitMime || mp.smtputf8;
   phase_ = Phase::kMail;
   Reply("250 2.1.0 Ok", out);
+}
+
+bool Session::OwnsSender(std::string_view canonical) const {
+  // canonical is "local@domain_lower" (or "postmaster", owned by nobody).
+  const size_t at = auth_user_.rfind('@');
+  const size_t cat = canonical.rfind('@');
+  if (at == std::string::npos || cat == std::string_view::npos) return false;
+  if (std::string_view(auth_user_).substr(0, at) != canonical.substr(0, cat)) {
+    return false;
+  }
+  const std::string_view d1 = std::string_view(auth_user_).substr(at + 1);
+  const std::string_view d2 = canonical.substr(cat + 1);
+  return d1.size() == d2.size() &&
+         std::equal(d1.begin(), d1.end(), d2.begin(), [](char a, char b) {
+           return AsciiLower(a) == AsciiLower(b);
+         });
 }
 
 void Session::DoRcpt(const CommandLine& cmd, std::string* out) {

@@ -1,9 +1,10 @@
-"""A private Debian Dovecot (dovecot-imapd, dovecot-pop3d) for tests and
-benchmarks that compare ringmail with Dovecot over the same Maildir tree.
+"""A private Debian Dovecot (dovecot-imapd, dovecot-pop3d, dovecot-lmtpd) for
+tests and benchmarks that compare ringmail with Dovecot over the same Maildir tree.
 
     d = Dovecot(workdir, data_dir, {"alice@example.test": "pw"}, pop3=True)
     d.start()            # chowns <data_dir>/mail, free loopback ports
     imaplib.IMAP4("127.0.0.1", d.port); poplib.POP3("127.0.0.1", d.pop3_port)
+    Dovecot(..., lmtp=True): LMTP delivery (RFC 2033) on d.lmtp_port
     d.stop()
 
 It runs as root from a private config in <workdir>/dovecot (own base_dir and
@@ -30,9 +31,11 @@ TEST_USER = "ringmail-test"
 DOVECOT_UIDL_FORMAT = "%08Xu%08Xv"
 
 
-def installed(pop3=False):
-    """True if the dovecot binary (and, with pop3, its pop3 daemon) exist."""
+def installed(pop3=False, lmtp=False):
+    """True if the dovecot binary (and, with pop3/lmtp, those daemons) exist."""
     if not os.path.exists(DOVECOT):
+        return False
+    if lmtp and not os.path.exists("/usr/lib/dovecot/lmtp"):
         return False
     return not pop3 or os.path.exists("/usr/lib/dovecot/pop3")
 
@@ -71,7 +74,8 @@ def free_port():
 
 class Dovecot:
     """A private dovecot instance serving <data_dir>/mail/%d/%n/Maildir over
-    IMAP (self.port) and, with pop3=True, POP3 (self.pop3_port).
+    IMAP (self.port), with pop3=True POP3 (self.pop3_port) and with
+    lmtp=True LMTP (self.lmtp_port; recipients are full addresses).
 
     fast_login: Dovecot's documented "high-performance" login mode (one
     long-lived login process serving many connections, service_count = 0)
@@ -79,7 +83,8 @@ class Dovecot:
     """
 
     def __init__(self, workdir, data_dir, users, pop3=False,
-                 uidl_format=DOVECOT_UIDL_FORMAT, fast_login=False):
+                 uidl_format=DOVECOT_UIDL_FORMAT, fast_login=False, lmtp=False,
+                 extra_conf=""):
         self.dir = os.path.join(workdir, "dovecot")
         os.makedirs(os.path.join(self.dir, "run"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
@@ -90,6 +95,9 @@ class Dovecot:
         self.fast_login = fast_login
         self.port = None
         self.pop3_port = None
+        self.lmtp = lmtp
+        self.lmtp_port = None
+        self.extra_conf = extra_conf  # appended to the config (benchmark knobs)
         self.proc = None
         passwd = os.path.join(self.dir, "passwd")
         self.uid, self.gid = test_user()
@@ -107,6 +115,8 @@ class Dovecot:
     def write_conf(self):
         d = self.dir
         protocols = "imap pop3" if self.pop3 else "imap"
+        if self.lmtp:
+            protocols += " lmtp"
         pop3_port = self.pop3_port if self.pop3 else 0
         login_tuning = ""
         if self.fast_login:
@@ -158,13 +168,27 @@ service pop3-login {{
 }}
 service pop3 {{
   process_limit = 1024
-}}
+}}{self._lmtp_service()}
 service imap {{
   process_limit = 1024
 }}
 """
         with open(self.conf, "w") as f:
             f.write(conf)
+
+    def _lmtp_service(self):
+        if not self.lmtp:
+            return ""
+        # Dovecot's defaults otherwise (mail_fsync = optimized: each
+        # delivery is fsync'd before the 250); RCPT TO is looked up as given.
+        return f"""
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+  process_limit = 1024
+}}"""
 
     def _greets(self, port, greeting):
         try:
@@ -183,6 +207,10 @@ service imap {{
             self.pop3_port = free_port()
             while self.pop3_port == self.port:
                 self.pop3_port = free_port()
+        if self.lmtp:
+            self.lmtp_port = free_port()
+            while self.lmtp_port in (self.port, self.pop3_port):
+                self.lmtp_port = free_port()
         self.write_conf()
         with open(self.log + ".out", "ab") as out:
             self.proc = subprocess.Popen([DOVECOT, "-c", self.conf, "-F"],
@@ -194,11 +222,13 @@ service imap {{
                 code, self.proc = self.proc.returncode, None
                 raise RuntimeError(f"dovecot exited with {code}:\n{self.tail()}")
             if self._greets(self.port, b"* OK") and (
-                    not self.pop3 or self._greets(self.pop3_port, b"+OK")):
+                    not self.pop3 or self._greets(self.pop3_port, b"+OK")) and (
+                    not self.lmtp or self._greets(self.lmtp_port, b"220")):
                 return self
             time.sleep(0.05)
         self.stop()
-        raise TimeoutError(f"dovecot did not listen on {self.port}/{self.pop3_port}:\n"
+        raise TimeoutError(f"dovecot did not listen on {self.port}/{self.pop3_port}/"
+                           f"{self.lmtp_port}:\n"
                            f"{self.tail()}")
 
     def stop(self):

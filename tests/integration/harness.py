@@ -117,6 +117,7 @@ class Daemon:
         self.pop3_port = None
         self.submission_port = None
         self.smtps_port = None  # only with tls=True
+        self.lmtp_port = None
         self.cert_file = self.key_file = None
         self.starts = 0
         os.makedirs(self.data_dir, exist_ok=True)
@@ -135,6 +136,7 @@ class Daemon:
                 "--pop3_listen=127.0.0.1:0",
                 "--submission_listen=127.0.0.1:0", "--smtps_listen=127.0.0.1:0",
                 "--imaps_listen=127.0.0.1:0", "--pop3s_listen=127.0.0.1:0",
+                "--lmtp_listen=127.0.0.1:0",
                 f"--ports_file={self.ports_file}",
                 "--hostname=mx.ringmail.test"] + self.extra_args
         if self.tls:
@@ -160,6 +162,8 @@ class Daemon:
                     self.submission_port = int(ports["submission"].rsplit(":", 1)[1])
                 if "smtps" in ports:
                     self.smtps_port = int(ports["smtps"].rsplit(":", 1)[1])
+                if "lmtp" in ports:
+                    self.lmtp_port = int(ports["lmtp"].rsplit(":", 1)[1])
                 return self
             if self.proc.poll() is not None:
                 code = self.proc.returncode

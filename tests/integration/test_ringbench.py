@@ -7,6 +7,7 @@ The binary is $RINGBENCH or <repo>/bazel-bin/bench/ringbench/ringbench
 (build it with 'bazel build //bench:ringbench'); missing means failure."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -102,6 +103,25 @@ class RingbenchAgainstRingmail(DaemonTestCase):
         r = self.check("idle", self.port, ["open", "close"], "--connections=40",
                        "--idle-protocol=smtp")
         self.assertEqual(r["ops"]["open"]["count"], 40)
+
+    def test_html_report_has_svg_plots_with_data(self):
+        report = os.path.join(self.daemon.workdir, "report.html")
+        self.check("smtp", self.port, ["message"], "--connections=2", f"--report={report}")
+        with open(report, encoding="utf-8") as f:
+            html = f.read()
+        self.assertTrue(html.startswith("<!DOCTYPE html>"), html[:100])
+        self.assertTrue(html.rstrip().endswith("</html>"), html[-100:])
+        self.assertEqual(html.count("<svg"), 2, "throughput and latency plots")
+        # Throughput: one polyline per op, each with a point per second.
+        lines = re.findall(r'<polyline [^>]*points="([^"]*)"', html)
+        self.assertGreaterEqual(len(lines), 1)
+        for pts in lines:
+            self.assertGreaterEqual(len(pts.split()), SECONDS - 1, pts)
+        # Latency: five bars (p50 .. max) per op, some of non-zero height.
+        heights = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)"[^>]*><title>',
+                                                html)]
+        self.assertGreaterEqual(len(heights), 5)
+        self.assertTrue(any(h > 0 for h in heights), heights)
 
     def test_refuses_remote_target_and_bad_flags(self):
         for args in (["--target=192.0.2.1:25"], ["--target=127.0.0.1:25", "--connections=0"],

@@ -34,12 +34,18 @@ build() {
 build data_scanner_fuzzer "$HERE/data_scanner_fuzzer.cc" \
   "$SMTP/data_scanner.cc"
 build session_fuzzer "$HERE/session_fuzzer.cc" \
-  "$SMTP/session.cc" "$SMTP/session_commands.cc" "$SMTP/address.cc" \
-  "$SMTP/command_parser.cc" "$SMTP/command_table.cc" \
-  "$SMTP/received_header.cc" "$SMTP/data_scanner.cc"
+  "$SMTP/session.cc" "$SMTP/session_commands.cc" "$SMTP/session_auth.cc" \
+  "$SMTP/address.cc" "$SMTP/command_parser.cc" "$SMTP/command_table.cc" \
+  "$SMTP/received_header.cc" "$SMTP/data_scanner.cc" "$SMTP/sasl.cc" \
+  "$SMTP/header_block.cc"
+# The SASL decoders of all three protocols, checked against one reference.
+build sasl_fuzzer "$HERE/sasl_fuzzer.cc" "$SMTP/sasl.cc" \
+  "$ROOT/protocols/imap/args.cc" "$ROOT/protocols/imap/arg.cc" \
+  "$ROOT/protocols/imap/mutf7.cc" "$ROOT/protocols/pop3/args.cc" \
+  "$ROOT/protocols/pop3/command_table.cc"
 
 status=0
-for name in data_scanner_fuzzer session_fuzzer; do
+for name in data_scanner_fuzzer session_fuzzer sasl_fuzzer; do
   corpus_src=$HERE/corpus_${name%_fuzzer}
   corpus=$OUT_DIR/corpus_${name%_fuzzer}
   mkdir -p "$corpus"
