@@ -222,7 +222,9 @@ Task<std::string> RunOp(Session& s, const std::string& op) {
     if (!r.ok()) co_return kind(r.status());
     size_t p = r->tagged.find("[APPENDUID ");
     if (p != std::string::npos) {
-      std::vector<absl::string_view> f = absl::StrSplit(r->tagged.substr(p + 11), ' ');
+      // Split a named string: views into a temporary would dangle.
+      std::string code = r->tagged.substr(p + 11);
+      std::vector<absl::string_view> f = absl::StrSplit(code, ' ');
       uint64_t uid;
       if (f.size() >= 2 && absl::SimpleAtoi(f[1].substr(0, f[1].find(']')), &uid)) {
         s.mine.push_back(uid);
