@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,15 @@ namespace {
 // Parsed structures kept per open folder. A structure is a few hundred
 // bytes for typical mail, so this bounds the cache to a few MiB.
 constexpr size_t kMaxCachedStructures = 4096;
+
+// How long directory events are collected before one sync runs: a client
+// moving a batch of files (mutt expunging, procmail delivering) causes a
+// burst of events and should cost one rescan, not one per file.
+constexpr absl::Duration kWatchSyncDelay = absl::Milliseconds(10);
+
+// The kernel's inotify watch limit is per user and shared with every other
+// program; running out is logged once per process, not once per folder.
+std::atomic<bool> watch_limit_logged{false};
 
 struct LoadResult {
   absl::StatusOr<storage::FolderScan> scan;
@@ -56,12 +66,70 @@ absl::Status WriteIndexFile(const std::string& folder, const std::string& bytes)
 }  // namespace
 
 FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
-                         std::string name, std::string path)
-    : loop_(loop), pool_(pool), name_(std::move(name)), path_(std::move(path)) {}
+                         engine::FsWatcher* watcher, std::string name,
+                         std::string path)
+    : loop_(loop),
+      pool_(pool),
+      watcher_(watcher),
+      name_(std::move(name)),
+      path_(std::move(path)) {}
 
 FolderState::~FolderState() {
   *alive_ = false;
   assert(views_.empty());
+  StopWatching();
+}
+
+void FolderState::AddView(FolderView* v) {
+  views_.push_back(v);
+  if (views_.size() == 1) StartWatching();
+}
+
+void FolderState::RemoveView(FolderView* v) {
+  views_.erase(std::remove(views_.begin(), views_.end(), v), views_.end());
+  if (views_.empty()) StopWatching();
+}
+
+void FolderState::StartWatching() {
+  if (watcher_ == nullptr || !watch_ids_.empty()) return;
+  // tmp/ is not watched: a file there is not a message yet (Maildir
+  // delivery renames it into new/ when complete).
+  for (const char* sub : {"/new", "/cur"}) {
+    auto id = watcher_->Add(absl::StrCat(path_, sub),
+                            [this](engine::FsWatcher::WatchId) { OnDirChanged(); });
+    if (id.ok()) {
+      watch_ids_.push_back(*id);
+    } else if (absl::IsResourceExhausted(id.status())) {
+      if (!watch_limit_logged.exchange(true)) {
+        LOG_WARNING("imap: ", id.status().message(),
+                    "; folders beyond the limit see outside changes only on "
+                    "the next command (raise fs.inotify.max_user_watches)");
+      }
+    } else if (!absl::IsNotFound(id.status())) {
+      // NotFound: the folder is not there (yet); its Sync reports that.
+      LOG_WARNING("imap: ", id.status().message());
+    }
+  }
+}
+
+void FolderState::StopWatching() {
+  for (engine::FsWatcher::WatchId id : watch_ids_) watcher_->Remove(id);
+  watch_ids_.clear();
+  if (watch_sync_timer_ != 0) {
+    loop_->CancelTimer(watch_sync_timer_);
+    watch_sync_timer_ = 0;
+  }
+}
+
+void FolderState::OnDirChanged() {
+  // Our own renames and unlinks come back here too; the sync they cause
+  // finds nothing new. A running sync absorbs this one (Sync() merges).
+  if (watch_sync_timer_ != 0 || views_.empty()) return;
+  watch_sync_timer_ = loop_->AddTimer(kWatchSyncDelay, [this] {
+    // The timer is cancelled when the watches go (StopWatching).
+    watch_sync_timer_ = 0;
+    if (!views_.empty()) Sync([](absl::Status) {});
+  });
 }
 
 void FolderState::Sync(absl::AnyInvocable<void(absl::Status)> done) {
@@ -217,10 +285,6 @@ void FolderState::CacheStructure(uint32_t uid, mime::Structure s) {
   }
   structures_.emplace(uid, std::move(s));
   structure_order_.push_back(uid);
-}
-
-void FolderState::RemoveView(FolderView* v) {
-  views_.erase(std::remove(views_.begin(), views_.end(), v), views_.end());
 }
 
 void FolderState::SaveIfDirty() {

@@ -6,6 +6,10 @@
 // pool, the index itself is touched only by the home core. Every change is
 // published to each FolderView, which turns it into the untagged EXISTS /
 // EXPUNGE / FETCH responses of RFC 3501 §7 when its session may send them.
+//
+// While at least one view exists the folder's new/ and cur/ are watched
+// (engine::FsWatcher), so changes made by other programs (mutt, procmail,
+// Dovecot) reach selected and idling sessions without waiting for a command.
 #ifndef RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
 #define RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
 
@@ -18,6 +22,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "engine/fs_watch.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "protocols/mime/structure.h"
@@ -30,9 +35,10 @@ class FolderView;
 
 class FolderState {
  public:
-  // `path` is the folder's Maildir directory.
-  FolderState(engine::Loop* loop, engine::HelperPool* pool, std::string name,
-              std::string path);
+  // `path` is the folder's Maildir directory. `watcher` (may be null: sync
+  // on command only) is the core's inotify instance; it must outlive this.
+  FolderState(engine::Loop* loop, engine::HelperPool* pool,
+              engine::FsWatcher* watcher, std::string name, std::string path);
   ~FolderState();
   FolderState(const FolderState&) = delete;
   FolderState& operator=(const FolderState&) = delete;
@@ -63,7 +69,8 @@ class FolderState {
   const mime::Structure* CachedStructure(uint32_t uid) const;
   void CacheStructure(uint32_t uid, mime::Structure s);
 
-  void AddView(FolderView* v) { views_.push_back(v); }
+  // The first view starts watching the directory, the last one to go stops.
+  void AddView(FolderView* v);
   void RemoveView(FolderView* v);
   size_t view_count() const { return views_.size(); }
 
@@ -75,9 +82,17 @@ class FolderState {
   void StartSync();
   void FinishSync(absl::Status status);
   void PublishNew(const std::vector<uint32_t>& uids);
+  void StartWatching();
+  void StopWatching();
+  // An inotify event for new/ or cur/: schedules one Sync shortly after,
+  // however many events arrive meanwhile.
+  void OnDirChanged();
 
   engine::Loop* loop_;
   engine::HelperPool* pool_;
+  engine::FsWatcher* watcher_;
+  std::vector<engine::FsWatcher::WatchId> watch_ids_;  // new/ and cur/
+  engine::Loop::TimerId watch_sync_timer_ = 0;         // 0: none pending
   std::string name_;
   std::string path_;
   storage::FolderIndex index_;

@@ -26,6 +26,13 @@ std::string UserKey(const Directory::Mailbox& m) {
 ImapService::ImapService(engine::Loop* loop, const ImapContext& ctx,
                          std::vector<int> listen_fds)
     : loop_(loop), ctx_(ctx) {
+  auto watcher = engine::FsWatcher::Create(&loop->ring());
+  if (watcher.ok()) {
+    watcher_ = std::move(*watcher);
+  } else {
+    LOG_WARNING("imap: core ", loop->id(), ": ", watcher.status().message(),
+                "; outside changes to Maildirs are seen on the next command");
+  }
   for (int fd : listen_fds) {
     listeners_.push_back(std::make_unique<engine::Listener>(
         loop, fd, [this](int cfd) { OnAccept(cfd, false); }));
@@ -128,7 +135,7 @@ MailUser* ImapService::AcquireUser(const Directory::Mailbox& user) {
     opts.delimiter = ctx_.config->imap.hierarchy_delimiter;
     it = users_
              .emplace(key, std::make_unique<MailUser>(
-                               loop_, ctx_.pool, key, root.ok() ? *root : std::string(),
+                               loop_, ctx_.pool, watcher_.get(), key, root.ok() ? *root : std::string(),
                                opts))
              .first;
   }

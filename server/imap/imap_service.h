@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "engine/fs_watch.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
@@ -110,6 +111,10 @@ class ImapService {
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   engine::TlsContext* tls_ = nullptr;
   std::vector<ImapSession*> sessions_;
+  // This core's inotify instance for its users' selected folders; null when
+  // inotify is unavailable (changes are then seen on the next command).
+  // Declared before users_ so it outlives their folders' watches.
+  std::unique_ptr<engine::FsWatcher> watcher_;
   absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> users_;
   bool shutting_down_ = false;
   absl::AnyInvocable<void()> shutdown_done_;

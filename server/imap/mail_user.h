@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "engine/fs_watch.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "server/imap/folder_state.h"
@@ -18,10 +19,13 @@ namespace ringmail::server::imap {
 
 class MailUser {
  public:
-  MailUser(engine::Loop* loop, engine::HelperPool* pool, std::string user,
-           std::string root, storage::FolderNameOptions options)
-      : loop_(loop), pool_(pool), user_(std::move(user)), root_(std::move(root)),
-        options_(options) {}
+  // `watcher` (may be null) is the core's inotify instance, handed to every
+  // FolderState; it must outlive this object.
+  MailUser(engine::Loop* loop, engine::HelperPool* pool,
+           engine::FsWatcher* watcher, std::string user, std::string root,
+           storage::FolderNameOptions options)
+      : loop_(loop), pool_(pool), watcher_(watcher), user_(std::move(user)),
+        root_(std::move(root)), options_(options) {}
 
   const std::string& user() const { return user_; }
   // The Maildir root (INBOX).
@@ -48,6 +52,7 @@ class MailUser {
  private:
   engine::Loop* loop_;
   engine::HelperPool* pool_;
+  engine::FsWatcher* watcher_;
   std::string user_;
   std::string root_;
   storage::FolderNameOptions options_;

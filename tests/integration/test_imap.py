@@ -518,6 +518,62 @@ class ImapTest(DaemonTestCase):
         self.assertGreater(new_uid, old_uid)
         self.assertEqual(bytes(got[new_uid]["BODY[]"]), msg.replace(b"\n", b"\r\n"))
 
+    def _idle_inbox(self, expect_exists):
+        r = self.raw()
+        r.cmd("a1", f"LOGIN {ALICE} {USERS[ALICE]}")
+        lines = r.cmd("a2", "SELECT INBOX")
+        self.assertIn(f"* {expect_exists} EXISTS", lines)
+        r.send("a3 IDLE\r\n")
+        self.assertTrue(r.line().startswith("+"))
+        # IDLE itself starts a rescan; let it finish so that what the test
+        # sees afterwards can only come from the directory watch.
+        time.sleep(0.5)
+        return r
+
+    def _idle_until(self, r, wanted):
+        # Generous: the point is that it arrives during IDLE, with no
+        # command from the client, not how fast.
+        r.sock.settimeout(30)
+        seen = []
+        while wanted not in seen:
+            seen.append(r.line())
+        r.send("DONE\r\n")
+        done = r.until_tagged("a3")
+        self.assertTrue(done[-1].startswith("a3 OK"), done)
+        return seen
+
+    def test_idle_sees_outside_rename_into_new(self):
+        self.deliver(simple("before idle"))
+        r = self._idle_inbox(1)
+        maildir = self.daemon.maildir(ALICE)
+        name = f"{int(time.time())}.M2P{os.getpid()}.outside"
+        tmp = os.path.join(maildir, "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(simple("outside during idle").replace(b"\r\n", b"\n"))
+        os.rename(tmp, os.path.join(maildir, "new", name))
+        self._idle_until(r, "* 2 EXISTS")
+        lines = r.cmd("a4", "UID FETCH 1:* (UID)")
+        self.assertTrue(lines[-1].startswith("a4 OK"), lines)
+        self.assertEqual(len([l for l in lines if l.startswith("* ")]), 2, lines)
+
+    def test_idle_sees_outside_delete(self):
+        self.deliver(simple("stays"))
+        self.deliver(simple("goes"))
+        r = self._idle_inbox(2)
+        maildir = self.daemon.maildir(ALICE)
+        files = sorted(os.path.join(maildir, sub, n) for sub in ("cur", "new")
+                       for n in os.listdir(os.path.join(maildir, sub))
+                       if not n.startswith("."))
+        self.assertEqual(len(files), 2, files)
+        victim = [f for f in files if b"Subject: goes" in open(f, "rb").read()]
+        self.assertEqual(len(victim), 1, files)
+        os.unlink(victim[0])
+        self._idle_until(r, "* 2 EXPUNGE")
+        lines = r.cmd("a4", "FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertTrue(lines[-1].startswith("a4 OK"), lines)
+        self.assertTrue(any("stays" in l for l in lines), lines)
+        self.assertFalse(any("goes" in l for l in lines), lines)
+
     # ------------------------------------------------------------ bad input
     def test_bad_input(self):
         r = self.raw()
