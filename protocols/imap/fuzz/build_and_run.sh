@@ -1,53 +1,22 @@
 #!/bin/bash
-# Builds the IMAP libFuzzer target with clang (outside Bazel) and runs each
-# for SECONDS on a copy of its seed corpus. Exits non-zero on a crash or a
-# build failure.
+# Builds the IMAP libFuzzer target with clang (outside Bazel) and runs it for
+# SECONDS on a copy of its seed corpus. Exits non-zero on a crash or a build
+# failure.
 #   usage: protocols/imap/fuzz/build_and_run.sh OUT_DIR SECONDS
 # Needs the Debian packages clang and libclang-rt-14-dev.
 set -euo pipefail
-
-if [[ $# -ne 2 ]]; then
-  echo "usage: $0 OUT_DIR SECONDS" >&2
-  exit 2
-fi
-OUT_DIR=$1
-SECONDS_PER_TARGET=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-IMAP=$ROOT/protocols/imap
-mkdir -p "$OUT_DIR"
-OUT_DIR=$(cd "$OUT_DIR" && pwd)
+# shellcheck source-path=SCRIPTDIR/../../..
+# shellcheck source=tools/lib/fuzz.sh
+. "$HERE/../../../tools/lib/fuzz.sh"
+fuzz_init "$@"
+IMAP=$FUZZ_ROOT/protocols/imap
 
-CXX=${CXX:-clang++}
-CXXFLAGS=(-std=c++20 -O1 -g -fno-omit-frame-pointer
-          -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-          -I"$ROOT")
-# shellcheck disable=SC2207
-ABSL_LIBS=($(pkg-config --libs absl_strings absl_str_format absl_time))
-
-build() {
-  local name=$1; shift
-  echo "== building $name"
-  "$CXX" "${CXXFLAGS[@]}" -o "$OUT_DIR/$name" "$@" "${ABSL_LIBS[@]}"
-}
-
-build command_fuzzer "$HERE/command_fuzzer.cc" \
+fuzz_build command_fuzzer "$HERE/command_fuzzer.cc" \
   "$IMAP/arg.cc" "$IMAP/command_reader.cc" "$IMAP/command_syntax.cc" \
   "$IMAP/command_table.cc" "$IMAP/args.cc" "$IMAP/fetch.cc" \
-  "$IMAP/search.cc" "$IMAP/sequence_set.cc" "$IMAP/mutf7.cc"
+  "$IMAP/search.cc" "$IMAP/sequence_set.cc" "$IMAP/mutf7.cc" \
+  -- absl_strings absl_str_format absl_time
 
-status=0
-for name in command_fuzzer; do
-  corpus_src=$HERE/corpus_${name%_fuzzer}
-  corpus=$OUT_DIR/corpus_${name%_fuzzer}
-  mkdir -p "$corpus"
-  cp -n "$corpus_src"/* "$corpus"/ 2>/dev/null || true
-  echo "== running $name for ${SECONDS_PER_TARGET}s"
-  if ! (cd "$OUT_DIR" && "./$name" -max_total_time="$SECONDS_PER_TARGET" \
-          -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-          "$corpus"); then
-    echo "!! $name found a crash (see $OUT_DIR/crash-*)" >&2
-    status=1
-  fi
-done
-exit $status
+fuzz_run command_fuzzer "$HERE/corpus_command"
+fuzz_finish
