@@ -54,8 +54,19 @@ double PssPerSession(const RunResult& r) {
           static_cast<double>(r.server_before->pss_kb)) * 1024.0 / r.peak_sessions;
 }
 
-const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                         "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8",
+                         "#98df8a", "#ff9896"};
+constexpr int kNumColors = sizeof(kColors) / sizeof(kColors[0]);
+
+// The smallest 1, 2 or 5 times a power of ten that is >= v (axis tops).
+double NiceCeil(double v) {
+  double p = std::pow(10.0, std::floor(std::log10(std::max(v, 1.0))));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * p >= v) return m * p;
+  }
+  return 10 * p;
+}
 
 }  // namespace
 
@@ -129,42 +140,83 @@ std::string Json(const Options& o, const RunResult& r) {
   return out + "}\n";
 }
 
+// A latency in µs as a short label: "100 µs", "10 ms", "1 s".
+static std::string LatencyLabel(int decade) {
+  static const char* kLabels[] = {"1 µs", "10 µs", "100 µs", "1 ms",  "10 ms",
+                                  "100 ms", "1 s",  "10 s",   "100 s", "1000 s"};
+  return decade >= 0 && decade < 10 ? kLabels[decade] : absl::StrCat("1e", decade, " µs");
+}
+
+// Completions per second in bucket i of `per_second`: the last bucket is
+// usually a fraction of a second (the run ends mid-second), so it is scaled
+// by its real length; a tail shorter than kMinTail is not plotted at all, as
+// a rate over a few milliseconds says nothing.
+constexpr double kMinTail = 0.25;
+static size_t PlottedSeconds(const RunResult& r, size_t buckets) {
+  double tail = r.elapsed_s - std::floor(r.elapsed_s);
+  size_t whole = static_cast<size_t>(std::floor(r.elapsed_s));
+  if (buckets > whole && tail < kMinTail) return std::max<size_t>(whole, 1);
+  return buckets;
+}
+static double BucketRate(const RunResult& r, const std::vector<uint64_t>& v, size_t i) {
+  double len = 1.0;
+  if (static_cast<double>(i) + 1 > r.elapsed_s) {
+    len = std::max(kMinTail, r.elapsed_s - static_cast<double>(i));
+  }
+  return i < v.size() ? static_cast<double>(v[i]) / len : 0.0;
+}
+
 std::string Html(const Options& o, const RunResult& r) {
   std::string out = absl::StrCat(
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ringbench ", Html(o.mode),
-      "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-      "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-      "th:first-child,td:first-child{text-align:left}</style></head><body>");
+      "</title><style>body{font-family:sans-serif;margin:2em}"
+      "pre{white-space:pre-wrap;word-break:break-all}</style></head><body>");
   absl::StrAppend(&out, "<h1>ringbench ", Html(o.mode), " &rarr; ", Html(o.target_text),
                   "</h1><pre>", Html(HumanSummary(o, r)), "</pre>");
-  // Throughput over time: one polyline per operation.
-  const int W = 800, H = 300, L = 60, B = 30;
-  size_t secs = 1;
-  uint64_t peak = 1;
+  // Throughput over time: one polyline per operation, a point per second
+  // at the bucket's middle.
+  const int W = 800, H = 300, L = 70, B = 40, T = 10;
+  size_t buckets = 1;
+  double peak = 1;
+  for (const auto& [name, s] : r.rec.ops()) buckets = std::max(buckets, s.per_second.size());
+  const size_t secs = PlottedSeconds(r, buckets);
   for (const auto& [name, s] : r.rec.ops()) {
-    secs = std::max(secs, s.per_second.size());
-    for (uint64_t v : s.per_second) peak = std::max(peak, v);
+    for (size_t i = 0; i < secs; ++i) peak = std::max(peak, BucketRate(r, s.per_second, i));
   }
+  peak = NiceCeil(peak);
+  auto x_of = [&](double sec) { return L + W * sec / static_cast<double>(secs); };
+  auto y_of = [&](double v) { return T + H - H * v / peak; };
   absl::StrAppendFormat(&out, "<h2>Throughput (operations per second)</h2>"
-                        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">"
-                        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>"
-                        "<line x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>"
-                        "<text x=\"2\" y=\"12\" font-size=\"11\">%d/s</text>"
-                        "<text x=\"%d\" y=\"%d\" font-size=\"11\">%d s</text>",
-                        W + L + 150, H + B, L, H, L + W, H, L, L, H, peak, L + W - 20, H + 20,
-                        secs);
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">",
+                        W + L + 160, T + H + B);
+  for (int k = 0; k <= 4; ++k) {  // horizontal grid with rate labels
+    double v = peak * k / 4, y = y_of(v);
+    absl::StrAppendFormat(&out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>"
+                          "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">"
+                          "%.0f/s</text>",
+                          L, y, L + W, y, k ? "#eee" : "#000", L - 4, y + 4, v);
+  }
+  size_t step = std::max<size_t>(1, secs / 10);
+  for (size_t sec = 0; sec <= secs; sec += step) {  // time axis
+    absl::StrAppendFormat(&out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>"
+                          "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">"
+                          "%d s</text>",
+                          x_of(sec), T + H, x_of(sec), T + H + 4, x_of(sec), T + H + 16, sec);
+  }
+  absl::StrAppendFormat(&out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>",
+                        L, T, L, T + H);
   int color = 0;
   for (const auto& [name, s] : r.rec.ops()) {
     std::string pts;
-    for (size_t i = 0; i < s.per_second.size(); ++i) {
-      absl::StrAppendFormat(&pts, "%.1f,%.1f ",
-                            L + (secs > 1 ? W * static_cast<double>(i) / (secs - 1) : 0.0),
-                            H - H * static_cast<double>(s.per_second[i]) / peak);
+    for (size_t i = 0; i < secs; ++i) {
+      absl::StrAppendFormat(&pts, "%.1f,%.1f ", x_of(static_cast<double>(i) + 0.5),
+                            y_of(BucketRate(r, s.per_second, i)));
     }
-    const char* c = kColors[color % 10];
-    absl::StrAppendFormat(&out, "<polyline fill=\"none\" stroke=\"%s\" points=\"%s\"/>"
+    const char* c = kColors[color % kNumColors];
+    absl::StrAppendFormat(&out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                          "points=\"%s\"><title>%s</title></polyline>"
                           "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">%s</text>",
-                          c, pts, L + W + 10, 15 + 15 * color, c, Html(name));
+                          c, pts, Html(name), L + W + 10, T + 12 + 15 * color, c, Html(name));
     ++color;
   }
   out += "</svg>";
@@ -174,15 +226,17 @@ std::string Html(const Options& o, const RunResult& r) {
   double lmax = std::log10(static_cast<double>(top)) + 0.2;
   size_t nops = std::max<size_t>(1, r.rec.ops().size());
   double group = static_cast<double>(W) / nops;
-  absl::StrAppendFormat(&out, "<h2>Latency percentiles (log scale, µs)</h2>"
+  const int LB = 70;  // room for slanted operation names
+  absl::StrAppendFormat(&out, "<h2>Latency percentiles (log scale)</h2>"
                         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">"
                         "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>",
-                        W + L + 150, H + B + 20, L, H, L + W, H);
+                        W + L + 160, T + H + LB, L, T + H, L + W, T + H);
   for (int d = 0; d <= static_cast<int>(lmax); ++d) {
-    double y = H - H * d / lmax;
+    double y = T + H - H * d / lmax;
     absl::StrAppendFormat(&out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>"
-                          "<text x=\"2\" y=\"%.1f\" font-size=\"11\">1e%d</text>",
-                          L, y, L + W, y, y + 4, d);
+                          "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s"
+                          "</text>",
+                          L, y, L + W, y, L - 4, y + 4, LatencyLabel(d));
   }
   const char* qcolors[] = {"#9ecae1", "#4292c6", "#08519c", "#08306b", "#d62728"};
   size_t gi = 0;
@@ -194,17 +248,19 @@ std::string Html(const Options& o, const RunResult& r) {
       double h = v > 0 ? H * std::log10(static_cast<double>(std::max<uint64_t>(v, 1))) / lmax : 0;
       absl::StrAppendFormat(&out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                             "fill=\"%s\"><title>%s %s %d µs</title></rect>",
-                            x0 + bw * q, H - h, bw * 0.9, h, qcolors[q], Html(name),
+                            x0 + bw * q, T + H - h, bw * 0.9, h, qcolors[q], Html(name),
                             q < 4 ? kQuantileNames[q] : "max", v);
     }
-    absl::StrAppendFormat(&out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s</text>", x0,
-                          H + 15, Html(name));
+    double cx = x0 + (group - 8) / 2;
+    absl::StrAppendFormat(&out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
+                          "transform=\"rotate(-30 %.1f %d)\">%s</text>",
+                          cx, T + H + 14, cx, T + H + 14, Html(name));
     ++gi;
   }
   for (int q = 0; q < 5; ++q) {
     absl::StrAppendFormat(&out, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
                           "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>",
-                          L + W + 10, 10 + 16 * q, qcolors[q], L + W + 25, 19 + 16 * q,
+                          L + W + 10, T + 16 * q, qcolors[q], L + W + 25, T + 9 + 16 * q,
                           q < 4 ? kQuantileNames[q] : "max");
   }
   out += "</svg><h2>JSON</h2><pre>" + Html(Json(o, r)) + "</pre></body></html>\n";

@@ -11,10 +11,11 @@
 namespace ringmail::ringbench {
 namespace {
 
-// A reply: its code and whether its lines advertised PIPELINING.
+// A reply: its code and whether its lines advertised PIPELINING and SIZE.
 struct Reply {
   int code = 0;
   bool pipelining = false;
+  bool size = false;
 };
 
 // Reads one (possibly multi-line, "250-...") reply; a malformed line is a
@@ -31,6 +32,9 @@ Task<absl::StatusOr<Reply>> ReadReply(Client& c) {
     }
     r.code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
     if (l.size() >= 14 && l.compare(4, 10, "PIPELINING") == 0) r.pipelining = true;
+    if (l.size() >= 8 && l.compare(4, 4, "SIZE") == 0 && (l.size() == 8 || l[8] == ' ')) {
+      r.size = true;
+    }
     if (l.size() == 3 || l[3] == ' ') co_return r;
   }
   co_return absl::InvalidArgumentError("reply with too many lines");
@@ -53,6 +57,7 @@ Task<absl::Status> RunSmtpClient(ThreadContext& ctx, int index) {
     }
     bool ok = true;
     bool pipelining = false;
+    bool size_ext = false;
     auto fail = [&](const absl::Status& s) {
       ctx.Fail(s.code() == absl::StatusCode::kInvalidArgument ? "protocol" : ErrorKind(s));
       ok = false;
@@ -75,6 +80,7 @@ Task<absl::Status> RunSmtpClient(ThreadContext& ctx, int index) {
         ok = false;
       } else {
         pipelining = o.pipelining && r->pipelining;
+        size_ext = r->size;
         ctx.Done("connect", t0);
       }
     }
@@ -90,7 +96,11 @@ Task<absl::Status> RunSmtpClient(ThreadContext& ctx, int index) {
       // Command phase: with PIPELINING every command goes in one write and
       // the replies are read afterwards (RFC 2920 §3.1: DATA ends a group).
       std::vector<std::string> cmds;
-      cmds.push_back(absl::StrCat("MAIL FROM:<", o.mail_from, "> SIZE=", body.size(), "\r\n"));
+      // SIZE= only where advertised (RFC 1870 §6; Dovecot's LMTP has no
+      // SIZE and answers 555 to the parameter).
+      cmds.push_back(size_ext ? absl::StrCat("MAIL FROM:<", o.mail_from, "> SIZE=", body.size(),
+                                             "\r\n")
+                              : absl::StrCat("MAIL FROM:<", o.mail_from, ">\r\n"));
       for (const std::string& rc : rcpts) cmds.push_back(absl::StrCat("RCPT TO:<", rc, ">\r\n"));
       cmds.push_back("DATA\r\n");
       int accepted = 0;
