@@ -315,8 +315,9 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
   auto apply = [this, alive = alive_, args, uids, f]() {
     if (!*alive) return;
     auto next = std::make_shared<size_t>(0);
+    auto retried = std::make_shared<bool>(false);
     auto step = std::make_shared<absl::AnyInvocable<void()>>();
-    *step = [this, alive, args, uids, f, next, step]() {
+    *step = [this, alive, args, uids, f, next, retried, step]() {
       if (!*alive) return;
       while (*next < uids->size()) {
         uint32_t uid = (*uids)[(*next)++];
@@ -343,12 +344,27 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
         }
         svc_->loop()->file_io().RenameAt(
             AT_FDCWD, move->from, AT_FDCWD, move->to,
-            [this, alive, step, f, uid, report, name = move->new_filename](int res) {
+            [this, alive, step, f, uid, report, next, retried,
+             name = move->new_filename](int res) {
               if (!*alive) return;
+              if (res == -ENOENT && !*retried) {
+                // Another client renamed the file (flags) meanwhile: learn
+                // its current name, then apply this STORE to it once more.
+                *retried = true;
+                --*next;
+                f->Sync([alive, step](absl::Status) {
+                  if (*alive && *step) (*step)();
+                });
+                return;
+              }
+              *retried = false;
               if (res == 0) {
                 f->NoteLocalChange();
                 f->index().ApplyRename(uid, name, true);
                 f->PublishFlags(uid, view_.get());
+              } else {
+                LOG_WARNING("imap: STORE rename in ", f->path(), " failed: ",
+                            strerror(-res));
               }
               report();
               (*step)();

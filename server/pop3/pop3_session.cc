@@ -297,6 +297,17 @@ void Pop3Session::Update(std::vector<size_t> deleted) {
   assert(maildrop_ != nullptr);
   maildrop_->Delete(std::move(deleted), [this, alive = alive_](size_t failed) {
     if (!*alive) return;
+    // The UPDATE state is over: release the maildrop lock before the +OK
+    // goes out (RFC 1939 §6), so a client that logs in again right after
+    // QUIT's reply does not find it still locked. The Maildrop itself goes
+    // later: its own call is still on the stack.
+    svc_->loop()->Defer([this, alive] {
+      if (*alive) maildrop_.reset();
+    });
+    if (!lock_key_.empty()) {
+      svc_->Unlock(lock_key_);
+      lock_key_.clear();
+    }
     session_.UpdateDone(failed, &out());
     AfterAnswer();
   });
