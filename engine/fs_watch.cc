@@ -42,6 +42,7 @@ class FsWatcher::ReadOp final : public Operation {
   void Detach() {
     owner_ = nullptr;
     if (armed_) {
+      ring_->Orphan(this);
       io_uring_prep_cancel(ring_->GetSqe(), this, 0);
     } else {
       delete this;
@@ -51,6 +52,7 @@ class FsWatcher::ReadOp final : public Operation {
   void Complete(int res, uint32_t) override {
     armed_ = false;
     if (owner_ == nullptr) {
+      ring_->Forget(this);
       delete this;
       return;
     }

@@ -72,7 +72,12 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& opts) {
                                   : ""));
 }
 
-Ring::~Ring() { io_uring_queue_exit(&ring_); }
+Ring::~Ring() {
+  // The kernel stops every request before queue_exit returns, so nothing
+  // writes into an orphan's buffers once they are freed here.
+  io_uring_queue_exit(&ring_);
+  for (Operation* op : orphans_) delete op;
+}
 
 io_uring_sqe* Ring::GetSqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);

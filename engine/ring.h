@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -62,6 +63,13 @@ class Ring {
   // CQE to its Operation. Returns the number of CQEs dispatched.
   int SubmitAndDispatch(absl::Duration timeout);
 
+  // An Operation whose owner went away while its final completion is still
+  // due (it deletes itself then) is registered here, so that if the ring is
+  // torn down first the operation is deleted with it instead of leaking.
+  // Forget() when it completes normally.
+  void Orphan(Operation* op) { orphans_.insert(op); }
+  void Forget(Operation* op) { orphans_.erase(op); }
+
   io_uring* raw() { return &ring_; }
   unsigned setup_flags() const { return setup_flags_; }
   // Human-readable list of the setup flags in use, for the start-up log.
@@ -71,6 +79,7 @@ class Ring {
   Ring() = default;
   io_uring ring_{};
   unsigned setup_flags_ = 0;
+  absl::flat_hash_set<Operation*> orphans_;
 };
 
 // Checks, once at start-up, that the kernel offers everything the engine uses:
