@@ -82,12 +82,12 @@ FolderState::~FolderState() {
 
 void FolderState::AddView(FolderView* v) {
   views_.push_back(v);
-  if (views_.size() == 1) StartWatching();
+  if (v->live() && ++live_views_ == 1) StartWatching();
 }
 
 void FolderState::RemoveView(FolderView* v) {
   views_.erase(std::remove(views_.begin(), views_.end(), v), views_.end());
-  if (views_.empty()) StopWatching();
+  if (v->live() && --live_views_ == 0) StopWatching();
 }
 
 void FolderState::StartWatching() {
@@ -301,8 +301,8 @@ void FolderState::SaveIfDirty() {
 
 // ------------------------------------------------------------ FolderView
 
-FolderView::FolderView(FolderState* folder, bool read_only)
-    : folder_(folder), read_only_(read_only) {
+FolderView::FolderView(FolderState* folder, bool read_only, bool live)
+    : folder_(folder), read_only_(read_only), live_(live) {
   const storage::FolderIndex& idx = folder->index();
   uids_.reserve(idx.size());
   for (size_t i = 0; i < idx.size(); ++i) {

@@ -92,6 +92,7 @@ class FolderState {
   engine::HelperPool* pool_;
   engine::FsWatcher* watcher_;
   std::vector<engine::FsWatcher::WatchId> watch_ids_;  // new/ and cur/
+  int live_views_ = 0;  // views that want outside changes pushed (IMAP)
   engine::Loop::TimerId watch_sync_timer_ = 0;         // 0: none pending
   std::string name_;
   std::string path_;
@@ -116,7 +117,11 @@ class FolderState {
 // reported yet.
 class FolderView {
  public:
-  FolderView(FolderState* folder, bool read_only);
+  // `live`: the session wants outside changes pushed as they happen (IMAP
+  // selected/IDLE); a POP3 maildrop is a snapshot (RFC 1939) and does not,
+  // so its views do not make the folder watched.
+  FolderView(FolderState* folder, bool read_only, bool live = true);
+  bool live() const { return live_; }
   ~FolderView();
   FolderView(const FolderView&) = delete;
   FolderView& operator=(const FolderView&) = delete;
@@ -155,6 +160,7 @@ class FolderView {
 
   FolderState* folder_;
   bool read_only_;
+  bool live_;
   std::vector<uint32_t> uids_;                 // ascending
   absl::flat_hash_set<uint32_t> recent_;
   std::vector<uint32_t> pending_expunge_;      // UIDs still in uids_

@@ -96,7 +96,7 @@ void Maildrop::Open(OpenFn done) {
       return;
     }
     folder_ = f;
-    view_ = std::make_unique<imap::FolderView>(f, false);
+    view_ = std::make_unique<imap::FolderView>(f, false, /*live=*/false);
     FinishOpen(std::move(done));
   });
 }
