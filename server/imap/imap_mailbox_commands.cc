@@ -14,6 +14,7 @@
 #include "server/imap/fetch_render.h"
 #include "server/imap/flags.h"
 #include "server/imap/imap_session.h"
+#include "server/imap/unique_name.h"
 #include "storage/mailbox/folder_sync.h"
 #include "storage/mailbox/folder_tree.h"
 #include "storage/mailbox/message_ops.h"
@@ -481,22 +482,14 @@ void ImapSession::AppendEnd() {
     if (!*alive) return;
     storage::AppendRequest req;
     req.folder = f->path();
-    storage::UniqueName un;
-    absl::Time now = absl::Now();
-    un.secs = absl::ToUnixSeconds(now);
-    un.usecs = absl::ToUnixMicros(now) % 1000000;
-    un.pid = getpid();
-    un.core = svc_->loop()->id();
-    static thread_local uint64_t seq = 0;
-    un.seq = ++seq;
-    un.host = svc_->ctx().config->hostname;
-    req.base = storage::FormatUniqueName(un);
+    req.base = NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname);
     req.vsize = CrlfSize(st->data);
     StoreOutcome o = ApplyStore(0, 0, ringmail::imap::StoreMode::kReplace, st->args.flags,
                                 f->keywords());
     req.flags = o.flags;
     req.keywords = o.keywords;
-    req.internal_date = st->args.internal_date.value_or(un.secs);
+    req.internal_date =
+        st->args.internal_date.value_or(absl::ToUnixSeconds(absl::Now()));
     req.data = std::make_shared<const std::string>(std::move(st->data));
     auto* mtime_fn = new storage::SetMtimeFn(
         [pool = svc_->ctx().pool, loop = svc_->loop()](

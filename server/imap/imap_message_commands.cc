@@ -15,6 +15,7 @@
 #include "server/imap/imap_session.h"
 #include "server/imap/message_view.h"
 #include "server/imap/search_eval.h"
+#include "server/imap/unique_name.h"
 #include "storage/mailbox/folder_sync.h"
 #include "storage/mailbox/keywords.h"
 #include "storage/mailbox/message_ops.h"
@@ -45,18 +46,6 @@ MessageView IndexView(const FolderView& view, const storage::MessageEntry& e) {
   return mv;
 }
 
-storage::UniqueName NewUniqueName(int core, const std::string& host) {
-  static thread_local uint64_t seq = 0;
-  absl::Time now = absl::Now();
-  storage::UniqueName un;
-  un.secs = absl::ToUnixSeconds(now);
-  un.usecs = absl::ToUnixMicros(now) % 1000000;
-  un.pid = getpid();
-  un.core = core;
-  un.seq = ++seq;
-  un.host = host;
-  return un;
-}
 
 }  // namespace
 
@@ -526,8 +515,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
             entry.keywords = mask;
             auto plan = storage::PlanCopy(
                 src->path(), entry, dst_path,
-                storage::FormatUniqueName(
-                    NewUniqueName(svc_->loop()->id(), svc_->ctx().config->hostname)));
+                NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname));
             if (!plan.ok()) continue;
             svc_->loop()->file_io().LinkAt(
                 AT_FDCWD, plan->from, AT_FDCWD, plan->to,

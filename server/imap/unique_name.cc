@@ -1,0 +1,25 @@
+#include "server/imap/unique_name.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "absl/time/clock.h"
+#include "storage/maildir/maildir_name.h"
+
+namespace ringmail::server::imap {
+
+std::string NewMessageBase(int core, const std::string& host) {
+  static thread_local uint64_t seq = uint64_t{1} << 40;
+  absl::Time now = absl::Now();
+  storage::UniqueName un;
+  un.secs = absl::ToUnixSeconds(now);
+  un.usecs = absl::ToUnixMicros(now) % 1000000;
+  un.pid = getpid();
+  un.core = core;
+  un.seq = ++seq;
+  un.host = host;
+  return storage::FormatUniqueName(un);
+}
+
+}  // namespace ringmail::server::imap
