@@ -9,7 +9,8 @@
 // TlsStream    a Stream whose bytes are TLS records on a Connection. It is
 //              the Connection's handler and calls the session's handler with
 //              plaintext. Implicit TLS: wrap a fresh Connection. STARTTLS:
-//              StartTls() on a running one.
+//              StartTls() on a running one; as the client (the outbound
+//              relay), TlsStream::StartClient() (engine/tls_client.h).
 #ifndef RINGMAIL_ENGINE_TLS_H_
 #define RINGMAIL_ENGINE_TLS_H_
 
@@ -36,6 +37,9 @@ struct ssl_st;
 struct bio_st;
 
 namespace ringmail::engine {
+
+class TlsClientContext;  // engine/tls_client.h
+struct TlsClientParams;  // engine/tls_client.h
 
 // Session-ticket encryption keys (RFC 5077 §4 layout: 16-byte name, AES-256
 // key, HMAC-SHA256 key). A ticket is accepted while its key is current or
@@ -166,15 +170,17 @@ struct TlsHandover {
   std::string ciphertext;  // received, not yet given to BoringSSL, in order
 };
 
-// A TLS server stream over a Connection. Lifetime: deletes itself when the
+// A TLS stream over a Connection: the server side (constructor, StartTls)
+// or the client side (StartClient). Lifetime: deletes itself when the
 // Connection closes, just before calling the app's OnClosed. The app's
 // handler gets only plaintext; it never sees the handshake.
 //
 // Failures never escalate: a failed handshake is logged ("tls: handshake
 // with PEER failed: REASON") and the connection closed; the app then gets
-// OnClosed (and no OnReceive). Renegotiation is refused (BoringSSL servers
-// reject any ClientHello after the handshake); a close_notify from the peer
-// reaches the app as OnPeerClosed.
+// OnClosed (and no OnReceive); a client stream's handshake_done gets the
+// reason first. Renegotiation is refused (BoringSSL servers reject any
+// ClientHello after the handshake, BoringSSL clients any HelloRequest); a
+// close_notify from the peer reaches the app as OnPeerClosed.
 class TlsStream final : public Stream, public ConnectionHandler {
  public:
   // Implicit TLS (e.g. port 993/995/465): wraps `conn`, which must not have
@@ -196,8 +202,22 @@ class TlsStream final : public Stream, public ConnectionHandler {
   // no further calls, and this stream is destroyed before `done` runs. If
   // the connection fails first, `done` is dropped and the app is not called
   // either (it let go of the session when it called Release).
+  // Server streams only (asserted): a client stream's session cache entry
+  // belongs to its core.
   using ReleaseFn = absl::AnyInvocable<void(std::unique_ptr<TlsHandover>)>;
   void Release(ReleaseFn done);
+
+  // STARTTLS as the client (RFC 3207 §4; the outbound relay): upgrades the
+  // running plaintext `conn` in place after the server's "220 Ready to start
+  // TLS" and sends the ClientHello. Returns the stream the session uses from
+  // now on (never null); `app` (usually the Connection's current handler)
+  // gets all later callbacks. See engine/tls_client.h for `params` and for
+  // what `handshake_done` gets when.
+  using HandshakeFn = absl::AnyInvocable<void(absl::Status)>;
+  static TlsStream* StartClient(Connection* conn, TlsClientContext* ctx,
+                                const TlsClientParams& params,
+                                ConnectionHandler* app,
+                                HandshakeFn handshake_done);
 
   // --- Stream
   std::string& output() override { return out_; }
@@ -218,6 +238,17 @@ class TlsStream final : public Stream, public ConnectionHandler {
   std::string cipher() const;
   std::string alpn() const;
   bool session_reused() const;
+  // Client streams: whether the server's certificate chained to a trust
+  // anchor of the TlsClientContext and matched the server name. Also
+  // computed when verification was not required (opportunistic TLS), for
+  // logs and Received headers. False on server streams (no client
+  // certificates are requested).
+  bool peer_verified() const;
+  // Why the certificate did not verify ("hostname mismatch", "self signed
+  // certificate", ...); "" when peer_verified().
+  std::string verify_error() const;
+  // Client streams: the server name as given (trailing dot removed).
+  const std::string& server_name() const { return server_name_; }
 
   // --- ConnectionHandler (the Connection's callbacks; not for the app)
   void OnReceive(std::string_view data) override;
@@ -228,6 +259,10 @@ class TlsStream final : public Stream, public ConnectionHandler {
   friend TlsStream* StartTls(Connection*, TlsContext*, ConnectionHandler*,
                              size_t);
   friend struct TlsBio;
+  // A fresh session (owning `ssl`, which may be null: Start/StartTls/
+  // StartClient then abort the connection) in server or client state.
+  TlsStream(Connection* conn, ssl_st* ssl, bool client,
+            absl::Duration handshake_timeout);
   TlsStream(Connection* conn, ssl_st* adopted);  // Adopt
   ~TlsStream() override;
 
@@ -239,6 +274,10 @@ class TlsStream final : public Stream, public ConnectionHandler {
   void EncryptOutput();  // out_ → SSL_write → conn_->output()
   void Fail(int ssl_ret);  // logs, closes; the app gets OnClosed
   void OnHandshakeTimeout();
+  // Client: records why the handshake did not finish (first reason wins);
+  // OnClosed hands it to handshake_done.
+  void SetHandshakeError(absl::Status status);
+  std::string PeerName() const;  // "mx.example.com [192.0.2.1:25]" / "192.0.2.1:25"
   int BioRead(char* buf, int len);
   int BioWrite(const char* buf, int len);
 
@@ -258,6 +297,11 @@ class TlsStream final : public Stream, public ConnectionHandler {
   bool shutdown_sent_ = false;
   bool peer_closed_ = false;  // close_notify or TCP EOF
   bool released_ = false;     // Release called: no more app callbacks
+  // Client side only.
+  bool client_ = false;
+  std::string server_name_;
+  HandshakeFn handshake_cb_;       // pending until the handshake ends
+  absl::Status handshake_error_;   // why it did not finish, once known
 };
 
 // STARTTLS: upgrades a running plaintext `conn` in place and returns the

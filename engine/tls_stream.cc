@@ -90,9 +90,13 @@ int TlsStream::BioWrite(const char* buf, int len) {
 }
 
 TlsStream::TlsStream(Connection* conn, TlsContext* ctx)
-    : conn_(conn), loop_(conn->loop()), peer_(conn->peer()) {
-  ssl_ = SSL_new(ctx->ssl_ctx());
-  if (ssl_ == nullptr) return;  // Start/StartTls abort the connection
+    : TlsStream(conn, SSL_new(ctx->ssl_ctx()), /*client=*/false,
+                ctx->options().handshake_timeout) {}
+
+TlsStream::TlsStream(Connection* conn, SSL* ssl, bool client,
+                     absl::Duration handshake_timeout)
+    : conn_(conn), loop_(conn->loop()), peer_(conn->peer()), ssl_(ssl), client_(client) {
+  if (ssl_ == nullptr) return;  // Start/StartTls/StartClient abort the connection
   BIO* bio = BIO_new(TlsBio::Method());
   if (bio == nullptr) {
     SSL_free(ssl_);
@@ -102,12 +106,16 @@ TlsStream::TlsStream(Connection* conn, TlsContext* ctx)
   BIO_set_data(bio, this);
   BIO_set_init(bio, 1);
   SSL_set_bio(ssl_, bio, bio);  // one reference, used both ways
-  SSL_set_accept_state(ssl_);
-  // Drop certificate/ALPN configuration once the handshake is done: less
-  // memory per idle session (renegotiation, which would need it, is refused).
+  if (client) {
+    SSL_set_connect_state(ssl_);
+  } else {
+    SSL_set_accept_state(ssl_);
+  }
+  // Drop certificate/ALPN/verification configuration once the handshake is
+  // done: less memory per idle session (renegotiation, which would need it,
+  // is refused on both sides).
   SSL_set_shed_handshake_config(ssl_, 1);
-  absl::Duration timeout = ctx->options().handshake_timeout;
-  handshake_timer_ = loop_->AddTimer(timeout, [this] { OnHandshakeTimeout(); });
+  handshake_timer_ = loop_->AddTimer(handshake_timeout, [this] { OnHandshakeTimeout(); });
 }
 
 TlsHandover::~TlsHandover() {
@@ -132,7 +140,7 @@ TlsStream* TlsStream::Adopt(Loop* loop, std::unique_ptr<TlsHandover> handover) {
 }
 
 void TlsStream::Release(ReleaseFn done) {
-  assert(handshake_done_ && !closing_ && !released_);
+  assert(handshake_done_ && !closing_ && !released_ && !client_);
   app_ = nullptr;  // from here on the app is gone, whatever happens
   EncryptOutput();  // what the app queued goes out from this core
   if (closing_) return;  // the write failed: the connection is closing
@@ -277,8 +285,17 @@ bool TlsStream::DoHandshake() {
   if (r == 1) {
     handshake_done_ = true;
     loop_->CancelTimer(handshake_timer_);
-    LOG_DEBUG("tls: ", peer_.ToString(), " ", version(), " ", cipher(),
-              session_reused() ? " resumed" : "");
+    LOG_DEBUG("tls: ", PeerName(), " ", version(), " ", cipher(),
+              session_reused() ? " resumed" : "",
+              client_ ? (peer_verified() ? " verified" : " not verified") : "");
+    if (handshake_cb_) {
+      // Usually queues EHLO (RFC 3207 §4.2: everything learnt before the
+      // handshake is forgotten). May also Close or Abort.
+      HandshakeFn cb = std::move(handshake_cb_);
+      handshake_cb_ = nullptr;
+      cb(absl::OkStatus());
+      if (closing_) return true;  // ProcessInput stops
+    }
     if (app_paused_) conn_->PauseReading();
     EncryptOutput();  // what the app queued meanwhile (e.g. a greeting)
     return true;
@@ -289,11 +306,21 @@ bool TlsStream::DoHandshake() {
 }
 
 void TlsStream::Fail(int ssl_ret) {
+  // Peek before Reason() empties the thread's error queue.
+  uint32_t first = ERR_peek_error();
+  bool not_verified = client_ && !handshake_done_ && ERR_GET_LIB(first) == ERR_LIB_SSL &&
+                      ERR_GET_REASON(first) == SSL_R_CERTIFICATE_VERIFY_FAILED;
   std::string reason = Reason(ssl_, ssl_ret);
+  if (not_verified) reason = absl::StrCat("certificate not verified: ", verify_error());
   if (!handshake_done_) {
-    LOG_WARNING("tls: handshake with ", peer_.ToString(), " failed: ", reason);
+    LOG_WARNING("tls: handshake with ", PeerName(), " failed: ", reason);
+    std::string msg = absl::StrCat("tls: handshake with ", PeerName(), " failed: ", reason);
+    // PermissionDenied: the peer is up and speaks TLS but is not who the
+    // policy requires; anything else is a broken or refused handshake.
+    SetHandshakeError(not_verified ? absl::PermissionDeniedError(msg)
+                                   : absl::UnavailableError(msg));
   } else {
-    LOG_INFO("tls: connection with ", peer_.ToString(), " failed: ", reason);
+    LOG_INFO("tls: connection with ", PeerName(), " failed: ", reason);
   }
   closing_ = true;
   out_.clear();
@@ -304,7 +331,9 @@ void TlsStream::Fail(int ssl_ret) {
 void TlsStream::OnHandshakeTimeout() {
   handshake_timer_ = 0;
   if (handshake_done_ || closing_) return;
-  LOG_WARNING("tls: handshake with ", peer_.ToString(), " failed: timed out");
+  LOG_WARNING("tls: handshake with ", PeerName(), " failed: timed out");
+  SetHandshakeError(absl::DeadlineExceededError(
+      absl::StrCat("tls: handshake with ", PeerName(), " timed out")));
   closing_ = true;
   conn_->Abort();
 }
@@ -314,8 +343,10 @@ void TlsStream::OnPeerClosed() {
   peer_closed_ = true;
   if (!handshake_done_) {
     // Scanners and health checks do this all the time: not a warning.
-    LOG_INFO("tls: handshake with ", peer_.ToString(),
+    LOG_INFO("tls: handshake with ", PeerName(),
              " failed: connection closed by peer");
+    SetHandshakeError(absl::UnavailableError(absl::StrCat(
+        "tls: handshake with ", PeerName(), " failed: connection closed by peer")));
     closing_ = true;
     conn_->Close();
     return;
@@ -327,8 +358,28 @@ void TlsStream::OnPeerClosed() {
 
 void TlsStream::OnClosed() {
   ConnectionHandler* app = app_;
+  HandshakeFn cb = std::move(handshake_cb_);
+  absl::Status why = handshake_error_;
+  if (cb && why.ok()) {
+    // Reset, or a socket error: the Connection does not say which.
+    why = absl::UnavailableError(absl::StrCat(
+        "tls: connection to ", PeerName(), " closed during the handshake"));
+  }
   delete this;
+  // The stream and the Connection are gone: the callback must not use them.
+  if (cb) cb(std::move(why));
   if (app != nullptr) app->OnClosed();
+}
+
+void TlsStream::SetHandshakeError(absl::Status status) {
+  if (client_ && !handshake_done_ && handshake_error_.ok()) {
+    handshake_error_ = std::move(status);
+  }
+}
+
+std::string TlsStream::PeerName() const {
+  if (server_name_.empty()) return peer_.ToString();
+  return absl::StrCat(server_name_, " [", peer_.ToString(), "]");
 }
 
 // ---------------------------------------------------------------- output
@@ -380,6 +431,7 @@ void TlsStream::ResumeReading() {
 
 void TlsStream::Close() {
   if (closing_) return;
+  SetHandshakeError(absl::CancelledError("tls: handshake abandoned"));
   closing_ = true;
   loop_->CancelTimer(handshake_timer_);
   if (handshake_done_) {
@@ -395,6 +447,7 @@ void TlsStream::Close() {
 
 void TlsStream::Abort() {
   if (released_) return;
+  SetHandshakeError(absl::CancelledError("tls: handshake abandoned"));
   closing_ = true;
   out_.clear();
   conn_->Abort();

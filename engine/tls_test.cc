@@ -8,6 +8,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/loop.h"
 #include "engine/tcp.h"
+#include "engine/tls_client.h"
 
 namespace ringmail::engine {
 namespace {
@@ -188,6 +192,7 @@ class Server {
     done.get_future().wait();
   }
   TlsContext* ctx() { return ctx_.get(); }
+  Loop* loop() { return loop_.get(); }
   const SocketAddress& addr() const { return addr_; }
 
   std::atomic<int> closed{0};
@@ -392,6 +397,9 @@ TEST(Tls, TicketsSurviveOneRotationAndAreSharedAcrossContexts) {
   EXPECT_FALSE(resumes_on(a, t.get()));  // two rotations: gone
   EXPECT_FALSE(keys->RotateIfDue(absl::Now()));
   EXPECT_TRUE(keys->RotateIfDue(absl::Now() + absl::Hours(2)));
+  // Stopping a loop with sessions still open would leak them.
+  WaitClosed(a, 2);
+  WaitClosed(b, 2);
 }
 
 TEST(Tls, Alpn) {
@@ -702,6 +710,502 @@ TEST(TlsHandover, CiphertextBufferedAtReleaseArrivesInOrder) {
   close(fd);
   for (int i = 0; i < 5000 && cores.closed.load() < 1; ++i) usleep(1000);
   EXPECT_EQ(cores.closed.load(), 1);
+}
+
+// ---------------------------------------------------------------- client
+
+// A test CA (kept in memory to sign leaves) and its certificate file.
+struct TestCa {
+  bssl::UniquePtr<EVP_PKEY> key;
+  bssl::UniquePtr<X509> cert;
+  std::string cert_path;
+};
+
+void AddExtension(X509* x, X509* issuer, int nid, const char* value) {
+  X509V3_CTX v3;
+  X509V3_set_ctx(&v3, issuer, x, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_nconf_nid(nullptr, &v3, nid, value);
+  ASSERT_NE(ext, nullptr) << value;
+  EXPECT_TRUE(X509_add_ext(x, ext, -1));
+  X509_EXTENSION_free(ext);
+}
+
+bssl::UniquePtr<X509> NewCert(const std::string& cn, EVP_PKEY* key, int serial) {
+  bssl::UniquePtr<X509> x(X509_new());
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), serial);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 3600);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const uint8_t*>(cn.c_str()), -1, -1, 0);
+  X509_set_pubkey(x.get(), key);
+  return x;
+}
+
+TestCa MakeCa(const std::string& name) {
+  TestCa ca;
+  ca.key = NewKey();
+  ca.cert = NewCert("ringmail test CA " + name, ca.key.get(), 1);
+  X509_set_issuer_name(ca.cert.get(), X509_get_subject_name(ca.cert.get()));
+  AddExtension(ca.cert.get(), ca.cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+  EXPECT_TRUE(X509_sign(ca.cert.get(), ca.key.get(), EVP_sha256()));
+  ca.cert_path = TmpDir() + "/" + name + "-ca.crt";
+  bssl::UniquePtr<BIO> b(BIO_new_file(ca.cert_path.c_str(), "w"));
+  EXPECT_TRUE(PEM_write_bio_X509(b.get(), ca.cert.get()));
+  return ca;
+}
+
+// A server certificate for `dns_name` (subjectAltName) signed by `ca`.
+TlsContextOptions SignedServerOptions(const std::string& name, const TestCa& ca,
+                                      const std::string& dns_name) {
+  bssl::UniquePtr<EVP_PKEY> key = NewKey();
+  bssl::UniquePtr<X509> x = NewCert(dns_name, key.get(), 2);
+  X509_set_issuer_name(x.get(), X509_get_subject_name(ca.cert.get()));
+  AddExtension(x.get(), ca.cert.get(), NID_subject_alt_name, ("DNS:" + dns_name).c_str());
+  EXPECT_TRUE(X509_sign(x.get(), ca.key.get(), EVP_sha256()));
+  TlsContextOptions o;
+  o.cert_chain_file = TmpDir() + "/" + name + ".crt";
+  o.key_file = TmpDir() + "/" + name + ".key";
+  bssl::UniquePtr<BIO> cb(BIO_new_file(o.cert_chain_file.c_str(), "w"));
+  EXPECT_TRUE(PEM_write_bio_X509(cb.get(), x.get()));
+  bssl::UniquePtr<BIO> kb(BIO_new_file(o.key_file.c_str(), "w"));
+  EXPECT_TRUE(PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr));
+  o.ticket_keys = std::make_shared<TicketKeys>(absl::Hours(1));
+  return o;
+}
+
+// Everything the client app saw, in order.
+struct ClientResult {
+  int handshake_calls = 0;
+  absl::Status handshake = absl::UnknownError("handshake_done was not called");
+  std::vector<std::string> events;
+  std::string version, cipher, verify_error;
+  bool verified = false;
+  bool reused = false;
+  std::string received;  // plaintext after the handshake
+};
+
+// The relay's side in miniature: sends STARTTLS in the clear, upgrades on
+// "220 ", sends `request` once the handshake is done, and closes (with
+// close_notify) after `expect` bytes came back, or when the server closes.
+class ClientApp final : public ConnectionHandler {
+ public:
+  ClientApp(Connection* c, TlsClientContext* ctx, TlsClientParams params,
+            std::string request, size_t expect, bool abandon,
+            std::promise<ClientResult>* done)
+      : conn_(c), stream_(c), ctx_(ctx), params_(std::move(params)),
+        request_(std::move(request)), expect_(expect), abandon_(abandon), done_(done) {}
+  void Begin() {
+    conn_->Start(this);
+    conn_->output() += "STARTTLS\r\n";
+    conn_->Flush();
+  }
+  void OnReceive(std::string_view data) override {
+    if (tls_ == nullptr) {
+      plain_.append(data);
+      size_t pos = plain_.find("\r\n");
+      if (pos == std::string::npos) return;
+      if (plain_.compare(0, 4, "220 ") != 0) {
+        r_.events.push_back("refused");
+        conn_->Close();
+        return;
+      }
+      // Whatever came with the 220 was not protected: it is not a reply.
+      params_.discarded_plaintext = plain_.size() - pos - 2;
+      plain_.clear();
+      r_.events.push_back("starttls");
+      tls_ = TlsStream::StartClient(conn_, ctx_, params_, this,
+                                    [this](absl::Status s) { OnHandshake(std::move(s)); });
+      stream_ = tls_;
+      if (abandon_) tls_->Close();  // changed its mind mid-handshake
+      return;
+    }
+    r_.received.append(data);
+    if (r_.received.size() >= expect_ && !closing_) {
+      closing_ = true;
+      r_.events.push_back("received");
+      tls_->Close();
+    }
+  }
+  void OnPeerClosed() override {
+    r_.events.push_back("peer closed");
+    stream_->Close();
+  }
+  void OnClosed() override {
+    r_.events.push_back("closed");
+    done_->set_value(std::move(r_));
+    delete this;
+  }
+
+ private:
+  void OnHandshake(absl::Status s) {
+    ++r_.handshake_calls;
+    r_.handshake = s;
+    r_.events.push_back(s.ok() ? "handshake ok" : "handshake failed");
+    if (!s.ok()) return;  // the stream is gone
+    r_.version = tls_->version();
+    r_.cipher = tls_->cipher();
+    r_.verified = tls_->peer_verified();
+    r_.verify_error = tls_->verify_error();
+    r_.reused = tls_->session_reused();
+    tls_->output() += request_;
+    tls_->Flush();
+  }
+
+  Connection* conn_;
+  Stream* stream_;
+  TlsStream* tls_ = nullptr;
+  TlsClientContext* ctx_;
+  TlsClientParams params_;
+  std::string request_;
+  size_t expect_;
+  bool abandon_;
+  std::promise<ClientResult>* done_;
+  std::string plain_;
+  bool closing_ = false;
+  ClientResult r_;
+};
+
+// A TlsClientContext living on `host`'s loop thread, like a core's.
+class ClientContext {
+ public:
+  ClientContext(Server* host, const TlsClientOptions& o) : host_(host) {
+    host_->OnLoop([&] {
+      auto c = TlsClientContext::Create(o);
+      ASSERT_TRUE(c.ok()) << c.status();
+      ctx_ = std::move(*c);
+    });
+  }
+  ~ClientContext() {
+    host_->OnLoop([&] { ctx_.reset(); });
+  }
+  size_t cached_sessions() {
+    size_t n = 0;
+    host_->OnLoop([&] { n = ctx_->cached_sessions(); });
+    return n;
+  }
+
+  // Connects from `host`'s loop to `to` and runs a ClientApp to its end.
+  ClientResult Run(const SocketAddress& to, TlsClientParams params,
+                   std::string request = "", size_t expect = 0, bool abandon = false) {
+    std::promise<ClientResult> done;
+    host_->OnLoop([&] {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      // Blocking connect: loopback completes it at once; then non-blocking
+      // as the engine wants.
+      ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&to.storage), to.len), 0);
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      auto* c = new Connection(host_->loop(), fd);
+      (new ClientApp(c, ctx_.get(), std::move(params), std::move(request), expect, abandon,
+                     &done))
+          ->Begin();
+    });
+    return done.get_future().get();
+  }
+
+ private:
+  Server* host_;
+  std::unique_ptr<TlsClientContext> ctx_;
+};
+
+TlsClientParams Params(const std::string& name, bool verify) {
+  TlsClientParams p;
+  p.server_name = name;
+  p.verify_peer = verify;
+  return p;
+}
+
+using Events = std::vector<std::string>;
+const Events kFailedEvents = {"starttls", "handshake failed", "closed"};
+
+TEST(TlsClient, StartTlsWithServerStreamDataBothWaysAndCloseNotify) {
+  Server server(Options("client_echo"), Mode::kStartTls);
+  ClientContext client(&server, TlsClientOptions{});
+  std::string big(200000, 'x');
+  std::string request = "NOOP\r\nDATA " + big + "\r\n";
+  std::string reply = "250 NOOP\r\n250 DATA " + big + "\r\n";
+  ClientResult r = client.Run(server.addr(), Params("localhost", false), request, reply.size());
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_EQ(r.handshake_calls, 1);
+  EXPECT_EQ(r.version, "TLSv1.3");
+  EXPECT_FALSE(r.cipher.empty());
+  EXPECT_FALSE(r.verified);  // opportunistic: self-signed is fine, but reported
+  EXPECT_EQ(r.verify_error, "self signed certificate");
+  EXPECT_TRUE(r.received == reply);
+  EXPECT_EQ(r.events, (Events{"starttls", "handshake ok", "received", "closed"}));
+  // The client's close_notify made the server's session close too.
+  WaitClosed(server, 1);
+  std::vector<std::string> lines;
+  server.OnLoop([&] { lines = server.tls_lines; });
+  EXPECT_EQ(lines, (std::vector<std::string>{"NOOP", "DATA " + big}));
+}
+
+TEST(TlsClient, VerifyPeerChecksChainAndHostName) {
+  TestCa ca = MakeCa("verify");
+  Server server(SignedServerOptions("verify", ca, "mx.test"), Mode::kStartTls);
+  TlsClientOptions o;
+  o.ca_file = ca.cert_path;
+  ClientContext client(&server, o);
+
+  ClientResult r = client.Run(server.addr(), Params("mx.test", true), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_TRUE(r.verified);
+  EXPECT_EQ(r.verify_error, "");
+  EXPECT_FALSE(r.reused);
+  EXPECT_EQ(r.received, "250 NOOP\r\n");
+
+  // Case and a trailing dot do not matter; the session is resumed.
+  r = client.Run(server.addr(), Params("MX.test.", true), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_TRUE(r.verified);
+  EXPECT_TRUE(r.reused);
+
+  r = client.Run(server.addr(), Params("wrong.test", true), "NOOP\r\n", 10);
+  EXPECT_EQ(r.handshake.code(), absl::StatusCode::kPermissionDenied) << r.handshake;
+  EXPECT_NE(r.handshake.message().find("wrong.test ["), absl::string_view::npos) << r.handshake;
+  EXPECT_NE(r.handshake.message().find("certificate not verified: hostname mismatch"),
+            absl::string_view::npos)
+      << r.handshake;
+  EXPECT_EQ(r.handshake_calls, 1);
+  EXPECT_EQ(r.events, kFailedEvents);
+  EXPECT_EQ(r.received, "");
+
+  // Opportunistic: the same mismatch is only reported. A session made for
+  // "mx.test" with verification is not resumed without it (and vice versa).
+  r = client.Run(server.addr(), Params("wrong.test", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.verify_error, "hostname mismatch");
+  EXPECT_EQ(r.received, "250 NOOP\r\n");
+  r = client.Run(server.addr(), Params("mx.test", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_FALSE(r.reused);
+  EXPECT_TRUE(r.verified);  // it would have verified
+  WaitClosed(server, 5);
+}
+
+TEST(TlsClient, SelfSignedFailsOnlyWhenVerifying) {
+  TestCa ca = MakeCa("selfsigned");
+  auto [cert, key] = MakeCert("selfsigned", "mx.test");
+  TlsContextOptions so;
+  so.cert_chain_file = cert;
+  so.key_file = key;
+  Server server(so, Mode::kStartTls);
+  TlsClientOptions o;
+  o.ca_file = ca.cert_path;  // some other CA
+  ClientContext client(&server, o);
+  ClientResult r = client.Run(server.addr(), Params("mx.test", true), "NOOP\r\n", 10);
+  EXPECT_EQ(r.handshake.code(), absl::StatusCode::kPermissionDenied) << r.handshake;
+  EXPECT_NE(r.handshake.message().find("certificate not verified: self signed certificate"),
+            absl::string_view::npos)
+      << r.handshake;
+  EXPECT_EQ(r.events, kFailedEvents);
+  r = client.Run(server.addr(), Params("mx.test", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.received, "250 NOOP\r\n");
+  WaitClosed(server, 2);
+}
+
+TEST(TlsClient, RefusedBeforeTheHandshake) {
+  Server server(Options("client_refused"), Mode::kStartTls);
+  ClientContext client(&server, TlsClientOptions{});  // no trust anchors
+  ClientResult r = client.Run(server.addr(), Params("localhost", true));
+  EXPECT_EQ(r.handshake.code(), absl::StatusCode::kFailedPrecondition) << r.handshake;
+  EXPECT_EQ(r.events, kFailedEvents);
+  for (const char* bad : {"", ".", "bad name", "a..b", "a..", "x\r\nRSET"}) {
+    r = client.Run(server.addr(), Params(bad, false));
+    EXPECT_EQ(r.handshake.code(), absl::StatusCode::kInvalidArgument) << bad << r.handshake;
+    EXPECT_EQ(r.handshake.message().find('\n'), absl::string_view::npos);  // escaped
+    EXPECT_EQ(r.events, kFailedEvents);
+  }
+  // An IP address is a valid name (no SNI is sent for it).
+  r = client.Run(server.addr(), Params("127.0.0.1", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_EQ(r.verify_error, "self signed certificate");
+  // The app closing mid-handshake still gets exactly one handshake_done.
+  r = client.Run(server.addr(), Params("localhost", false), "NOOP\r\n", 10, /*abandon=*/true);
+  EXPECT_EQ(r.handshake.code(), absl::StatusCode::kCancelled) << r.handshake;
+  EXPECT_EQ(r.handshake_calls, 1);
+  EXPECT_EQ(r.events, kFailedEvents);
+  WaitClosed(server, 9);
+}
+
+TEST(TlsClient, SessionsResumePerDestination) {
+  Server server(Options("client_resume"), Mode::kStartTls);
+  ClientContext client(&server, TlsClientOptions{});
+  ClientResult r = client.Run(server.addr(), Params("localhost", false), "NOOP\r\n", 10);
+  ASSERT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_FALSE(r.reused);
+  EXPECT_EQ(client.cached_sessions(), 1u);  // TLS 1.3 tickets, newest kept
+  r = client.Run(server.addr(), Params("localhost", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.reused);
+  r = client.Run(server.addr(), Params("localhost", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.reused);  // with a ticket from the previous connection
+  r = client.Run(server.addr(), Params("other.test", false), "NOOP\r\n", 10);
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_FALSE(r.reused);
+  EXPECT_EQ(client.cached_sessions(), 2u);
+  WaitClosed(server, 4);
+}
+
+TEST(TlsClient, CacheIsBounded) {
+  Server server(Options("client_bound"), Mode::kStartTls);
+  TlsClientOptions o;
+  o.max_cached_sessions = 2;
+  ClientContext client(&server, o);
+  for (const char* name : {"a.test", "b.test", "c.test"}) {
+    ClientResult r = client.Run(server.addr(), Params(name, false), "NOOP\r\n", 10);
+    ASSERT_TRUE(r.handshake.ok()) << r.handshake;
+  }
+  EXPECT_EQ(client.cached_sessions(), 2u);
+  o.max_cached_sessions = 0;
+  ClientContext uncached(&server, o);
+  for (int i = 0; i < 2; ++i) {
+    ClientResult r = uncached.Run(server.addr(), Params("a.test", false), "NOOP\r\n", 10);
+    EXPECT_FALSE(r.reused);
+  }
+  EXPECT_EQ(uncached.cached_sessions(), 0u);
+  WaitClosed(server, 5);
+}
+
+// A blocking BoringSSL server on its own thread, for what a TlsStream
+// server does not show (the SNI it got, a close_notify exchange) or will
+// not do (misbehave). `script` runs with the accepted socket.
+class RawServer {
+ public:
+  explicit RawServer(absl::AnyInvocable<void(int fd)> script) {
+    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(listen(lfd_, 4), 0);
+    addr_ = *BoundAddress(lfd_);
+    thread_ = std::thread([this, script = std::move(script)]() mutable {
+      int fd = accept(lfd_, nullptr, nullptr);
+      script(fd);
+      close(fd);
+    });
+  }
+  ~RawServer() { Join(); }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+    if (lfd_ >= 0) close(lfd_);
+    lfd_ = -1;
+  }
+  const SocketAddress& addr() const { return addr_; }
+
+ private:
+  int lfd_;
+  SocketAddress addr_;
+  std::thread thread_;
+};
+
+bssl::UniquePtr<SSL_CTX> RawServerCtx(const std::string& name, uint16_t max_version) {
+  auto [cert, key] = MakeCert(name, "mx.test");
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
+  EXPECT_TRUE(SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()));
+  EXPECT_TRUE(SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM));
+  SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  return ctx;
+}
+
+TEST(TlsClient, SniInjectedPlaintextAndServerInitiatedCloseNotify) {
+  bssl::UniquePtr<SSL_CTX> sctx = RawServerCtx("raw_sni", TLS1_2_VERSION);
+  std::string sni, got, starttls;
+  int second_shutdown = -2;
+  RawServer raw([&](int fd) {
+    starttls = ReadLine(fd);
+    // One write, so the injected line arrives together with the 220.
+    std::string reply = "220 go ahead\r\n250 injected\r\n";
+    ASSERT_EQ(write(fd, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+    bssl::UniquePtr<SSL> ssl(SSL_new(sctx.get()));
+    SSL_set_fd(ssl.get(), fd);
+    ASSERT_EQ(SSL_accept(ssl.get()), 1);
+    const char* n = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name);
+    sni = n != nullptr ? n : "(none)";
+    got = SslReadN(ssl.get(), 6);
+    SslWriteAll(ssl.get(), "250 ok\r\n");
+    EXPECT_EQ(SSL_shutdown(ssl.get()), 0);      // close_notify sent
+    second_shutdown = SSL_shutdown(ssl.get());  // 1: the client's arrived
+    ERR_clear_error();
+  });
+  Server host(Options("raw_host"), Mode::kStartTls);  // just a loop
+  ClientContext client(&host, TlsClientOptions{});
+  ClientResult r = client.Run(raw.addr(), Params("mx.test.", false), "NOOP\r\n", SIZE_MAX);
+  raw.Join();
+  EXPECT_EQ(starttls, "STARTTLS\r\n");
+  EXPECT_TRUE(r.handshake.ok()) << r.handshake;
+  EXPECT_EQ(r.version, "TLSv1.2");
+  EXPECT_EQ(sni, "mx.test");
+  EXPECT_EQ(got, "NOOP\r\n");
+  EXPECT_EQ(r.received, "250 ok\r\n");  // not "250 injected"
+  EXPECT_EQ(r.events, (Events{"starttls", "handshake ok", "peer closed", "closed"}));
+  EXPECT_EQ(second_shutdown, 1);
+}
+
+TEST(TlsClient, GarbageFromServerFailsTheHandshake) {
+  RawServer raw([](int fd) {
+    ReadLine(fd);
+    std::string reply = "220 go ahead\r\n";
+    ASSERT_EQ(write(fd, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+    char buf[4096];
+    ASSERT_GT(read(fd, buf, sizeof(buf)), 0);  // the ClientHello
+    std::string junk = "500 this is not TLS\r\n";
+    ASSERT_EQ(write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+  });
+  Server host(Options("garbage_host"), Mode::kStartTls);
+  ClientContext client(&host, TlsClientOptions{});
+  ClientResult r = client.Run(raw.addr(), Params("mx.test", false), "NOOP\r\n", 10);
+  EXPECT_EQ(r.handshake.code(), absl::StatusCode::kUnavailable) << r.handshake;
+  EXPECT_EQ(r.events, kFailedEvents);
+}
+
+TEST(TlsClient, SilentServerTimesOut) {
+  RawServer raw([](int fd) {
+    ReadLine(fd);
+    std::string reply = "220 go ahead\r\n";
+    ASSERT_EQ(write(fd, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+    char buf[4096];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }  // never answers the ClientHello
+  });
+  Server host(Options("silent_host"), Mode::kStartTls);
+  TlsClientOptions o;
+  o.handshake_timeout = absl::Milliseconds(50);
+  ClientContext client(&host, o);
+  ClientResult r = client.Run(raw.addr(), Params("mx.test", false), "NOOP\r\n", 10);
+  EXPECT_EQ(r.handshake.code(), absl::StatusCode::kDeadlineExceeded) << r.handshake;
+  EXPECT_EQ(r.events, kFailedEvents);
+}
+
+TEST(TlsClientContext, BadTrustAnchorsAreClearErrors) {
+  auto [cert, key] = MakeCert("anchors", "localhost");
+  TlsClientOptions o;
+  o.ca_file = TmpDir() + "/nonexistent-ca.crt";
+  auto c = TlsClientContext::Create(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "tls: cannot read CA file " + o.ca_file + ": No such file or directory");
+  o.ca_file = key;  // no certificate in it
+  c = TlsClientContext::Create(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("no usable CA certificate in " + key),
+            absl::string_view::npos)
+      << c.status();
+  o.ca_file = "";
+  o.ca_dir = cert;
+  c = TlsClientContext::Create(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "tls: CA directory " + cert + " is not a directory");
+  o.ca_file = cert;
+  o.ca_dir = TmpDir();
+  c = TlsClientContext::Create(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE((*c)->has_trust_anchors());
 }
 
 }  // namespace

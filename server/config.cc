@@ -13,98 +13,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "protocols/pop3/uidl.h"
+#include "server/config_keys.h"
 
 namespace ringmail::server {
 namespace {
 
-absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
+using namespace config_internal;  // NOLINT: the key-table vocabulary
 
-// Every configuration key: its TOML path, its flag, and how to set it from
-// text. TOML values are converted to the same text form flags use, so each
-// key has exactly one parser.
-struct KeyDef {
-  const char* toml_key;  // "smtp.max_recipients"
-  const char* flag;      // "max_recipients"
-  const char* help;
-  std::function<absl::Status(Config&, std::string_view)> set;
-};
-
-absl::Status ParseUint(std::string_view text, uint64_t max, uint64_t* out) {
-  uint64_t v;
-  if (!absl::SimpleAtoi(AV(text), &v) || v > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected an integer from 0 to ", max, ", got '",
-                     std::string(text), "'"));
-  }
-  *out = v;
-  return absl::OkStatus();
-}
-
-template <typename T>
-std::function<absl::Status(Config&, std::string_view)> Uint(T Config::*field) {
-  return [field](Config& c, std::string_view t) {
-    uint64_t v;
-    absl::Status s = ParseUint(t, std::numeric_limits<T>::max(), &v);
-    if (s.ok()) c.*field = static_cast<T>(v);
-    return s;
-  };
-}
-
-template <typename T>
-std::function<absl::Status(Config&, std::string_view)> SmtpUint(
-    T SmtpConfig::*field) {
-  return [field](Config& c, std::string_view t) {
-    uint64_t v;
-    absl::Status s = ParseUint(t, std::numeric_limits<T>::max(), &v);
-    if (s.ok()) c.smtp.*field = static_cast<T>(v);
-    return s;
-  };
-}
-
-// "300" (seconds), "300s", "5m", "1h30m".
-absl::Status ParseDurationText(std::string_view t, absl::Duration* out) {
-  uint64_t secs;
-  if (absl::SimpleAtoi(AV(t), &secs)) {
-    *out = absl::Seconds(secs);
-    return absl::OkStatus();
-  }
-  if (!absl::ParseDuration(AV(t), out) || *out < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected a duration such as 300, \"300s\" or \"5m\", got '",
-        std::string(t), "'"));
-  }
-  return absl::OkStatus();
-}
-
-std::function<absl::Status(Config&, std::string_view)> Str(
-    std::string Config::*field) {
-  return [field](Config& c, std::string_view t) {
-    c.*field = std::string(t);
-    return absl::OkStatus();
-  };
-}
-
-absl::Status ParseBool(std::string_view t, bool* out) {
-  if (t == "true" || t == "1" || t == "yes") {
-    *out = true;
-  } else if (t == "false" || t == "0" || t == "no") {
-    *out = false;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected true or false, got '", std::string(t), "'"));
-  }
-  return absl::OkStatus();
-}
-
-std::vector<std::string> SplitList(std::string_view t) {
-  std::vector<std::string> out;
-  for (absl::string_view part : absl::StrSplit(AV(t), ',', absl::SkipWhitespace())) {
-    out.emplace_back(absl::StripAsciiWhitespace(part));
-  }
-  return out;
-}
-
-const std::vector<KeyDef>& Keys() {
+const std::vector<KeyDef>& CoreKeys() {
   static const std::vector<KeyDef> keys = {
       {"hostname", "hostname", "name used in greetings and Received fields",
        Str(&Config::hostname)},
@@ -339,7 +255,29 @@ const std::vector<KeyDef>& Keys() {
          if (s.ok()) c.pop3.max_connections_per_ip = static_cast<uint32_t>(v);
          return s;
        }},
+      // Quota defaults (server/quota_service.h); 2^62 bounds maildirsize.
+      {"quota.storage", "quota_storage",
+       "default per-user storage quota in bytes (0: unlimited)",
+       [](Config& c, std::string_view t) {
+         return ParseUint(t, uint64_t{1} << 62, &c.quota.storage);
+       }},
+      {"quota.messages", "quota_messages",
+       "default per-user message count quota (0: unlimited)",
+       [](Config& c, std::string_view t) {
+         return ParseUint(t, uint64_t{1} << 62, &c.quota.messages);
+       }},
   };
+  return keys;
+}
+
+// Every key: the core table, then the relay's (config_relay.cc).
+const std::vector<KeyDef>& Keys() {
+  static const std::vector<KeyDef> keys = [] {
+    std::vector<KeyDef> all = CoreKeys();
+    const std::vector<KeyDef>& relay = RelayKeys();
+    all.insert(all.end(), relay.begin(), relay.end());
+    return all;
+  }();
   return keys;
 }
 
@@ -454,6 +392,7 @@ absl::Status FinalizeConfig(Config& c) {
   while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
   if (c.passwd_file.empty()) c.passwd_file = c.data_dir + "/passwd";
   if (c.mail_location.empty()) c.mail_location = c.data_dir + "/mail/%d/%n/Maildir";
+  if (absl::Status s = FinalizeRelayConfig(c); !s.ok()) return s;
   if (c.threads == 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c.threads = n > 0 ? static_cast<uint32_t>(n) : 1;

@@ -80,6 +80,52 @@ struct Pop3Config {
   uint32_t max_connections_per_ip = 100;
 };
 
+// Outbound relay (docs/queue.md). Per-destination limits apply per core:
+// each core runs its own queue and connections (shared-nothing), so a
+// destination sees at most `cores` times these figures.
+struct RelayPolicy {
+  uint32_t max_connections = 10;             // concurrent sessions
+  uint32_t max_messages_per_connection = 100;
+  uint32_t max_messages_per_minute = 0;      // 0: unlimited
+  std::string bind_address;                  // source IP; "": kernel's choice
+  std::string tls = "opportunistic";          // none | opportunistic | required
+};
+
+struct RelayConfig {
+  // Clients that may relay without AUTH (Postfix's mynetworks). Empty by
+  // default: only authenticated submission relays.
+  std::vector<std::string> trusted_networks;
+  std::vector<std::string> dns_servers;      // IP[:PORT]; empty: resolv.conf
+  uint16_t port = 25;                        // remote SMTP port
+  // Smarthost "host", "host:port" or "[ip]:port": every message goes there
+  // instead of to the MX hosts (Postfix's relayhost).
+  std::string relayhost;
+  // Delays between attempts; the last one repeats (Postfix-like: first
+  // retry after minutes, then every 30 minutes).
+  std::vector<absl::Duration> retry_schedule = {
+      absl::Minutes(5), absl::Minutes(10), absl::Minutes(20), absl::Minutes(30)};
+  absl::Duration queue_lifetime = absl::Hours(5 * 24);  // then bounce
+  absl::Duration delay_warning = absl::Hours(4);        // 0: never
+  absl::Duration connect_timeout = absl::Seconds(30);
+  absl::Duration command_timeout = absl::Minutes(5);    // per server reply
+  // A 421, or this many deferrals in a row, backs the destination off.
+  absl::Duration backoff = absl::Minutes(5);
+  uint32_t backoff_after_deferrals = 5;
+  uint32_t max_connections = 1000;           // outbound sessions per core
+  RelayPolicy default_policy;
+  std::vector<std::pair<std::string, RelayPolicy>> destinations;  // by domain
+  std::string destination_policy_text;       // as configured; parsed at finalize
+  std::string control_socket;                // default <data_dir>/ringmail.sock
+  std::string queue_dir;                     // default <data_dir>/queue
+};
+
+// Per-user quota defaults (server/quota_service.h); a user's passwd-file
+// quota_rule overrides them. 0 = unlimited.
+struct QuotaConfig {
+  uint64_t storage = 0;   // bytes
+  uint64_t messages = 0;
+};
+
 struct Config {
   std::string hostname;                     // default: gethostname()
   std::string data_dir = "./var";
@@ -107,6 +153,8 @@ struct Config {
   Pop3Config pop3;
   TlsConfig tls;
   AuthConfig auth;
+  RelayConfig relay;
+  QuotaConfig quota;
 };
 
 // Builds the configuration from argv: flags are --key=value (see

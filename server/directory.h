@@ -41,6 +41,8 @@ class Directory {
                                      std::string_view domain) const;
 
   size_t user_count() const;
+  // The passwd-file itself (immutable, like the Directory).
+  const auth::PasswdFile& passwd() const { return *passwd_; }
 
  private:
   Directory() = default;

@@ -25,6 +25,7 @@
 #include "server/config.h"
 #include "server/connection_limits.h"
 #include "server/directory.h"
+#include "server/quota_service.h"
 #include "engine/helper_pool.h"
 #include "server/auth_service.h"
 #include "server/auth_throttle.h"
@@ -33,6 +34,10 @@
 #include "server/imap/imap_service.h"
 #include "server/pop3/pop3_service.h"
 #include "server/recovery.h"
+#include "server/relay/relay_service.h"
+#include "storage/queue/spool.h"
+#include "storage/queue/spool_layout.h"
+#include "storage/queue/state_log.h"
 #include "server/smtp_service.h"
 #include "storage/maildir/mail_location.h"
 
@@ -57,6 +62,7 @@ struct CoreSlot {
   engine::TlsContext* tls = nullptr;  // this core's; null when TLS is off
   imap::ImapService* imap = nullptr;
   pop3::Pop3Service* pop3 = nullptr;
+  relay::RelayService* relay = nullptr;
 };
 
 // Helper threads for password hashing and directory scans.
@@ -125,6 +131,12 @@ int Main(int argc, char** argv) {
   if (!directory.ok()) {
     Die(kExitConfig, absl::StrCat("passwd_file: ", directory.status().message()));
   }
+  // Per-user quotas: every passwd-file quota rule is checked now.
+  auto quota = QuotaPolicy::Create(
+      **directory, storage::QuotaLimits{config.quota.storage, config.quota.messages});
+  if (!quota.ok()) {
+    Die(kExitConfig, absl::StrCat("passwd_file: ", quota.status().message()));
+  }
   auto location = storage::MailLocation::Create(config.mail_location);
   if (!location.ok()) {
     Die(kExitConfig, absl::StrCat("mail_location: ", location.status().message()));
@@ -140,8 +152,34 @@ int Main(int argc, char** argv) {
   }
   auto trusted = TrustedNetworks::Parse(config.auth.trusted_networks);
   if (!trusted.ok()) Die(kExitConfig, std::string(trusted.status().message()));
-  // Before any core serves: blocking directory scans are fine here.
+  auto relay_trusted = TrustedNetworks::Parse(config.relay.trusted_networks);
+  if (!relay_trusted.ok()) {
+    Die(kExitConfig, absl::StrCat("relay.trusted_networks: ",
+                                  relay_trusted.status().message()));
+  }
+  // Before any core serves: blocking directory scans are fine here. The
+  // journal replay comes first: it may complete queue files too.
   RecoverMailStore(config, **directory, *location);
+  const int spool_cores = static_cast<int>(config.threads);
+  if (absl::Status s = storage::queue::PrepareSpool(config.relay.queue_dir, spool_cores);
+      !s.ok()) {
+    Die(kExitRuntime, absl::StrCat("queue_dir: ", s.message()));
+  }
+  std::vector<std::vector<storage::queue::LoadedMessage>> queued(spool_cores);
+  std::vector<storage::queue::StateLogFile> state_logs(spool_cores);
+  for (int i = 0; i < spool_cores; ++i) {
+    auto loaded = storage::queue::LoadCoreSpool(config.relay.queue_dir, i, {});
+    if (!loaded.ok()) {
+      Die(kExitRuntime, absl::StrCat("queue_dir: core ", i, ": ",
+                                     loaded.status().message()));
+    }
+    queued[i] = std::move(*loaded);
+    auto log = storage::queue::OpenStateLogFile(
+        storage::queue::CoreSpoolDir(config.relay.queue_dir, i),
+        storage::StderrLog());
+    if (!log.ok()) Die(kExitRuntime, std::string(log.status().message()));
+    state_logs[i] = *log;
+  }
 
   const int cores = static_cast<int>(config.threads);
   std::vector<Listening> listening;
@@ -227,6 +265,7 @@ int Main(int argc, char** argv) {
   imap_ctx.services = &imap_services;
   imap_ctx.trusted = &*trusted;
   imap_ctx.throttle = &auth_throttle;
+  imap_ctx.quota = quota->get();
   // POP3 shares IMAP's per-user mail state on the home core.
   std::vector<pop3::Pop3Service*> pop3_services(cores, nullptr);
   pop3::Pop3Context pop3_ctx;
@@ -239,10 +278,19 @@ int Main(int argc, char** argv) {
   pop3_ctx.trusted = &*trusted;
   pop3_ctx.throttle = &auth_throttle;
 
+  std::vector<relay::RelayService*> relays(cores, nullptr);
+  relay::RelayContext relay_ctx;
+  relay_ctx.config = &config;
+  relay_ctx.directory = directory->get();
+  relay_ctx.location = &*location;
   SmtpContext ctx{&config, directory->get(), &*location, &limits};
+  ctx.relays = &relays;
+  ctx.relay_trusted = &*relay_trusted;
   ctx.auth = &auth;
   ctx.throttle = &auth_throttle;
   ctx.trusted = &*trusted;
+  ctx.quota = quota->get();
+  ctx.pool = helpers.get();
   // Delivered mail wakes the IMAP sessions of the recipient on its home core.
   ctx.on_delivered = [&imap_services](engine::Loop* from,
                                       const Directory::Mailbox& user) {
@@ -250,6 +298,7 @@ int Main(int argc, char** argv) {
     imap::ImapService* target = imap_services[home];
     from->Post(home, [target, user] { target->OnDelivered(user); });
   };
+  relay_ctx.on_delivered = ctx.on_delivered;  // bounces to local senders
   std::vector<std::unique_ptr<CoreSlot>> slots;
   for (int i = 0; i < cores; ++i) slots.push_back(std::make_unique<CoreSlot>());
   std::vector<std::thread> threads;
@@ -303,6 +352,9 @@ int Main(int argc, char** argv) {
       imap_services[i] = &imap_service;
       pop3::Pop3Service pop3_service(loop->get(), pop3_ctx, pop3_fds);
       pop3_services[i] = &pop3_service;
+      relay::RelayService relay(loop->get(), relay_ctx, &smtp.delivery(),
+                                std::move(queued[i]), state_logs[i]);
+      relays[i] = &relay;
       if (tls->get() != nullptr) {  // STARTTLS/STLS and the implicit ports
         imap_service.EnableTls(tls->get(), imaps_fds);
         pop3_service.EnableTls(tls->get(), pop3s_fds);
@@ -311,6 +363,7 @@ int Main(int argc, char** argv) {
       slot.smtp = &smtp;
       slot.imap = &imap_service;
       slot.pop3 = &pop3_service;
+      slot.relay = &relay;
       LOG_INFO("core ", i, ": io_uring flags ", (*loop)->ring().DescribeFlags());
       slot.ready.store(true);
       slot.ready.notify_all();
@@ -319,6 +372,9 @@ int Main(int argc, char** argv) {
       mesh.WaitForLoops();
       while (!all_ready.load(std::memory_order_acquire)) all_ready.wait(false);
       smtp.Start();
+      if (absl::Status s = relay.Start(); !s.ok()) {
+        LOG_ERROR("core ", i, ": relay off: ", s.message());
+      }
       imap_service.Start();
       pop3_service.Start();
       (*loop)->Run();
@@ -372,13 +428,14 @@ int Main(int argc, char** argv) {
     mesh.PostFromThread(main_source, i, [slot = slots[i].get()] {
       engine::Loop* loop = slot->loop;
       // Every service drains, then the loop stops.
-      auto remaining = std::make_shared<int>(3);
+      auto remaining = std::make_shared<int>(4);
       auto one_done = [loop, remaining] {
         if (--*remaining == 0) loop->Stop();
       };
       slot->smtp->Shutdown(one_done);
       slot->imap->Shutdown(one_done);
       slot->pop3->Shutdown(one_done);
+      slot->relay->Shutdown(one_done);
     });
   }
   for (auto& t : threads) t.join();

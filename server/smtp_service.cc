@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "engine/log.h"
+#include "server/relay/relay_service.h"
 
 namespace ringmail::server {
 namespace {
@@ -59,6 +60,8 @@ class SmtpConnection final : public engine::ConnectionHandler,
         ctx.config->auth.allow_plaintext_off_tls ||
         (ctx.trusted != nullptr && ctx.trusted->Contains(conn->peer()));
     session_.SetTransport(t);
+    relay_client_ = ctx.relay_trusted != nullptr &&
+                    ctx.relay_trusted->Contains(conn->peer());
     if (t.tls) {
       auto* tls = new engine::TlsStream(conn, svc->tls());
       stream_ = tls;
@@ -145,13 +148,26 @@ class SmtpConnection final : public engine::ConnectionHandler,
       if (port_ == SmtpPort::kLmtp) {
         return smtp::RecipientVerdict::kUnknownUser;
       }
-      // Never an open relay. Authenticated users will relay once the
-      // outbound queue exists; until then they get a clear refusal.
-      return session_.authenticated() ? smtp::RecipientVerdict::kRelayUnavailable
-                                      : smtp::RecipientVerdict::kRelayDenied;
+      // Never an open relay: only authenticated users and the configured
+      // relay networks (Postfix's permit_sasl_authenticated, mynetworks).
+      if (!session_.authenticated() && !relay_client_) {
+        return smtp::RecipientVerdict::kRelayDenied;
+      }
+      relay::RelayService* relay = svc_->relay();
+      if (relay == nullptr) return smtp::RecipientVerdict::kRelayUnavailable;
+      if (!relay->accepting()) return smtp::RecipientVerdict::kTempFail;
+      return smtp::RecipientVerdict::kAccept;
     }
-    if (!svc_->ResolveRecipient(local_part, domain)) {
-      return smtp::RecipientVerdict::kUnknownUser;
+    auto mbox = svc_->ResolveRecipient(local_part, domain);
+    if (!mbox) return smtp::RecipientVerdict::kUnknownUser;
+    // Quota (server/quota_service.h): a full mailbox is refused now.
+    if (Quota().CheckRecipient(*mbox, [this](storage::QuotaVerdict v) {
+          FinishRecipient(v == storage::QuotaVerdict::kFits
+                              ? smtp::RecipientVerdict::kAccept
+                              : smtp::RecipientVerdict::kMailboxFull);
+        })) {
+      rcpt_inflight_ = true;
+      return smtp::RecipientVerdict::kPending;
     }
     return smtp::RecipientVerdict::kAccept;
   }
@@ -161,12 +177,26 @@ class SmtpConnection final : public engine::ConnectionHandler,
     std::string received = ToLf(env.received_header);
     std::vector<std::string> seen;
     rcpt_mailboxes_.clear();
-    for (const std::string& rcpt : env.recipients) {
+    queue_target_ = -1;
+    queue_env_ = storage::queue::QueueEnvelope();
+    for (size_t i = 0; i < env.recipients.size(); ++i) {
+      const std::string& rcpt = env.recipients[i];
       size_t at = rcpt.rfind('@');
       std::string_view local = std::string_view(rcpt).substr(0, at);
       std::string domain = at == std::string::npos
                                ? std::string()
                                : absl::AsciiStrToLower(rcpt.substr(at + 1));
+      if (!domain.empty() && !svc_->ctx().directory->IsLocalDomain(domain)) {
+        // Accepted at RCPT for relaying (checked there).
+        storage::queue::QueueRecipient q;
+        q.address = rcpt;
+        if (i < env.recipient_dsn.size()) {
+          q.notify = env.recipient_dsn[i].notify;
+          q.orcpt = env.recipient_dsn[i].orcpt;
+        }
+        queue_env_.recipients.push_back(std::move(q));
+        continue;
+      }
       auto mbox = svc_->ResolveRecipient(local, domain);
       if (!mbox) continue;  // checked at RCPT; the passwd-file cannot change
       std::string user = absl::StrCat(mbox->local_part, "@", mbox->domain);
@@ -187,6 +217,25 @@ class SmtpConnection final : public engine::ConnectionHandler,
       seen.push_back(std::move(user));
       rcpt_mailboxes_.push_back(*mbox);
     }
+    if (!queue_env_.recipients.empty()) {
+      relay::RelayService* relay = svc_->relay();
+      if (relay == nullptr || !relay->accepting()) return nullptr;
+      queue_env_.id = std::string(env.queue_id);
+      queue_env_.arrival = svc_->loop()->now();
+      queue_env_.sender = std::string(env.mail_from);
+      queue_env_.ret = std::string(env.dsn_ret);
+      queue_env_.envid = std::string(env.dsn_envid);
+      queue_env_.eight_bit = env.eight_bit;
+      queue_env_.smtputf8 = env.smtputf8;
+      queue_env_.client_ip = ip_;
+      queue_env_.helo = std::string(env.helo);
+      queue_env_.auth_user = std::string(env.auth_user);
+      queue_target_ = static_cast<int>(targets.size());
+      queued_header_bytes_ = received.size() +
+                             static_cast<uint64_t>(std::count(
+                                 received.begin(), received.end(), '\n'));
+      targets.push_back(relay->QueueTarget(queue_env_, received));
+    }
     if (targets.empty()) return nullptr;
     auto msg = svc_->delivery().Begin(std::move(targets));
     if (!msg.ok()) {
@@ -203,21 +252,59 @@ class SmtpConnection final : public engine::ConnectionHandler,
   void EndMessage(uint64_t crlf_size) override {
     finishing_ = true;
     finishing_message_ = std::move(message_);
-    finishing_message_->Finish([this](storage::DeliveryResult result) {
+    // Quota (server/quota_service.h): checked for every local recipient
+    // before the commit; quota_verdicts_ parallels rcpt_mailboxes_.
+    quota_verdicts_.assign(rcpt_mailboxes_.size(), storage::QuotaVerdict::kFits);
+    if (Quota().CheckMessage(rcpt_mailboxes_, crlf_size,
+                             [this, crlf_size](std::vector<storage::QuotaVerdict> v) {
+                               quota_verdicts_ = std::move(v);
+                               CommitMessage(crlf_size);
+                             })) {
+      return;
+    }
+    CommitMessage(crlf_size);
+  }
+
+  void CommitMessage(uint64_t crlf_size) {
+    if (RefusedByQuota()) {  // only ever from the quota check's callback
+      finishing_message_->Abort();
+      finishing_ = false;
+      finishing_message_.reset();
+      if (gone_) {
+        MaybeDestroy();
+        return;
+      }
+      AnswerMessage(true);
+      if (shutdown_requested_ && !session_.closed()) {
+        session_.OnShutdown(&stream_->output());
+      }
+      ProcessPending();
+      return;
+    }
+    finishing_message_->Finish([this, crlf_size](storage::DeliveryResult result) {
       finishing_ = false;
       finishing_message_.reset();
       if (!result.status.ok()) {
         LOG_ERROR("delivery from ", ip_, " failed: ", result.status.ToString());
-      } else if (svc_->ctx().on_delivered) {
-        for (const Directory::Mailbox& m : rcpt_mailboxes_) {
-          svc_->ctx().on_delivered(svc_->loop(), m);
+      } else {
+        SettleQuota(result.new_names);
+        if (svc_->ctx().on_delivered) {
+          for (size_t i = 0; i < rcpt_mailboxes_.size(); ++i) {
+            if (quota_verdicts_[i] != storage::QuotaVerdict::kFits) continue;
+            svc_->ctx().on_delivered(svc_->loop(), rcpt_mailboxes_[i]);
+          }
+        }
+        if (queue_target_ >= 0) {
+          svc_->relay()->Accepted(result.new_names.at(queue_target_),
+                                  std::move(queue_env_),
+                                  crlf_size + queued_header_bytes_);
         }
       }
       if (gone_) {
         MaybeDestroy();
         return;
       }
-      session_.MessageDone(result.status.ok(), &stream_->output());
+      AnswerMessage(result.status.ok());
       if (shutdown_requested_ && !session_.closed()) {
         session_.OnShutdown(&stream_->output());
       }
@@ -310,6 +397,90 @@ class SmtpConnection final : public engine::ConnectionHandler,
     session_.TlsStarted();
   }
 
+  // ---- Quota (server/quota_service.h)
+  DeliveryQuota Quota() const {
+    const SmtpContext& c = svc_->ctx();
+    return DeliveryQuota(c.pool != nullptr ? c.quota : nullptr, c.location,
+                         QuotaEnv{svc_->loop(), c.pool});
+  }
+
+  // Answers a RCPT whose quota check completed.
+  void FinishRecipient(smtp::RecipientVerdict verdict) {
+    rcpt_inflight_ = false;
+    if (gone_) {
+      MaybeDestroy();
+      return;
+    }
+    session_.RecipientDone(verdict, &stream_->output());
+    if (shutdown_requested_ && !session_.closed()) {
+      session_.OnShutdown(&stream_->output());
+    }
+    ProcessPending();
+  }
+
+  // SMTP has one reply per message: it is refused when it does not fit one
+  // recipient. LMTP answers per recipient: refused only when it fits none
+  // (the others get it; SettleQuota takes the rest's copies back).
+  bool RefusedByQuota() const {
+    const size_t fits = static_cast<size_t>(std::count(
+        quota_verdicts_.begin(), quota_verdicts_.end(), storage::QuotaVerdict::kFits));
+    if (fits == quota_verdicts_.size()) return false;
+    return port_ != SmtpPort::kLmtp || fits == 0;
+  }
+
+  // After the commit (targets[i] is rcpt_mailboxes_[i]; the relay's queue
+  // file, if any, comes after them): each copy counts against its quota.
+  void SettleQuota(const std::vector<std::string>& new_names) {
+    DeliveryQuota quota = Quota();
+    for (size_t i = 0; i < rcpt_mailboxes_.size() && i < new_names.size(); ++i) {
+      if (quota_verdicts_[i] == storage::QuotaVerdict::kFits) {
+        quota.Delivered(rcpt_mailboxes_[i], new_names[i]);
+      } else {
+        quota.Retract(rcpt_mailboxes_[i], new_names[i]);
+      }
+    }
+  }
+
+  // The session's reply: per recipient when a quota refused someone.
+  void AnswerMessage(bool durable) {
+    const bool all_fit =
+        std::all_of(quota_verdicts_.begin(), quota_verdicts_.end(),
+                    [](storage::QuotaVerdict v) { return v == storage::QuotaVerdict::kFits; });
+    if (!durable || all_fit) {
+      session_.MessageDone(durable, &stream_->output());
+      return;
+    }
+    session_.MessageDone(
+        [this](std::string_view rcpt) { return OutcomeFor(rcpt); },
+        &stream_->output());
+  }
+
+  // The outcome for one accepted recipient (canonical address).
+  smtp::DeliveryOutcome OutcomeFor(std::string_view rcpt) const {
+    const size_t at = rcpt.rfind('@');
+    const std::string domain =
+        at == std::string_view::npos
+            ? std::string()
+            : absl::AsciiStrToLower(absl::string_view(rcpt.data() + at + 1,
+                                                      rcpt.size() - at - 1));
+    auto mbox = svc_->ResolveRecipient(rcpt.substr(0, at), domain);
+    for (size_t i = 0; mbox && i < rcpt_mailboxes_.size(); ++i) {
+      if (rcpt_mailboxes_[i].local_part != mbox->local_part ||
+          rcpt_mailboxes_[i].domain != mbox->domain) {
+        continue;
+      }
+      switch (quota_verdicts_[i]) {
+        case storage::QuotaVerdict::kFits:
+          break;
+        case storage::QuotaVerdict::kFull:
+          return smtp::DeliveryOutcome::kMailboxFull;
+        case storage::QuotaVerdict::kTooBig:
+          return smtp::DeliveryOutcome::kQuotaExceeded;
+      }
+    }
+    return smtp::DeliveryOutcome::kDelivered;
+  }
+
   // Answers the session's AUTH, unless the connection went away meanwhile.
   void FinishAuth(smtp::AuthOutcome outcome) {
     auth_inflight_ = false;
@@ -364,7 +535,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   // Once the stream is gone and no delivery or password check still needs
   // this object.
   void MaybeDestroy() {
-    if (gone_ && !finishing_ && !auth_inflight_) Destroy();
+    if (gone_ && !finishing_ && !auth_inflight_ && !rcpt_inflight_) Destroy();
   }
 
   void Destroy() {
@@ -383,10 +554,18 @@ class SmtpConnection final : public engine::ConnectionHandler,
   std::unique_ptr<storage::IncomingMessage> message_;            // receiving
   std::unique_ptr<storage::IncomingMessage> finishing_message_;  // committing
   std::vector<Directory::Mailbox> rcpt_mailboxes_;  // of the current message
+  // Relayed recipients of the current message: its queue file is delivery
+  // target number queue_target_ (-1: none).
+  storage::queue::QueueEnvelope queue_env_;
+  int queue_target_ = -1;
+  uint64_t queued_header_bytes_ = 0;  // Received field, CRLF octets
+  bool relay_client_ = false;  // from relay.trusted_networks
   absl::Time last_activity_;
   engine::Loop::TimerId idle_timer_ = 0;
   bool finishing_ = false;
   bool auth_inflight_ = false;  // Authenticate called, FinishAuth not yet
+  bool rcpt_inflight_ = false;  // a RCPT's quota check is running
+  std::vector<storage::QuotaVerdict> quota_verdicts_;  // per rcpt_mailboxes_
   bool gone_ = false;
   bool conn_closing_ = false;
   bool shutdown_requested_ = false;

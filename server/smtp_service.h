@@ -23,11 +23,15 @@
 #include "server/config.h"
 #include "server/connection_limits.h"
 #include "server/directory.h"
+#include "server/quota_service.h"
 #include "server/trusted_networks.h"
 #include "storage/maildir/delivery_queue.h"
 #include "storage/maildir/mail_location.h"
 
 namespace ringmail::server {
+namespace relay {
+class RelayService;
+}
 
 // Read-only after start-up; shared by every core.
 struct SmtpContext {
@@ -43,6 +47,14 @@ struct SmtpContext {
   AuthService* auth = nullptr;
   AuthThrottle* throttle = nullptr;
   const TrustedNetworks* trusted = nullptr;  // plaintext AUTH without TLS
+  // Outbound relay, one per core (index = core id); null: no relaying.
+  // Authenticated clients and `relay_trusted` networks may relay.
+  const std::vector<relay::RelayService*>* relays = nullptr;
+  const TrustedNetworks* relay_trusted = nullptr;
+  // Per-user quotas (server/quota_service.h); null: none. `pool` runs the
+  // maildirsize recalculations; quotas are off without it.
+  const QuotaPolicy* quota = nullptr;
+  engine::HelperPool* pool = nullptr;
 };
 
 // What a listening socket serves.
@@ -94,6 +106,10 @@ class SmtpService {
     return submission_config_;
   }
   engine::TlsContext* tls() const { return tls_; }
+  // This core's relay, or null when relaying is off.
+  relay::RelayService* relay() const {
+    return ctx_.relays == nullptr ? nullptr : (*ctx_.relays)[loop_->id()];
+  }
   uint64_t NextSessionId();
   // The mailbox an accepted recipient delivers to; an empty `domain` means
   // the bare <postmaster> of RFC 5321 §4.5.1.

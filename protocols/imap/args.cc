@@ -173,7 +173,8 @@ bool ParseStore(ArgList args, StoreArgs* out, ArgError* err) {
     // RFC 7162 §3.1.3: (UNCHANGEDSINCE mod-sequence-valzer)
     ArgList mods = Children(args[i]);
     if (mods.size() != 2 || !EqualsIgnoreCase(mods[0].text, "UNCHANGEDSINCE") ||
-        mods[1].type != ArgType::kNumber) {
+        mods[1].type != ArgType::kNumber ||
+        mods[1].number > (uint64_t{1} << 63) - 1) {  // RFC 7162 §7
       return Err(err, "Invalid STORE modifier");
     }
     out->unchangedsince = mods[1].number;

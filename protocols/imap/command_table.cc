@@ -14,7 +14,7 @@ constexpr uint8_t kAuth = kStateAuthOrSelected;
 constexpr uint8_t kPre = kStateNotAuthenticated;
 constexpr uint8_t kSel = kStateSelected;
 
-constexpr std::array<CommandSpec, 30> kTable = {{
+constexpr std::array<CommandSpec, 35> kTable = {{
     // name, id, states, uid, concurrency, uses_msn, may_expunge
     {"CAPABILITY", CommandId::kCapability, kAny, U::kNone, C::kShared, false, false},
     {"NOOP", CommandId::kNoop, kAny, U::kNone, C::kExclusive, false, true},
@@ -46,6 +46,11 @@ constexpr std::array<CommandSpec, 30> kTable = {{
     {"STORE", CommandId::kStore, kSel, U::kOptional, C::kShared, true, false},
     {"COPY", CommandId::kCopy, kSel, U::kOptional, C::kShared, true, false},
     {"MOVE", CommandId::kMove, kSel, U::kOptional, C::kExclusive, true, true},
+    {"SORT", CommandId::kSort, kSel, U::kOptional, C::kShared, true, false},
+    {"THREAD", CommandId::kThread, kSel, U::kOptional, C::kShared, true, false},
+    {"GETQUOTA", CommandId::kGetQuota, kAuth, U::kNone, C::kShared, false, false},
+    {"GETQUOTAROOT", CommandId::kGetQuotaRoot, kAuth, U::kNone, C::kShared, false, false},
+    {"SETQUOTA", CommandId::kSetQuota, kAuth, U::kNone, C::kShared, false, false},
 }};
 
 }  // namespace

@@ -15,6 +15,8 @@ enum class CommandId : uint8_t {
   kSelect, kExamine, kCreate, kDelete, kRename, kSubscribe, kUnsubscribe,
   kList, kLsub, kStatus, kAppend, kNamespace, kEnable, kId, kIdle,
   kCheck, kClose, kUnselect, kExpunge, kSearch, kFetch, kStore, kCopy, kMove,
+  kSort, kThread,  // RFC 5256
+  kGetQuota, kGetQuotaRoot, kSetQuota,  // RFC 9208
 };
 
 // RFC 3501 §3 states a command may be issued in (bit set).

@@ -5,6 +5,9 @@
 namespace ringmail::imap {
 namespace {
 
+// RFC 7162 §7: mod-sequence-value <= 2^63 - 1.
+constexpr uint64_t kMaxModSeqNumber = (uint64_t{1} << 63) - 1;
+
 bool Err(ArgError* err, std::string_view text) {
   err->text = text;
   return false;
@@ -196,12 +199,30 @@ bool ParseFetch(ArgList args, FetchRequest* out, ArgError* err) {
   if (args.size() != 2 || args[1].type != ArgType::kList) {
     return Err(err, "Invalid fetch modifiers");
   }
+  // fetch-modifier = "CHANGEDSINCE" SP mod-sequence-value / "VANISHED"
+  // (RFC 7162 §3.1.4, §3.2.6), each at most once, in any order.
   ArgList mods = Children(args[1]);
-  if (mods.size() != 2 || !EqualsIgnoreCase(mods[0].text, "CHANGEDSINCE") ||
-      mods[1].type != ArgType::kNumber) {
-    return Err(err, "Invalid fetch modifier");
+  for (auto it = mods.begin(); it != mods.end(); ++it) {
+    if (it->type == ArgType::kAtom && EqualsIgnoreCase(it->text, "VANISHED") &&
+        !out->vanished) {
+      out->vanished = true;
+      continue;
+    }
+    if (it->type != ArgType::kAtom || !EqualsIgnoreCase(it->text, "CHANGEDSINCE") ||
+        out->changedsince) {
+      return Err(err, "Invalid fetch modifier");
+    }
+    ++it;
+    // 0 is not a mod-sequence-value, but is accepted: "everything".
+    if (it == mods.end() || it->type != ArgType::kNumber ||
+        it->number > kMaxModSeqNumber) {
+      return Err(err, "Invalid CHANGEDSINCE mod-sequence");
+    }
+    out->changedsince = it->number;
   }
-  out->changedsince = mods[1].number;
+  if (out->vanished && !out->changedsince) {
+    return Err(err, "VANISHED needs CHANGEDSINCE");
+  }
   return true;
 }
 

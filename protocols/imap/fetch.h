@@ -39,13 +39,17 @@ struct FetchItem {
 struct FetchRequest {
   std::vector<FetchItem> items;
   std::optional<uint64_t> changedsince;  // RFC 7162 §3.1.4.1
+  // RFC 7162 §3.2.6 VANISHED modifier (with CHANGEDSINCE; the server
+  // allows it only for UID FETCH with QRESYNC enabled).
+  bool vanished = false;
   // True when any item sets \Seen (BODY[...] without PEEK, RFC822,
   // RFC822.TEXT).
   bool sets_seen = false;
 };
 
 // args = the FETCH arguments after the sequence set: fetch-att, macro, or a
-// parenthesised list, then an optional "(CHANGEDSINCE n)" modifier list.
+// parenthesised list, then an optional modifier list "(CHANGEDSINCE n)",
+// "(CHANGEDSINCE n VANISHED)" (either order).
 // Macros ALL/FAST/FULL expand (RFC 3501 §6.4.5).
 bool ParseFetch(ArgList args, FetchRequest* out, ArgError* err);
 

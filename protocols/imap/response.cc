@@ -288,7 +288,9 @@ std::string BuildCapabilities(const CapabilityOptions& opt) {
     }
   }
   s += " ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE";
-  if (opt.condstore) s += " CONDSTORE";
+  s += " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
+  if (opt.condstore) s += " CONDSTORE QRESYNC";  // RFC 7162
+  if (opt.quota) s += " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
   return s;
 }
 

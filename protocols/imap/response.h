@@ -105,7 +105,8 @@ struct CapabilityOptions {
   bool starttls = false;         // offer STARTTLS (only before TLS)
   bool login_disabled = false;   // LOGINDISABLED (no TLS yet)
   bool authenticated = false;    // after login: no AUTH=, SASL-IR, STARTTLS
-  bool condstore = false;
+  bool condstore = false;        // CONDSTORE QRESYNC (RFC 7162)
+  bool quota = false;            // RFC 9208 QUOTA (after login, like Dovecot)
 };
 // "IMAP4rev1 LITERAL+ ..." without "* CAPABILITY".
 std::string BuildCapabilities(const CapabilityOptions& opt);

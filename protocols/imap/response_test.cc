@@ -58,7 +58,8 @@ TEST(Response, DatesAndCapabilities) {
   o.login_disabled = true;
   EXPECT_EQ(BuildCapabilities(o),
             "IMAP4rev1 LITERAL+ SASL-IR STARTTLS LOGINDISABLED ENABLE ID IDLE "
-            "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE");
+            "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH SORT "
+            "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
   o = CapabilityOptions{};
   EXPECT_NE(BuildCapabilities(o).find("AUTH=PLAIN AUTH=LOGIN"), std::string::npos);
 }

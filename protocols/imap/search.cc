@@ -160,16 +160,23 @@ class SearchParser {
       case Operand::kNumber: {
         if (k.key == SearchKey::kModSeq) {
           // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-seq.
+          // Mod-sequences are kept per message, not per flag, so the
+          // entry is checked and then ignored (as Dovecot does).
           if (it_ != end_ && it_->type == ArgType::kQuoted) {
-            Take();
+            const Arg* name = Take();
             const Arg* t = Take();
-            if (t == nullptr || t->type != ArgType::kAtom) {
+            if (!EqualsIgnoreCase(name->text.substr(0, 7), "/flags/") || t == nullptr ||
+                t->type != ArgType::kAtom ||
+                !(EqualsIgnoreCase(t->text, "priv") ||
+                  EqualsIgnoreCase(t->text, "shared") ||
+                  EqualsIgnoreCase(t->text, "all"))) {
               return Fail("Invalid MODSEQ entry");
             }
           }
         }
         const Arg* a = Take();
-        if (a == nullptr || a->type != ArgType::kNumber) {
+        if (a == nullptr || a->type != ArgType::kNumber ||
+            (k.key == SearchKey::kModSeq && a->number > (uint64_t{1} << 63) - 1)) {
           return Fail("Invalid search number");
         }
         n->number = a->number;

@@ -20,12 +20,14 @@ TEST(TlsPolicy, CapabilitiesBeforeAndAfterTls) {
   ConnectionSecurity s = Remote();
   EXPECT_EQ(BuildCapabilities(CapabilityOptionsFor(s, false)),
             "IMAP4rev1 LITERAL+ SASL-IR STARTTLS LOGINDISABLED ENABLE ID IDLE "
-            "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE");
+            "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH SORT "
+            "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
   EXPECT_EQ(CheckStarttls(s), "");
   s.tls_active = true;
   EXPECT_EQ(BuildCapabilities(CapabilityOptionsFor(s, false)),
             "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN AUTH=LOGIN ENABLE ID IDLE "
-            "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE");
+            "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH SORT "
+            "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
   EXPECT_EQ(CheckStarttls(s), "TLS is already active");
 }
 

@@ -1,16 +1,107 @@
 #include "protocols/smtp/command_parser.h"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "protocols/smtp/xtext.h"
 
 namespace ringmail::smtp {
 namespace {
 
+char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+// Only letters fold: "utf-8" must not match "utf\r8".
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
+}
+
+// RFC 5322 §3.2.3 atext (ASCII).
+bool IsAtext(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+      (c >= '0' && c <= '9')) {
+    return true;
+  }
+  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) !=
+         std::string_view::npos;
+}
+
+// RFC 3461 §4.4: xtext whose decoded form is 1..kMaxEnvidLength printable
+// ASCII characters (graphic and space).
+bool IsValidEnvid(std::string_view xtext) {
+  if (xtext.empty() || xtext.size() > 3 * kMaxEnvidLength) return false;
+  const std::optional<std::string> id = XtextDecode(xtext);
+  return id && !id->empty() && id->size() <= kMaxEnvidLength &&
+         std::all_of(id->begin(), id->end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+// RFC 3461 §4.2 "addr-type ; xtext", or with SMTPUTF8 RFC 6533 §3's
+// "utf-8;" followed by UTF-8 (octets >= 0x80 are let through unchecked:
+// the value is only ever copied into a DSN, which re-encodes it).
+bool IsValidOrcpt(std::string_view v, bool smtputf8) {
+  if (v.size() > kMaxOrcptLength) return false;
+  const size_t semi = v.find(';');
+  if (semi == 0 || semi == std::string_view::npos || semi + 1 == v.size()) {
+    return false;
+  }
+  const std::string_view type = v.substr(0, semi);
+  const std::string_view addr = v.substr(semi + 1);
+  if (!std::all_of(type.begin(), type.end(), IsAtext)) return false;
+  if (XtextDecode(addr)) return true;
+  return smtputf8 && EqualsIgnoreCase(type, "utf-8") &&
+         std::all_of(addr.begin(), addr.end(), [](char ch) {
+           const unsigned char c = static_cast<unsigned char>(ch);
+           return c >= 0x80 || (c > 0x20 && c < 0x7f && c != '+' && c != '=');
+         });
+}
+
+// RFC 3461 §4.1: "NEVER" alone, or a non-empty comma list of SUCCESS,
+// FAILURE and DELAY. 0 when malformed.
+uint8_t ParseNotify(std::string_view v) {
+  uint8_t bits = 0;
+  while (true) {
+    const size_t comma = v.find(',');
+    const std::string_view item = v.substr(0, comma);
+    if (EqualsIgnoreCase(item, "NEVER")) {
+      if (bits != 0) return 0;
+      bits = kNotifyNever;
+    } else if (EqualsIgnoreCase(item, "SUCCESS")) {
+      bits |= kNotifySuccess;
+    } else if (EqualsIgnoreCase(item, "FAILURE")) {
+      bits |= kNotifyFailure;
+    } else if (EqualsIgnoreCase(item, "DELAY")) {
+      bits |= kNotifyDelay;
+    } else {
+      return 0;  // includes an empty item ("A,,B", a trailing comma)
+    }
+    if (comma == std::string_view::npos) return bits;
+    if ((bits & kNotifyNever) != 0) return 0;
+    v.remove_prefix(comma + 1);
+  }
+}
+
+// Takes the next space-separated esmtp-param off *params.
+void NextParam(std::string_view* params, std::string_view* param,
+               std::string_view* key, std::string_view* value,
+               bool* has_value) {
+  const size_t sp = params->find(' ');
+  *param = params->substr(0, sp);
+  *params = sp == std::string_view::npos ? std::string_view()
+                                         : params->substr(sp + 1);
+  while (!params->empty() && (*params)[0] == ' ') params->remove_prefix(1);
+  const size_t eq = param->find('=');
+  *key = param->substr(0, eq);
+  *has_value = eq != std::string_view::npos;
+  *value = *has_value ? param->substr(eq + 1) : std::string_view();
 }
 
 bool ParseDigits(std::string_view s, uint64_t* value) {
@@ -125,17 +216,9 @@ ParamError ParseMailParams(std::string_view params, MailParams* out,
                            std::string_view* bad) {
   *out = MailParams{};
   while (!params.empty()) {
-    const size_t sp = params.find(' ');
-    const std::string_view param = params.substr(0, sp);
-    params = sp == std::string_view::npos ? std::string_view()
-                                          : params.substr(sp + 1);
-    while (!params.empty() && params[0] == ' ') params.remove_prefix(1);
-    *bad = param;
-    const size_t eq = param.find('=');
-    const std::string_view key = param.substr(0, eq);
-    const bool has_value = eq != std::string_view::npos;
-    const std::string_view value =
-        has_value ? param.substr(eq + 1) : std::string_view();
+    std::string_view key, value;
+    bool has_value = false;
+    NextParam(&params, bad, &key, &value, &has_value);
     if (EqualsIgnoreCase(key, "SIZE")) {
       if (!has_value || !ParseDigits(value, &out->size)) {
         return ParamError::kSyntax;
@@ -153,12 +236,64 @@ ParamError ParseMailParams(std::string_view params, MailParams* out,
     } else if (EqualsIgnoreCase(key, "SMTPUTF8")) {
       if (has_value) return ParamError::kSyntax;  // RFC 6531 §3.4: no value
       out->smtputf8 = true;
+    } else if (EqualsIgnoreCase(key, "RET")) {
+      if (out->ret != DsnRet::kUnset) return ParamError::kSyntax;  // twice
+      if (EqualsIgnoreCase(value, "FULL")) {
+        out->ret = DsnRet::kFull;
+      } else if (EqualsIgnoreCase(value, "HDRS")) {
+        out->ret = DsnRet::kHdrs;
+      } else {
+        return ParamError::kSyntax;
+      }
+    } else if (EqualsIgnoreCase(key, "ENVID")) {
+      if (!out->envid.empty() || !IsValidEnvid(value)) {
+        return ParamError::kSyntax;
+      }
+      out->envid = value;
     } else {
       return key.empty() ? ParamError::kSyntax : ParamError::kUnsupported;
     }
   }
   *bad = {};
   return ParamError::kOk;
+}
+
+ParamError ParseRcptParams(std::string_view params, bool smtputf8,
+                           RcptParams* out, std::string_view* bad) {
+  *out = RcptParams{};
+  while (!params.empty()) {
+    std::string_view key, value;
+    bool has_value = false;
+    NextParam(&params, bad, &key, &value, &has_value);
+    if (EqualsIgnoreCase(key, "NOTIFY")) {
+      if (out->notify != 0) return ParamError::kSyntax;  // twice
+      out->notify = ParseNotify(value);
+      if (out->notify == 0) return ParamError::kSyntax;
+    } else if (EqualsIgnoreCase(key, "ORCPT")) {
+      if (!out->orcpt.empty() || !IsValidOrcpt(value, smtputf8)) {
+        return ParamError::kSyntax;
+      }
+      out->orcpt = value;
+    } else {
+      return key.empty() ? ParamError::kSyntax : ParamError::kUnsupported;
+    }
+  }
+  *bad = {};
+  return ParamError::kOk;
+}
+
+std::string NotifyText(uint8_t notify) {
+  if (notify & kNotifyNever) return "NEVER";
+  std::string s;
+  for (const auto& [bit, name] :
+       {std::pair<uint8_t, std::string_view>{kNotifySuccess, "SUCCESS"},
+        {kNotifyFailure, "FAILURE"},
+        {kNotifyDelay, "DELAY"}}) {
+    if ((notify & bit) == 0) continue;
+    if (!s.empty()) s += ',';
+    s += name;
+  }
+  return s;
 }
 
 bool ParseBdatArgs(std::string_view args, uint64_t* size, bool* last) {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "protocols/smtp/command_table.h"
@@ -67,11 +68,21 @@ bool SplitPathArgs(std::string_view args, std::string_view keyword,
 
 enum class BodyType : uint8_t { k7Bit, k8BitMime };
 
+// RFC 3461 §4.3 RET.
+enum class DsnRet : uint8_t { kUnset, kFull, kHdrs };
+
+// RFC 3461 §4.4: the ENVID, decoded, is at most 100 characters.
+inline constexpr size_t kMaxEnvidLength = 100;
+// RFC 3461 §4.2: the whole ORCPT value is at most 500 characters.
+inline constexpr size_t kMaxOrcptLength = 500;
+
 struct MailParams {
   bool has_size = false;
   uint64_t size = 0;
   BodyType body = BodyType::k7Bit;
   bool smtputf8 = false;
+  DsnRet ret = DsnRet::kUnset;
+  std::string_view envid;  // xtext as received (a view into the params)
 };
 
 enum class ParamError {
@@ -81,10 +92,40 @@ enum class ParamError {
 };
 
 // Parses MAIL parameters (RFC 5321 §4.1.2 Mail-parameters): SIZE (RFC 1870),
-// BODY=7BIT|8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531). BINARYMIME is not
-// advertised and is kUnsupported. *bad names the offending parameter.
+// BODY=7BIT|8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), RET=FULL|HDRS and
+// ENVID=xtext (RFC 3461 §4.3, §4.4; a bad value, a decoded ENVID that is
+// empty, longer than kMaxEnvidLength or not printable ASCII, or RET/ENVID
+// given twice is kSyntax). BINARYMIME is not advertised and is
+// kUnsupported. *bad names the offending parameter.
 ParamError ParseMailParams(std::string_view params, MailParams* out,
                            std::string_view* bad);
+
+// RFC 3461 §4.1 NOTIFY, as a bit set.
+enum NotifyBit : uint8_t {
+  kNotifyNever = 1 << 0,
+  kNotifySuccess = 1 << 1,
+  kNotifyFailure = 1 << 2,
+  kNotifyDelay = 1 << 3,
+};
+
+struct RcptParams {
+  uint8_t notify = 0;      // NotifyBit set; 0 when NOTIFY was not given
+  std::string_view orcpt;  // "addr-type;xtext" as received, or empty
+};
+
+// Parses RCPT parameters: NOTIFY=NEVER or a comma list of SUCCESS, FAILURE
+// and DELAY (case-insensitive), and ORCPT=addr-type;xtext (RFC 3461 §4.1,
+// §4.2) where addr-type is an atom and the address is non-empty xtext, the
+// whole at most kMaxOrcptLength. With `smtputf8` an ORCPT of type "utf-8"
+// may carry raw UTF-8 (RFC 6533 §3 utf-8-addr-unitext). Malformed or
+// repeated parameters are kSyntax, unknown keywords kUnsupported. *bad
+// names the offending parameter.
+ParamError ParseRcptParams(std::string_view params, bool smtputf8,
+                           RcptParams* out, std::string_view* bad);
+
+// "NEVER", or "SUCCESS", "FAILURE", "DELAY" joined by ',' in that order;
+// "" for 0.
+std::string NotifyText(uint8_t notify);
 
 // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. chunk-size is 1*DIGIT.
 bool ParseBdatArgs(std::string_view args, uint64_t* size, bool* last);

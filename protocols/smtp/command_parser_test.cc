@@ -84,6 +84,72 @@ TEST(CommandLine, MailParamsAndBdat) {
   EXPECT_FALSE(ParseBdatArgs("-1", &n, &last));
 }
 
+TEST(CommandLine, DsnMailParams) {
+  MailParams p;
+  std::string_view bad;
+  ASSERT_EQ(ParseMailParams("RET=full ENVID=a+2Bb", &p, &bad), ParamError::kOk);
+  EXPECT_EQ(p.ret, DsnRet::kFull);
+  EXPECT_EQ(p.envid, "a+2Bb");
+  ASSERT_EQ(ParseMailParams("Ret=Hdrs", &p, &bad), ParamError::kOk);
+  EXPECT_EQ(p.ret, DsnRet::kHdrs);
+  EXPECT_EQ(p.envid, "");
+  // The ENVID limit is on the decoded form: 100 "+41" are 300 octets.
+  std::string envid;
+  for (int i = 0; i < 100; ++i) envid += "+41";
+  const std::string ok = "ENVID=" + envid;
+  const std::string too_long = ok + "B";
+  EXPECT_EQ(ParseMailParams(ok, &p, &bad), ParamError::kOk);
+  EXPECT_EQ(ParseMailParams(too_long, &p, &bad), ParamError::kSyntax);
+  EXPECT_EQ(bad, too_long);
+  EXPECT_EQ(ParseMailParams("ENVID=a+7Fb", &p, &bad), ParamError::kSyntax);
+  EXPECT_EQ(ParseMailParams("ENVID=a+20b", &p, &bad), ParamError::kOk);
+  EXPECT_EQ(ParseMailParams("RET=HDRS SIZE=1 RET=FULL", &p, &bad),
+            ParamError::kSyntax);
+  EXPECT_EQ(bad, "RET=FULL");
+}
+
+TEST(CommandLine, DsnRcptParams) {
+  RcptParams r;
+  std::string_view bad;
+  ASSERT_EQ(ParseRcptParams("", false, &r, &bad), ParamError::kOk);
+  EXPECT_EQ(r.notify, 0);
+  EXPECT_EQ(NotifyText(r.notify), "");
+  ASSERT_EQ(ParseRcptParams("NOTIFY=delay,success ORCPT=x-unknown;+00", false,
+                            &r, &bad),
+            ParamError::kOk);
+  EXPECT_EQ(NotifyText(r.notify), "SUCCESS,DELAY");
+  EXPECT_EQ(r.orcpt, "x-unknown;+00");
+  ASSERT_EQ(ParseRcptParams("NOTIFY=Never", false, &r, &bad), ParamError::kOk);
+  EXPECT_EQ(NotifyText(r.notify), "NEVER");
+  EXPECT_EQ(ParseRcptParams("NOTIFY=NEVER,NEVER", false, &r, &bad),
+            ParamError::kSyntax);
+  EXPECT_EQ(ParseRcptParams("NOTIFY=,SUCCESS", false, &r, &bad),
+            ParamError::kSyntax);
+  // RFC 3461 §4.2: the ORCPT value is at most 500 characters.
+  const std::string orcpt500 = "rfc822;" + std::string(493, 'a');
+  EXPECT_EQ(ParseRcptParams("ORCPT=" + orcpt500, false, &r, &bad),
+            ParamError::kOk);
+  EXPECT_EQ(ParseRcptParams("ORCPT=" + orcpt500 + "a", false, &r, &bad),
+            ParamError::kSyntax);
+  // Raw UTF-8 only for the utf-8 type and only with SMTPUTF8; its 7-bit
+  // form (RFC 6533 embedded \x{...}) is plain xtext and always fine.
+  EXPECT_EQ(ParseRcptParams("ORCPT=utf-8;\xC3\xA9@x", true, &r, &bad),
+            ParamError::kOk);
+  EXPECT_EQ(ParseRcptParams("ORCPT=UTF-8;\xC3\xA9@x", true, &r, &bad),
+            ParamError::kOk);
+  EXPECT_EQ(ParseRcptParams("ORCPT=utf-8;\xC3\xA9@x", false, &r, &bad),
+            ParamError::kSyntax);
+  EXPECT_EQ(ParseRcptParams("ORCPT=rfc822;\xC3\xA9@x", true, &r, &bad),
+            ParamError::kSyntax);
+  EXPECT_EQ(ParseRcptParams("ORCPT=utf-8;\\x{E9}@x", false, &r, &bad),
+            ParamError::kOk);
+  EXPECT_EQ(ParseRcptParams("ORCPT=utf\r8;\xC3\xA9@x", true, &r, &bad),
+            ParamError::kSyntax);
+  EXPECT_EQ(ParseRcptParams("SIZE=1", false, &r, &bad),
+            ParamError::kUnsupported);
+  EXPECT_EQ(bad, "SIZE=1");
+}
+
 AddressError Parse(std::string_view s, PathKind k = PathKind::kForwardPath,
                    bool utf8 = false, EnvelopeAddress* a = nullptr) {
   EnvelopeAddress tmp;

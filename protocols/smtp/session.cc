@@ -41,6 +41,7 @@ size_t Session::Consume(std::string_view in, std::string* out) {
       case Mode::kClosed:
       case Mode::kWaiting:
       case Mode::kAuthWait:
+      case Mode::kRcptWait:
       case Mode::kStartTls:  // the rest is plaintext the host must discard
         return pos;
       case Mode::kData:
@@ -74,25 +75,64 @@ size_t Session::Consume(std::string_view in, std::string* out) {
 }
 
 void Session::MessageDone(bool durable, std::string* out) {
+  MessageDone(durable ? DeliveryOutcome::kDelivered : DeliveryOutcome::kTempFail,
+              out);
+}
+
+void Session::MessageDone(DeliveryOutcome outcome, std::string* out) {
+  MessageDone([outcome](std::string_view) { return outcome; }, out);
+}
+
+void Session::MessageDone(
+    absl::FunctionRef<DeliveryOutcome(std::string_view rcpt)> outcome_of,
+    std::string* out) {
   if (mode_ != Mode::kWaiting) return;
   mode_ = Mode::kCommand;
+  // LMTP: "<rcpt> " after the codes; SMTP: the queue id on success.
+  auto reply = [&](DeliveryOutcome o, std::string_view rcpt) {
+    const std::string who =
+        config_.lmtp ? Concat({"<", rcpt, "> "}) : std::string();
+    switch (o) {
+      case DeliveryOutcome::kDelivered:
+        return config_.lmtp ? Concat({"250 2.0.0 ", who, "Ok"})
+                            : Concat({"250 2.0.0 Ok: queued as ", queue_id_});
+      case DeliveryOutcome::kMailboxFull:
+        return Concat({"452 4.2.2 ", who, "Mailbox full"});
+      case DeliveryOutcome::kQuotaExceeded:
+        return Concat({"552 5.2.2 ", who,
+                       "Mailbox full: the message is larger than the quota"});
+      case DeliveryOutcome::kTempFail:
+        break;
+    }
+    return Concat({"451 4.3.0 ", who, "Error: queue file write error"});
+  };
   if (config_.lmtp) {
     // RFC 2033 §4.2: one reply per accepted RCPT, in order.
     for (const std::string& rcpt : lmtp_rcpts_) {
-      Reply(durable ? Concat({"250 2.0.0 <", rcpt, "> Ok"})
-                    : Concat({"451 4.3.0 <", rcpt,
-                              "> Error: queue file write error"}),
-            out);
+      Reply(reply(outcome_of(rcpt), rcpt), out);
     }
-    lmtp_rcpts_.clear();
-  } else if (durable) {
-    Reply(Concat({"250 2.0.0 Ok: queued as ", queue_id_}), out);
   } else {
-    Reply("451 4.3.0 Error: queue file write error", out);
+    // One reply for the message: the worst outcome (the enum is ordered).
+    DeliveryOutcome worst = DeliveryOutcome::kDelivered;
+    for (const std::string& rcpt : lmtp_rcpts_) {
+      worst = std::max(worst, outcome_of(rcpt));
+    }
+    Reply(reply(worst, ""), out);
   }
+  lmtp_rcpts_.clear();
   if (shutdown_pending_) {
     Close(Concat({"421 4.3.2 ", config_.hostname,
                        " Service shutting down"}),
+          out);
+  }
+}
+
+void Session::RecipientDone(RecipientVerdict verdict, std::string* out) {
+  if (mode_ != Mode::kRcptWait) return;
+  mode_ = Mode::kCommand;
+  AnswerRcpt(verdict, out);
+  if (shutdown_pending_ && !closed()) {
+    Close(Concat({"421 4.3.2 ", config_.hostname, " Service shutting down"}),
           out);
   }
 }
@@ -176,6 +216,10 @@ bool Session::BeginMessage() {
   env.queue_id = queue_id_;
   env.auth_user = auth_user_;
   env.received_header = received_;
+  env.dsn_ret = dsn_ret_;
+  env.dsn_envid = dsn_envid_;
+  env.recipient_dsn = recipient_dsn_;
+  assert(recipient_dsn_.size() == recipients_.size());
   body_bytes_ = 0;
   added_newlines_ = 0;
   oversize_ = false;
@@ -195,6 +239,9 @@ void Session::ResetTransaction() {
   AbortMessage();
   mail_from_.clear();
   recipients_.clear();
+  recipient_dsn_.clear();
+  dsn_ret_.clear();
+  dsn_envid_.clear();
   smtputf8_ = false;
   eight_bit_ = false;
   oversize_ = false;
@@ -359,7 +406,7 @@ void Session::FinishBody(bool last, std::string* out) {
   if (header_held_ && sink_ != nullptr) FlushHeader();  // header-only message
   const uint64_t crlf_size =
       body_bytes_ + scanner_.newlines() + added_newlines_;
-  if (config_.lmtp) lmtp_rcpts_ = recipients_;
+  lmtp_rcpts_ = recipients_;
   sink_ = nullptr;  // the host owns the message from here on
   ResetTransaction();
   mode_ = Mode::kWaiting;

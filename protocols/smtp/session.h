@@ -1,6 +1,7 @@
 // One SMTP server session (RFC 5321, with PIPELINING RFC 2920, SIZE RFC 1870,
 // 8BITMIME RFC 6152, ENHANCEDSTATUSCODES RFC 2034, SMTPUTF8 RFC 6531 and
-// CHUNKING RFC 3030, STARTTLS RFC 3207, AUTH PLAIN/LOGIN RFC 4954, the
+// CHUNKING RFC 3030, STARTTLS RFC 3207, AUTH PLAIN/LOGIN RFC 4954, DSN
+// parameters RFC 3461 (accepted and handed to the host), the
 // submission rules of RFC 6409 §4, §6.1 and §8), or LMTP (RFC 2033).
 // Pure protocol logic: bytes in, reply bytes out, and calls to a
 // SessionHost for recipient checks and message storage. No I/O, no
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "protocols/smtp/command_parser.h"
@@ -77,6 +79,16 @@ enum class RecipientVerdict {
   kRelayDenied,       // 550 5.7.1 Relay access denied (unauthenticated)
   kRelayUnavailable,  // 550 5.7.1 Relay not available yet (authenticated)
   kTempFail,
+  kMailboxFull,  // 452 4.2.2 Mailbox full (over quota; RFC 3463 X.2.2)
+  kPending,      // the host answers later with Session::RecipientDone
+};
+
+// What became of a committed message for one recipient (MessageDone).
+enum class DeliveryOutcome : uint8_t {
+  kDelivered,      // 250 2.0.0
+  kMailboxFull,    // 452 4.2.2: it does not fit the quota now
+  kQuotaExceeded,  // 552 5.2.2: it is larger than the whole quota
+  kTempFail,       // 451 4.3.0: not durable (queue file write error)
 };
 
 // An AUTH exchange, complete, for the host to verify. Views are valid only
@@ -95,6 +107,12 @@ enum class AuthOutcome {
   kBlocked,         // 421 4.7.0 and close: too many failures from this IP
 };
 
+// RFC 3461 DSN parameters of one RCPT.
+struct RecipientDsn {
+  std::string notify;  // "NEVER" or e.g. "SUCCESS,DELAY" (upper case), or ""
+  std::string orcpt;   // ORCPT as received ("rfc822;xtext"), or ""
+};
+
 // Valid only during SessionHost::BeginMessage; copy what you keep.
 struct Envelope {
   std::string_view helo;
@@ -109,6 +127,11 @@ struct Envelope {
   // Full "Received: ..." field incl. trailing LF, to be stored in front of
   // the body (RFC 5321 §4.4). The session does NOT write it to the sink.
   std::string_view received_header;
+  // RFC 3461 (DSN): RET as "FULL"/"HDRS" or ""; ENVID as received (xtext)
+  // or ""; per recipient NOTIFY and ORCPT, parallel to `recipients`.
+  std::string_view dsn_ret;
+  std::string_view dsn_envid;
+  absl::Span<const RecipientDsn> recipient_dsn;
 };
 
 // Implemented by the storage side; the session writes body bytes straight
@@ -127,6 +150,8 @@ class SessionHost {
  public:
   virtual ~SessionHost() = default;
   // domain_lower is empty for RCPT TO:<postmaster> (local_part "postmaster").
+  // kPending: the host calls Session::RecipientDone later, never from
+  // inside this call; meanwhile waiting() is true and Consume takes nothing.
   virtual RecipientVerdict CheckRecipient(std::string_view local_part,
                                           std::string_view domain_lower) = 0;
   // Starts storing a message. nullptr -> the session replies 451 4.3.0.
@@ -176,6 +201,20 @@ class Session {
   // the message is committed as a whole, so all share the outcome.
   // Ignored unless waiting().
   void MessageDone(bool durable, std::string* out);
+  // The same with an outcome that may be a quota refusal: the reply (SMTP)
+  // or every recipient's (LMTP), e.g. "452 4.2.2 Mailbox full".
+  void MessageDone(DeliveryOutcome outcome, std::string* out);
+  // Each recipient's own outcome, asked for every accepted RCPT (canonical
+  // address as in Envelope::recipients) in order: LMTP replies once per
+  // recipient (RFC 2033 §4.2); SMTP replies once, with the worst outcome
+  // (kTempFail, then kQuotaExceeded, then kMailboxFull).
+  void MessageDone(
+      absl::FunctionRef<DeliveryOutcome(std::string_view rcpt)> outcome_of,
+      std::string* out);
+
+  // Answer to a kPending CheckRecipient (ignored unless rcpt_pending());
+  // `verdict` must not be kPending.
+  void RecipientDone(RecipientVerdict verdict, std::string* out);
 
   // Answer to SessionHost::Authenticate (ignored unless auth_pending()).
   void AuthDone(AuthOutcome outcome, std::string* out);
@@ -197,11 +236,14 @@ class Session {
   void OnDisconnect();
 
   bool closed() const { return mode_ == Mode::kClosed; }
-  // Waiting for the host (MessageDone or AuthDone): Consume takes nothing.
+  // Waiting for the host (MessageDone, AuthDone or RecipientDone): Consume
+  // takes nothing.
   bool waiting() const {
-    return mode_ == Mode::kWaiting || mode_ == Mode::kAuthWait;
+    return mode_ == Mode::kWaiting || mode_ == Mode::kAuthWait ||
+           mode_ == Mode::kRcptWait;
   }
   bool auth_pending() const { return mode_ == Mode::kAuthWait; }
+  bool rcpt_pending() const { return mode_ == Mode::kRcptWait; }
   bool authenticated() const { return authenticated_; }
   const std::string& auth_user() const { return auth_user_; }
   const Transport& transport() const { return transport_; }
@@ -216,6 +258,7 @@ class Session {
     kSaslResponse,  // reading a client response to our 334 challenge
     kAuthWait,      // credentials handed to the host; AuthDone pending
     kStartTls,      // 220 sent; the host switches to TLS
+    kRcptWait,      // CheckRecipient said kPending; RecipientDone pending
   };
   enum class SaslStep : uint8_t { kPlain, kLoginUser, kLoginPassword };
   enum class Phase : uint8_t { kConnected, kIdle, kMail, kRcpt, kBdat };
@@ -226,6 +269,8 @@ class Session {
   void DoHelo(const CommandLine& cmd, std::string* out);
   void DoMail(const CommandLine& cmd, std::string* out);
   void DoRcpt(const CommandLine& cmd, std::string* out);
+  // The reply to RCPT for rcpt_, given the host's verdict.
+  void AnswerRcpt(RecipientVerdict verdict, std::string* out);
   void DoData(std::string* out);
   void DoBdat(const CommandLine& cmd, std::string* out);
 
@@ -286,6 +331,9 @@ class Session {
   // Transaction.
   std::string mail_from_;
   std::vector<std::string> recipients_;
+  std::vector<RecipientDsn> recipient_dsn_;  // parallel to recipients_
+  std::string dsn_ret_;
+  std::string dsn_envid_;
   bool smtputf8_ = false;
   bool eight_bit_ = false;
   std::string queue_id_;
@@ -300,8 +348,16 @@ class Session {
   uint64_t added_newlines_ = 0;  // lines of fields the session added
   bool header_held_ = false;     // add_missing_headers: header_ collecting
   HeaderBlock header_;
-  // LMTP: the recipients of the message being committed, for MessageDone.
+  // The recipients of the message being committed, for MessageDone (the
+  // per-recipient replies of LMTP; the worst outcome of SMTP).
   std::vector<std::string> lmtp_rcpts_;
+  // The RCPT being checked (and answered by AnswerRcpt).
+  struct PendingRcpt {
+    std::string wire;       // as the client wrote it, for replies
+    std::string canonical;  // for recipients_
+    RecipientDsn dsn;
+  };
+  PendingRcpt rcpt_;
   uint64_t bdat_remaining_ = 0;  // octets left in the current BDAT chunk
   uint64_t bdat_chunk_ = 0;      // size of the current chunk, for the reply
   bool bdat_last_ = false;

@@ -31,7 +31,7 @@ std::string Ehlo(bool starttls, bool auth) {
   if (starttls) s += "250-STARTTLS\r\n";
   if (auth) s += "250-AUTH PLAIN LOGIN\r\n";
   return s +
-         "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n"
+         "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n"
          "250 CHUNKING\r\n";
 }
 

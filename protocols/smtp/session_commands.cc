@@ -167,7 +167,7 @@ void Session::DoHelo(const CommandLine& cmd, std::string* out) {
   if (config_.auth_available && PlaintextAuthOk()) {
     out->append("250-AUTH PLAIN LOGIN\r\n");
   }
-  out->append("250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
+  out->append("250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
               "250-SMTPUTF8\r\n250 CHUNKING\r\n");
 }
 
@@ -222,6 +222,10 @@ void Session::DoMail(const CommandLine& cmd, std::string* out) {
     return;
   }
   mail_from_ = sender;
+  dsn_ret_ = mp.ret == DsnRet::kFull   ? "FULL"
+             : mp.ret == DsnRet::kHdrs ? "HDRS"
+                                       : "";
+  dsn_envid_.assign(mp.envid);
   smtputf8_ = mp.smtputf8;
   eight_bit_ = mp.body == BodyType::k8BitMime || mp.smtputf8;
   phase_ = Phase::kMail;
@@ -250,8 +254,20 @@ void Session::DoRcpt(const CommandLine& cmd, std::string* out) {
     Fail("501 5.5.4 Syntax: RCPT TO:<address>", out);
     return;
   }
-  if (!params.empty()) {  // we advertise no RCPT parameters (no DSN)
-    Fail(Concat({"555 5.5.4 Unsupported option: ", params}), out);
+  RcptParams rp;
+  std::string_view bad;
+  // After plain HELO we advertised no extensions, so no parameters at all.
+  const ParamError pe = !esmtp_ && !params.empty()
+                            ? ParamError::kUnsupported
+                            : ParseRcptParams(params, smtputf8_, &rp, &bad);
+  if (pe == ParamError::kSyntax) {
+    Fail(Concat({"501 5.5.4 Bad parameter syntax: ", bad}), out);
+    return;
+  }
+  if (pe == ParamError::kUnsupported) {
+    Fail(Concat({"555 5.5.4 Unsupported option: ",
+                 bad.empty() ? params : bad}),
+         out);
     return;
   }
   EnvelopeAddress addr;
@@ -272,31 +288,55 @@ void Session::DoRcpt(const CommandLine& cmd, std::string* out) {
     Reply("452 4.5.3 Error: too many recipients", out);
     return;
   }
-  switch (host_->CheckRecipient(addr.local(), addr.domain_lower())) {
+  rcpt_ = PendingRcpt{std::string(addr.wire), Canonical(addr),
+                      RecipientDsn{NotifyText(rp.notify), std::string(rp.orcpt)}};
+  const RecipientVerdict verdict =
+      host_->CheckRecipient(addr.local(), addr.domain_lower());
+  if (verdict == RecipientVerdict::kPending) {
+    mode_ = Mode::kRcptWait;  // RecipientDone answers; input waits
+    return;
+  }
+  AnswerRcpt(verdict, out);
+}
+
+void Session::AnswerRcpt(RecipientVerdict verdict, std::string* out) {
+  const std::string_view wire = rcpt_.wire;
+  switch (verdict) {
     case RecipientVerdict::kAccept:
-      recipients_.push_back(Canonical(addr));
+      recipients_.push_back(std::move(rcpt_.canonical));
+      recipient_dsn_.push_back(std::move(rcpt_.dsn));
       phase_ = Phase::kRcpt;
       Reply("250 2.1.5 Ok", out);
       return;
     case RecipientVerdict::kUnknownUser:
-      Fail(Concat({"550 5.1.1 <", addr.wire,
+      Fail(Concat({"550 5.1.1 <", wire,
                         ">: Recipient address rejected: User unknown"}),
            out);
       return;
     case RecipientVerdict::kRelayDenied:
-      Fail(Concat({"550 5.7.1 <", addr.wire, ">: Relay access denied"}),
+      Fail(Concat({"550 5.7.1 <", wire, ">: Relay access denied"}),
            out);
       return;
     case RecipientVerdict::kRelayUnavailable:
       // Authenticated submission to a remote domain: relaying comes with
       // the outbound queue; until then refuse permanently (never relay).
-      Fail(Concat({"550 5.7.1 <", addr.wire, ">: Relay not available yet"}),
+      Fail(Concat({"550 5.7.1 <", wire, ">: Relay not available yet"}),
            out);
       return;
     case RecipientVerdict::kTempFail:
-      Fail(Concat({"451 4.3.0 <", addr.wire,
+      Fail(Concat({"451 4.3.0 <", wire,
                         ">: Temporary lookup failure"}),
            out);
+      return;
+    case RecipientVerdict::kMailboxFull:
+      // Over quota: temporary (RFC 3463 X.2.2), the client retries later.
+      // Not a client error, so it is not counted.
+      Reply(Concat({"452 4.2.2 <", wire,
+                    ">: Recipient address rejected: Mailbox full"}),
+            out);
+      return;
+    case RecipientVerdict::kPending:  // never passed to RecipientDone
+      Reply(Concat({"451 4.3.0 <", wire, ">: Temporary lookup failure"}), out);
       return;
   }
 }

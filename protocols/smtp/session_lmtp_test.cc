@@ -17,7 +17,7 @@ using testing_util::TestConfig;
 constexpr char kGreeting[] = "220 mx.example.org LMTP\r\n";
 constexpr char kLhlo[] =
     "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
-    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n"
+    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n"
     "250 CHUNKING\r\n";
 
 SessionConfig LmtpConfig() {

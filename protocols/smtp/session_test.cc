@@ -16,7 +16,7 @@ using testing_util::TestConfig;
 constexpr char kGreeting[] = "220 mx.example.org ESMTP\r\n";
 constexpr char kEhloReply[] =
     "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
-    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n"
+    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n"
     "250 CHUNKING\r\n";
 
 // Runs `in` whole and one byte at a time; both must give the same replies and
@@ -165,13 +165,13 @@ TEST(Session, MailParameters) {
                  "MAIL FROM:<a@b.c> BODY=BINARYMIME\r\n"
                  "MAIL FROM:<a@b.c> FOO=1\r\nMAIL FROM:<a@b.c> SIZE=x\r\n"
                  "MAIL FROM:<a@b.c> SIZE=100 BODY=8BITMIME\r\n"
-                 "RCPT TO:<d@e.f> NOTIFY=NEVER\r\n"),
+                 "RCPT TO:<d@e.f> XFOO=1\r\n"),
             std::string(kEhloReply) +
                 "552 5.3.4 Message size exceeds fixed limit\r\n"
                 "555 5.5.4 Unsupported option: BODY=BINARYMIME\r\n"
                 "555 5.5.4 Unsupported option: FOO=1\r\n"
                 "501 5.5.4 Bad parameter syntax: SIZE=x\r\n250 2.1.0 Ok\r\n"
-                "555 5.5.4 Unsupported option: NOTIFY=NEVER\r\n");
+                "555 5.5.4 Unsupported option: XFOO=1\r\n");
   // After HELO no extensions were offered.
   EXPECT_EQ(Both("HELO c\r\nMAIL FROM:<a@b.c> SMTPUTF8\r\n"),
             "250 mx.example.org\r\n"

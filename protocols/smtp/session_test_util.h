@@ -32,6 +32,12 @@ class FakeHost : public SessionHost, public BodySink {
     rcpts.assign(env.recipients.begin(), env.recipients.end());
     received = std::string(env.received_header);
     smtputf8 = env.smtputf8;
+    dsn_ret = std::string(env.dsn_ret);
+    dsn_envid = std::string(env.dsn_envid);
+    rcpt_dsn.clear();
+    for (const RecipientDsn& d : env.recipient_dsn) {
+      rcpt_dsn.push_back(d.notify + "|" + d.orcpt);
+    }
     return this;
   }
   void EndMessage(uint64_t crlf_size) override {
@@ -75,6 +81,8 @@ class FakeHost : public SessionHost, public BodySink {
   std::vector<std::string> messages;
   std::vector<uint64_t> sizes;
   std::string body, mail_from, received;
+  std::string dsn_ret, dsn_envid;
+  std::vector<std::string> rcpt_dsn;  // "NOTIFY|ORCPT" per recipient
   std::vector<std::string> rcpts;
   bool smtputf8 = false;
   std::vector<char> buf;

@@ -73,6 +73,8 @@ class PasswdFile {
   // Lower-cased domains of all users (for "is this domain local?").
   const absl::flat_hash_set<std::string>& domains() const { return domains_; }
   size_t size() const { return entries_.size(); }
+  // Every entry, in file order (e.g. to check per-user settings at start).
+  const std::vector<PasswdEntry>& entries() const { return entries_; }
 
  private:
   PasswdFile() = default;

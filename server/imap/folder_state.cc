@@ -6,13 +6,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/log.h"
 #include "server/imap/blocking.h"
+#include "protocols/imap/sequence_set.h"
 #include "server/imap/flags.h"
 #include "storage/mailbox/folder_sync.h"
+#include "storage/mailbox/index_store.h"
+#include "storage/mailbox/modseq.h"
 
 namespace ringmail::server::imap {
 namespace {
@@ -32,38 +36,48 @@ std::atomic<bool> watch_limit_logged{false};
 
 struct LoadResult {
   absl::StatusOr<storage::FolderScan> scan;
-  std::optional<storage::FolderIndex> index;   // only on the first load
+  std::optional<storage::OpenedIndex> opened;  // only on the first load
   absl::StatusOr<storage::MaildirKeywords> keywords;
 };
 
-// BLOCKING: writes <folder>/ringmail-index atomically from bytes serialised
-// on the core (the index itself never leaves the core).
-absl::Status WriteIndexFile(const std::string& folder, const std::string& bytes) {
-  std::string tmp = absl::StrCat(folder, "/", std::string(storage::kIndexFileName), ".tmp");
-  std::string dst = absl::StrCat(folder, "/", std::string(storage::kIndexFileName));
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", tmp, ": ", strerror(errno)));
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::UnavailableError(absl::StrCat("write ", tmp, ": ", strerror(e)));
-    }
-    off += n;
-  }
-  close(fd);
-  // The index is a cache rebuilt from the directory: no fsync needed.
-  if (rename(tmp.c_str(), dst.c_str()) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("rename(", tmp, ", ", dst, "): ", strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
+
+// The index writes of one FolderState, run one at a time in the order
+// given so the closing write comes last. Shared with the running job, so
+// it outlives the FolderState.
+struct IndexWriteQueue : std::enable_shared_from_this<IndexWriteQueue> {
+  IndexWriteQueue(engine::Loop* l, engine::HelperPool* p, std::string f)
+      : loop(l), pool(p), folder(std::move(f)) {}
+
+  void Push(absl::AnyInvocable<absl::Status()> job) {
+    jobs.push_back(std::move(job));
+    if (!running) RunNext();
+  }
+
+  void RunNext() {
+    if (jobs.empty()) {
+      running = false;
+      return;
+    }
+    running = true;
+    absl::AnyInvocable<absl::Status()> job = std::move(jobs.front());
+    jobs.pop_front();
+    RunBlocking<absl::Status>(pool, loop, std::move(job),
+                              [self = shared_from_this()](absl::Status s) {
+                                if (!s.ok()) {
+                                  LOG_WARNING("imap: saving index of ", self->folder,
+                                              ": ", s.ToString());
+                                }
+                                self->RunNext();
+                              });
+  }
+
+  engine::Loop* loop;
+  engine::HelperPool* pool;
+  std::string folder;
+  std::deque<absl::AnyInvocable<absl::Status()>> jobs;
+  bool running = false;
+};
 
 FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
                          engine::FsWatcher* watcher, std::string name,
@@ -72,12 +86,34 @@ FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
       pool_(pool),
       watcher_(watcher),
       name_(std::move(name)),
-      path_(std::move(path)) {}
+      path_(std::move(path)),
+      writes_(std::make_shared<IndexWriteQueue>(loop, pool, path_)) {}
 
 FolderState::~FolderState() {
   *alive_ = false;
   assert(views_.empty());
   StopWatching();
+  CloseIndex();
+}
+
+void FolderState::CloseIndex() {
+  if (!loaded_) return;
+  if (owner_token_.empty()) {
+    if (!index_.dirty()) return;
+    writes_->Push([path = path_, bytes = index_.Serialize()]() {
+      return storage::WriteIndexFileBlocking(path, bytes);
+    });
+    return;
+  }
+  // Untouched since a clean open: the file on disk is exactly what was
+  // loaded, so handing the owner file back to the previous token makes
+  // the next open clean without rewriting the index.
+  const bool untouched = opened_clean_ && !index_.dirty() && !index_written_;
+  std::string bytes = untouched ? std::string() : index_.Serialize(owner_token_);
+  writes_->Push([path = path_, token = owner_token_, bytes = std::move(bytes),
+                 previous = previous_owner_token_]() {
+    return storage::CloseIndexBlocking(path, token, bytes, previous);
+  });
 }
 
 void FolderState::AddView(FolderView* v) {
@@ -151,12 +187,10 @@ void FolderState::StartSync() {
       pool_, loop_,
       [path, first, limits]() {
         LoadResult r;
-        if (first) {
-          auto idx = storage::LoadIndexFileBlocking(path, limits);
-          if (idx.ok()) r.index = std::move(*idx);
-        }
         r.keywords = storage::ReadKeywordsFile(path);
         r.scan = storage::ScanFolder(path, limits);
+        // Only an existing folder gets an owner file.
+        if (first && r.scan.ok()) r.opened = storage::OpenIndexBlocking(path, limits);
         return r;
       },
       [this, alive = alive_, limits, changes_at_start](LoadResult r) mutable {
@@ -179,7 +213,7 @@ void FolderState::StartSync() {
           FinishSync(absl::UnavailableError("folder unavailable"));
           return;
         }
-        if (r.index) index_ = std::move(*r.index);
+        if (r.opened) AdoptOpenedIndex(std::move(*r.opened), r.scan->uidlist.has_value());
         if (r.keywords.ok()) keywords_ = std::move(*r.keywords);
         loaded_ = true;
         storage::ApplyScanResult applied = index_.ApplyScan(*r.scan);
@@ -289,14 +323,30 @@ void FolderState::CacheStructure(uint32_t uid, mime::Structure s) {
 
 void FolderState::SaveIfDirty() {
   if (!loaded_ || !index_.dirty()) return;
+  // No close token: until the closing write, a load treats this file as
+  // possibly stale (index_store.h).
   std::string bytes = index_.Serialize();
   index_.MarkClean();
-  RunBlocking<absl::Status>(
-      pool_, loop_,
-      [path = path_, bytes = std::move(bytes)]() { return WriteIndexFile(path, bytes); },
-      [path = path_](absl::Status s) {
-        if (!s.ok()) LOG_WARNING("imap: saving index of ", path, ": ", s.ToString());
-      });
+  index_written_ = true;
+  writes_->Push([path = path_, token = owner_token_, bytes = std::move(bytes)]() {
+    return storage::WriteOwnedIndexBlocking(path, token, bytes);
+  });
+}
+
+void FolderState::AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist) {
+  if (!opened.warning.empty()) LOG_WARNING("imap: index of ", path_, ": ", opened.warning);
+  if (opened.index) index_ = std::move(*opened.index);
+  owner_token_ = std::move(opened.token);
+  previous_owner_token_ = std::move(opened.previous_token);
+  opened_clean_ = opened.clean;
+  // Clients may have seen mod-sequences above what the file holds (the
+  // process died before its closing write, or the file is gone): jump
+  // above anything handed out before, ahead of the first scan so the
+  // changes it finds are numbered above it too. A folder without a
+  // dovecot-uidlist gets a new UIDVALIDITY, so no old value matters.
+  if (!opened.clean && has_uidlist) {
+    index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(absl::Now()));
+  }
 }
 
 // ------------------------------------------------------------ FolderView
@@ -363,9 +413,20 @@ void FolderView::Flush(std::string* out, bool allow_expunge) {
     std::vector<uint32_t> uids = std::move(pending_expunge_);
     pending_expunge_.clear();
     std::sort(uids.begin(), uids.end(), std::greater<>());
+    std::vector<uint32_t> vanished;
     for (uint32_t uid : uids) {
       uint32_t seq = RemoveOwn(uid);
-      if (seq != 0) absl::StrAppend(out, "* ", seq, " EXPUNGE\r\n");
+      if (seq == 0) continue;
+      if (qresync_) {
+        vanished.push_back(uid);
+      } else {
+        absl::StrAppend(out, "* ", seq, " EXPUNGE\r\n");
+      }
+    }
+    if (!vanished.empty()) {
+      std::reverse(vanished.begin(), vanished.end());
+      absl::StrAppend(out, "* VANISHED ", ringmail::imap::FormatNumberSet(vanished),
+                      "\r\n");
     }
   }
   if (new_count_ > 0) {
@@ -386,6 +447,10 @@ void FolderView::Flush(std::string* out, bool allow_expunge) {
       absl::StrAppend(out, "* ", seq, " FETCH (UID ", uid, " FLAGS ");
       AppendFlagList(out, ImapFlagsFromStorage(e.flags, IsRecent(uid)),
                      KeywordNames(e.keywords, folder_->keywords()));
+      if (condstore_) {
+        absl::StrAppend(out, " MODSEQ (", e.modseq, ")");
+        modseq_sent_ = std::max(modseq_sent_, e.modseq);
+      }
       out->append(")\r\n");
     }
   }

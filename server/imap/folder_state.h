@@ -10,6 +10,12 @@
 // While at least one view exists the folder's new/ and cur/ are watched
 // (engine::FsWatcher), so changes made by other programs (mutt, procmail,
 // Dovecot) reach selected and idling sessions without waiting for a command.
+//
+// Mod-sequences (RFC 7162) live in the index. One FolderState lifetime is
+// one "owner" of the index file (storage/mailbox/index_store.h): the first
+// sync opens it, and the destructor closes it with a final write that
+// outlives this object. An index that was not closed cleanly (a crash)
+// gets its counter raised to a time floor before anything is reported.
 #ifndef RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
 #define RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
 
@@ -17,6 +23,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -27,11 +34,13 @@
 #include "engine/loop.h"
 #include "protocols/mime/structure.h"
 #include "storage/mailbox/folder_index.h"
+#include "storage/mailbox/index_store.h"
 #include "storage/mailbox/keywords.h"
 
 namespace ringmail::server::imap {
 
 class FolderView;
+struct IndexWriteQueue;
 
 class FolderState {
  public:
@@ -48,6 +57,10 @@ class FolderState {
   storage::FolderIndex& index() { return index_; }
   storage::MaildirKeywords& keywords() { return keywords_; }
   bool loaded() const { return loaded_; }
+  // Mod-sequences survive restarts (HIGHESTMODSEQ); false means the owner
+  // file could not be written, and SELECT answers NOMODSEQ (RFC 7162
+  // §3.1.2.2). Meaningful once loaded.
+  bool persistent_modseqs() const { return !owner_token_.empty(); }
 
   // Brings the index up to date with the directory (loading the index file
   // first on the first call), publishes what changed to every view, then
@@ -79,6 +92,11 @@ class FolderState {
   void SaveIfDirty();
 
  private:
+  // The final write of this owner (from the destructor).
+  void CloseIndex();
+  // Takes the index the first sync opened; raises the mod-sequence floor
+  // when it was not closed cleanly.
+  void AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist);
   void StartSync();
   void FinishSync(absl::Status status);
   void PublishNew(const std::vector<uint32_t>& uids);
@@ -99,6 +117,15 @@ class FolderState {
   storage::FolderIndex index_;
   storage::MaildirKeywords keywords_;
   bool loaded_ = false;
+  // The index file's owner (index_store.h): this lifetime's token, the
+  // owner file's content before it, whether the loaded index was the
+  // clean final state of the previous owner, and whether this lifetime
+  // wrote the file since.
+  std::string owner_token_;
+  std::string previous_owner_token_;
+  bool opened_clean_ = false;
+  bool index_written_ = false;
+  std::shared_ptr<IndexWriteQueue> writes_;
   bool syncing_ = false;
   uint64_t local_changes_ = 0;
   int stale_rescans_ = 0;  // consecutive rescans of one sync
@@ -155,6 +182,18 @@ class FolderView {
   // Called when something is pending; an IDLE session flushes at once.
   void SetChangeListener(absl::AnyInvocable<void()> fn) { listener_ = std::move(fn); }
 
+  // RFC 7162: once CONDSTORE is enabled, flag updates carry MODSEQ
+  // (§3.1.4); with QRESYNC, expunges are sent as "* VANISHED <uids>"
+  // instead of "* n EXPUNGE" (§3.2.10).
+  void SetModSeqReporting(bool condstore, bool qresync) {
+    condstore_ = condstore;
+    qresync_ = qresync;
+  }
+  // Expunges not reported yet (held back during FETCH, STORE, SEARCH).
+  bool HasPendingExpunge() const { return !pending_expunge_.empty(); }
+  // The highest MODSEQ Flush sent since the last call; resets it.
+  uint64_t TakeModSeqSent() { return std::exchange(modseq_sent_, 0); }
+
  private:
   void Notify();
 
@@ -167,6 +206,9 @@ class FolderView {
   absl::flat_hash_set<uint32_t> pending_flags_;
   uint32_t new_count_ = 0;                     // appended since last EXISTS
   absl::AnyInvocable<void()> listener_;
+  bool condstore_ = false;
+  bool qresync_ = false;
+  uint64_t modseq_sent_ = 0;
 };
 
 }  // namespace ringmail::server::imap

@@ -101,19 +101,21 @@ void ImapSession::Unselect() {
 }
 
 void ImapSession::CmdSelect(const ringmail::imap::Command& cmd, bool read_only) {
-  Unselect();  // RFC 3501 §6.3.1: a failed SELECT leaves none selected
+  CloseForSelect();  // RFC 3501 §6.3.1: a failed SELECT leaves none selected
   if (cmd.args.size() < 1) return FinishBad("Missing mailbox name.");
   std::string name;
   ringmail::imap::ArgError err;
   if (!ringmail::imap::ParseMailbox(cmd.args[0], carry_.utf8_accept, &name, &err)) {
     return FinishBad(err.text);
   }
-  EnsureDefaultFolders([this, alive = alive_, name, read_only] {
+  ringmail::imap::SelectParams params;  // (CONDSTORE), (QRESYNC ...)
+  if (!ParseSelectArgs(cmd, &params)) return;
+  EnsureDefaultFolders([this, alive = alive_, name, read_only, params] {
     if (!*alive) return;
     auto folder = user_->Open(name);
     if (!folder.ok()) return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
     FolderState* f = *folder;
-    f->Sync([this, alive, f, read_only, name](absl::Status s) {
+    f->Sync([this, alive, f, read_only, name, params](absl::Status s) {
       if (!*alive) return;
       if (absl::IsNotFound(s)) {
         user_->Forget(name);
@@ -140,8 +142,7 @@ void ImapSession::CmdSelect(const ringmail::imap::Command& cmd, bool read_only) 
                                  ringmail::imap::CodeUidValidity(idx.uid_validity()), "UIDs valid");
       ringmail::imap::AppendUntaggedStatus(&out(), ringmail::imap::Status::kOk,
                                  ringmail::imap::CodeUidNext(idx.next_uid()), "Predicted next UID");
-      Finish(ringmail::imap::Status::kOk, read_only ? ringmail::imap::kCodeReadOnly : ringmail::imap::kCodeReadWrite,
-             read_only ? "Examine completed." : "Select completed.");
+      FinishSelect(params, read_only);  // HIGHESTMODSEQ, QRESYNC, tagged OK
     });
   });
 }
@@ -206,6 +207,7 @@ void ImapSession::CmdDelete(const ringmail::imap::Command& cmd) {
                                                           : "Cannot delete mailbox.");
         }
         user_->Forget(name);
+        RecalculateQuota(quota_env(), user_->quota);  // its messages are gone
         Finish(ringmail::imap::Status::kOk, "", "Delete completed.");
       });
 }
@@ -379,6 +381,11 @@ void ImapSession::CmdStatus(const ringmail::imap::Command& cmd) {
     if (items & ringmail::imap::kStatusUidNext) add("UIDNEXT", idx.next_uid());
     if (items & ringmail::imap::kStatusUidValidity) add("UIDVALIDITY", idx.uid_validity());
     if (items & ringmail::imap::kStatusUnseen) add("UNSEEN", unseen);
+    if (items & ringmail::imap::kStatusHighestModSeq) {
+      // RFC 7162 §3.1.6: 0 when mod-sequences are not permanent.
+      EnableCondstore();
+      add("HIGHESTMODSEQ", f->persistent_modseqs() ? idx.highest_modseq() : 0);
+    }
     std::string wire = name;
     if (!carry_.utf8_accept) ringmail::imap::Utf8ToMutf7(name, &wire);
     ringmail::imap::AppendStatus(&out(), wire, list);
@@ -470,6 +477,7 @@ void ImapSession::AppendEnd() {
   }
   std::unique_ptr<AppendState> st = std::move(append_);
   if (st->pending_cr) st->data.push_back('\r');
+  const uint64_t stored_size = st->data.size();
   storage::MaildirKeywords* table = nullptr;
   auto folder = user_->Open(st->args.mailbox);
   if (!folder.ok()) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
@@ -511,6 +519,7 @@ void ImapSession::AppendEnd() {
                                                                      : ringmail::imap::kCodeServerBug,
                             "Append failed.");
           }
+          NoteQuotaChange(static_cast<int64_t>(MaildirNameSize(*name)), 1);
           // A full sync assigns the UID (for APPENDUID, RFC 4315) in Maildir
           // time order together with anything delivered meanwhile, as
           // Dovecot does, and shows the message to every open session.
@@ -525,13 +534,20 @@ void ImapSession::AppendEnd() {
           });
         });
   };
-  if (unknown.empty()) return store();
+  // RFC 9208 §4.3: a message that does not fit the quota is not stored.
+  auto checked_store = [this, stored_size, store = std::move(store)]() mutable {
+    CheckQuota(stored_size, 1, [this, store = std::move(store)](bool fits) mutable {
+      if (!fits) return FinishOverQuota();
+      store();
+    });
+  };
+  if (unknown.empty()) return checked_store();
   RunBlocking<absl::StatusOr<storage::MaildirKeywords>>(
       svc_->ctx().pool, svc_->loop(),
       [path = f->path(), unknown]() {
         return storage::AssignKeywordsBlocking(path, unknown, storage::DotlockOptions{});
       },
-      [this, alive = alive_, f, store = std::move(store)](
+      [this, alive = alive_, f, store = std::move(checked_store)](
           absl::StatusOr<storage::MaildirKeywords> kw) mutable {
         if (!*alive) return;
         if (kw.ok()) f->keywords() = std::move(*kw);

@@ -8,11 +8,13 @@
 #include "absl/time/clock.h"
 #include "engine/log.h"
 #include "protocols/imap/args.h"
+#include "protocols/imap/esearch.h"
 #include "server/imap/blocking.h"
 #include "server/imap/fetch_render.h"
 #include "server/imap/file_reader.h"
 #include "server/imap/flags.h"
 #include "server/imap/imap_session.h"
+#include "server/imap/message_lookup.h"
 #include "server/imap/message_view.h"
 #include "server/imap/search_eval.h"
 #include "server/imap/unique_name.h"
@@ -43,11 +45,19 @@ MessageView IndexView(const FolderView& view, const storage::MessageEntry& e) {
   mv.internal_date = e.internal_date;
   mv.size = e.size;
   mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
+  mv.modseq = e.modseq;
   return mv;
 }
 
 
 }  // namespace
+
+MessageView IndexViewOf(const FolderView& view, const storage::MessageEntry& e) {
+  return IndexView(view, e);
+}
+std::string MessagePathOf(const FolderState& folder, const storage::MessageEntry& e) {
+  return MessagePath(folder, e);
+}
 
 struct FetchJob {
   ringmail::imap::FetchRequest request;
@@ -57,11 +67,13 @@ struct FetchJob {
 };
 
 struct SearchJob {
+  ringmail::imap::SearchReturn ret;  // RETURN (...): answer with ESEARCH
   ringmail::imap::SearchProgram program;
   std::vector<uint32_t> candidates;  // UIDs in the view
   size_t next = 0;
   SearchNeeds needs = SearchNeeds::kIndex;
   std::vector<uint32_t> hits;        // sequence numbers or UIDs
+  bool report_modseq = false;        // MODSEQ key: "(MODSEQ n)", RFC 7162 §3.1.5
 };
 
 bool ImapSession::ResolveSet(std::string_view text, bool uid,
@@ -156,6 +168,8 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
     bool ok = true;
     bool send;
     absl::AnyInvocable<void(bool)> done;
+    uint64_t freed_bytes = 0;  // unlinked by us: maildirsize (quota)
+    int64_t freed = 0;
   };
   auto st = std::make_shared<State>(State{std::move(uids), 0, true, send_expunge,
                                           std::move(done)});
@@ -168,6 +182,7 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
       // Resetting *step destroys this closure: copy what is needed first.
       auto done = std::move(st->done);
       const bool ok = st->ok;
+      NoteQuotaChange(-static_cast<int64_t>(st->freed_bytes), -st->freed);
       *step = nullptr;  // break the self-reference; no captures used below
       done(ok);
       return;
@@ -177,20 +192,25 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
     auto pos = f->index().PositionOfUid(uid);
     if (!pos) return (*step)();
     std::string path = storage::ExpungePath(f->path(), f->index().at(*pos));
+    const uint64_t size = f->index().at(*pos).size;
     svc_->loop()->file_io().UnlinkAt(AT_FDCWD, path, 0,
-                                     [this, alive, st, step, f, uid](int res) {
+                                     [this, alive, st, step, f, uid, size](int res) {
       if (!*alive) return;
       if (res < 0 && res != -ENOENT) {
         LOG_WARNING("imap: unlink in ", f->path(), " failed: ", strerror(-res));
         st->ok = false;
         return (*step)();
       }
+      if (res == 0) {  // -ENOENT: whoever removed it accounts for it
+        st->freed_bytes += size;
+        ++st->freed;
+      }
       f->NoteLocalChange();
       f->index().Remove(uid);
       f->PublishExpunge(uid, view_.get());
       if (view_) {
         uint32_t seq = view_->RemoveOwn(uid);
-        if (st->send && seq != 0) absl::StrAppend(&out(), "* ", seq, " EXPUNGE\r\n");
+        if (st->send && seq != 0) ReportExpunged(seq, uid);  // or VANISHED
       }
       (*step)();
     });
@@ -206,6 +226,8 @@ void ImapSession::CmdFetch(const ringmail::imap::Command& cmd) {
   ringmail::imap::ArgError err;
   if (!ringmail::imap::ParseFetch(cmd.args.From(1), &job->request, &err)) return FinishBad(err.text);
   if (!ResolveSet(cmd.args[0].text, uid_cmd_, &job->uids)) return;
+  // RFC 7162: MODSEQ, CHANGEDSINCE, VANISHED.
+  if (!PrepareModSeqFetch(cmd.args[0].text, &job->request, &job->uids)) return;
   job->needs = NeedsOf(job->request);
   FetchNext(std::move(job));
 }
@@ -296,39 +318,41 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
   auto args = std::make_shared<ringmail::imap::StoreArgs>();
   ringmail::imap::ArgError err;
   if (!ringmail::imap::ParseStore(cmd.args, args.get(), &err)) return FinishBad(err.text);
+  if (args->unchangedsince && !StartModSeqCommand()) return;  // RFC 7162 §3.1.3
   auto uids = std::make_shared<std::vector<uint32_t>>();
   if (!ResolveSet(args->set, uid_cmd_, uids.get())) return;
+  // UNCHANGEDSINCE failures: sequence numbers (UIDs for UID STORE).
+  auto modified = std::make_shared<std::vector<uint32_t>>();
   args->set = {};  // a view into the command; not needed past here
   FolderState* f = view_->folder();
   std::vector<std::string> unknown = UnknownKeywords(args->flags, f->keywords());
-  auto apply = [this, alive = alive_, args, uids, f]() {
+  auto apply = [this, alive = alive_, args, uids, f, modified]() {
     if (!*alive) return;
     auto next = std::make_shared<size_t>(0);
     auto retried = std::make_shared<bool>(false);
     auto step = std::make_shared<absl::AnyInvocable<void()>>();
-    *step = [this, alive, args, uids, f, next, retried, step]() {
+    *step = [this, alive, args, uids, f, next, retried, step, modified]() {
       if (!*alive) return;
       while (*next < uids->size()) {
         uint32_t uid = (*uids)[(*next)++];
         auto pos = f->index().PositionOfUid(uid);
+        // RFC 7162 §3.1.3: a message changed since UNCHANGEDSINCE (or
+        // expunged meanwhile) is left alone and listed in MODIFIED.
+        if (args->unchangedsince &&
+            (!pos || f->index().at(*pos).modseq > *args->unchangedsince)) {
+          modified->push_back(uid_cmd_ || !view_ ? uid : view_->SeqOfUid(uid));
+          continue;
+        }
         if (!pos) continue;
         const storage::MessageEntry& e = f->index().at(*pos);
         StoreOutcome o = ApplyStore(e.flags, e.keywords, args->mode, args->flags, f->keywords());
-        auto report = [this, args, f, uid]() {
-          if (args->silent || !view_) return;
-          auto p = f->index().PositionOfUid(uid);
-          if (!p) return;
-          const storage::MessageEntry& m = f->index().at(*p);
-          absl::StrAppend(&out(), "* ", view_->SeqOfUid(uid), " FETCH (FLAGS ");
-          AppendFlagList(&out(), ImapFlagsFromStorage(m.flags, view_->IsRecent(uid)),
-                         KeywordNames(m.keywords, f->keywords()));
-          if (uid_cmd_) absl::StrAppend(&out(), " UID ", uid);
-          out() += ")\r\n";
+        auto report = [this, args, uid](bool changed) {
+          ReportStore(uid, args->silent, changed);  // FLAGS, UID, MODSEQ
         };
         auto move = o.changed ? storage::PlanFlagChange(f->path(), e, o.flags, o.keywords)
                               : std::nullopt;
         if (!move) {
-          report();
+          report(false);
           continue;
         }
         svc_->loop()->file_io().RenameAt(
@@ -355,14 +379,20 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
                 LOG_WARNING("imap: STORE rename in ", f->path(), " failed: ",
                             strerror(-res));
               }
-              report();
+              report(res == 0);
               (*step)();
             });
         return;
       }
       ImapSession* self = this;  // *step = nullptr destroys this closure
+      std::vector<uint32_t> failed = std::move(*modified);
       *step = nullptr;
-      self->Finish(ringmail::imap::Status::kOk, "", "Store completed.");
+      if (failed.empty()) {
+        return self->Finish(ringmail::imap::Status::kOk, "", "Store completed.");
+      }
+      std::sort(failed.begin(), failed.end());
+      self->Finish(ringmail::imap::Status::kOk, ringmail::imap::CodeModified(failed),
+                   "Conditional STORE failed.");
     };
     (*step)();
   };
@@ -386,11 +416,19 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
 void ImapSession::CmdSearch(const ringmail::imap::Command& cmd) {
   auto job = std::make_shared<SearchJob>();
   ringmail::imap::ArgError err;
-  switch (ringmail::imap::ParseSearch(cmd.args, &job->program, &err)) {
+  ringmail::imap::ArgList keys;
+  if (!ringmail::imap::ParseSearchReturn(cmd.args, &job->ret, &keys, &err)) {
+    return FinishBad(err.text);
+  }
+  switch (ringmail::imap::ParseSearch(keys, &job->program, &err)) {
     case ringmail::imap::SearchStatus::kOk: break;
     case ringmail::imap::SearchStatus::kBad: return FinishBad(err.text);
     case ringmail::imap::SearchStatus::kBadCharset:
       return Finish(ringmail::imap::Status::kNo, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+  }
+  if (ringmail::imap::HasModSeqKey(job->program.root)) {
+    if (!StartModSeqCommand()) return;
+    job->report_modseq = true;
   }
   for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
     job->candidates.push_back(view_->UidAt(seq));
@@ -437,7 +475,13 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
     return;
   }
   std::sort(job->hits.begin(), job->hits.end());
-  ringmail::imap::AppendSearch(&out(), job->hits);
+  if (job->ret.extended) {
+    ringmail::imap::AppendEsearch(&out(), tag_, uid_cmd_, job->ret, job->hits,
+                                  job->report_modseq ? HighestModSeqOf(job->hits) : 0);
+  } else {
+    ringmail::imap::AppendSearch(&out(), job->hits,
+                                 job->report_modseq ? HighestModSeqOf(job->hits) : 0);
+  }
   Finish(ringmail::imap::Status::kOk, "", uid_cmd_ ? "UID SEARCH completed." : "Search completed.");
 }
 
@@ -532,6 +576,15 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
           // Sync the target: UIDs go to the copies (and to anything
           // delivered there meanwhile) in Maildir time order, as Dovecot
           // assigns them.
+          // The copies count against the quota; a MOVE gives the space
+          // back when it expunges the originals below.
+          uint64_t copied_bytes = 0;
+          for (const Copied& c : *copied) {
+            auto p = src->index().PositionOfUid(c.src_uid);
+            if (p) copied_bytes += src->index().at(*p).size;
+          }
+          NoteQuotaChange(static_cast<int64_t>(copied_bytes),
+                          static_cast<int64_t>(copied->size()));
           auto state = user_->Open(target);
           if (!state.ok()) {
             *step = nullptr;
@@ -574,7 +627,15 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                 });
           });
         };
-        (*step)();
+        // RFC 9208 §4.3: a COPY over quota stores nothing. A MOVE within
+        // the user's folders does not grow the usage and is not checked
+        // (Dovecot neither): a full mailbox can still move mail to Trash.
+        if (move) return (*step)();
+        CheckQuota(StoredBytes(*src, *uids), uids->size(), [this, step](bool fits) {
+          if (fits) return (*step)();
+          *step = nullptr;  // break the self-reference
+          FinishOverQuota();
+        });
       });
 }
 

@@ -138,6 +138,7 @@ MailUser* ImapService::AcquireUser(const Directory::Mailbox& user) {
                                loop_, ctx_.pool, watcher_.get(), key, root.ok() ? *root : std::string(),
                                opts))
              .first;
+    it->second->quota = QuotaTargetFor(ctx_.quota, *ctx_.location, user);
   }
   ++it->second->sessions;
   return it->second.get();

@@ -48,6 +48,8 @@ struct ImapContext {
   const TrustedNetworks* trusted = nullptr;
   // Shared failed-login throttle; null: a fixed delay per failure.
   AuthThrottle* throttle = nullptr;
+  // Per-user quota limits; null: nobody has a quota.
+  const QuotaPolicy* quota = nullptr;
 };
 
 // Session state carried across a hand-over to the home core.

@@ -60,8 +60,11 @@ ImapSession::~ImapSession() {
 }
 
 std::string ImapSession::Capabilities() const {
-  return ringmail::imap::BuildCapabilities(ringmail::imap::CapabilityOptionsFor(
-      security_, state_.state() != ringmail::imap::SessionState::kNotAuthenticated));
+  ringmail::imap::CapabilityOptions o = ringmail::imap::CapabilityOptionsFor(
+      security_, state_.state() != ringmail::imap::SessionState::kNotAuthenticated);
+  o.quota = o.authenticated;  // RFC 9208; after login only, like Dovecot
+  o.condstore = true;
+  return ringmail::imap::BuildCapabilities(o);
 }
 
 void ImapSession::StartFresh() {
@@ -248,6 +251,11 @@ void ImapSession::Dispatch(const ringmail::imap::Command& cmd) {
     case Id::kStore: return CmdStore(cmd);
     case Id::kCopy: return CmdCopy(cmd, false);
     case Id::kMove: return CmdCopy(cmd, true);
+    case Id::kSort: return CmdSort(cmd);
+    case Id::kThread: return CmdThread(cmd);
+    case Id::kGetQuota: return CmdGetQuota(cmd);
+    case Id::kGetQuotaRoot: return CmdGetQuotaRoot(cmd);
+    case Id::kSetQuota: return CmdSetQuota(cmd);
   }
   FinishBad("Unknown command");
 }
@@ -255,13 +263,18 @@ void ImapSession::Dispatch(const ringmail::imap::Command& cmd) {
 void ImapSession::Finish(ringmail::imap::Status status, std::string_view code,
                          std::string_view text) {
   if (gone_) return;
+  std::string modseq_code;  // RFC 7162 HIGHESTMODSEQ for the tagged OK
   if (view_) {
+    FlushOwnVanished();
     // RFC 3501 §7.4.1: no EXPUNGE during FETCH, STORE or SEARCH (the
     // client may be relying on sequence numbers); UID forms are exempt.
     bool msn_command = spec_ != nullptr && spec_->uses_msn && !uid_cmd_;
     view_->Flush(&out(), !msn_command);
+    modseq_code = ModSeqAfterCommand(status == ringmail::imap::Status::kOk && code.empty());
   }
-  ringmail::imap::AppendTagged(&out(), tag_, status, code, text);
+  modseq_.vanished.clear();  // the mailbox they belonged to is closed
+  ringmail::imap::AppendTagged(&out(), tag_, status,
+                               code.empty() ? std::string_view(modseq_code) : code, text);
   if (status == ringmail::imap::Status::kOk && spec_ != nullptr) {
     state_.OnCommandOk(spec_->id);
   } else if (spec_ != nullptr && (spec_->id == ringmail::imap::CommandId::kSelect ||
@@ -360,6 +373,8 @@ void ImapSession::CmdEnable(const ringmail::imap::Command& cmd) {
     if (absl::AsciiStrToUpper(c) == "UTF8=ACCEPT" && !carry_.utf8_accept) {
       carry_.utf8_accept = true;
       enabled.push_back("UTF8=ACCEPT");
+    } else if (EnableModSeqExtension(c)) {  // CONDSTORE, QRESYNC (RFC 7162)
+      enabled.push_back(absl::AsciiStrToUpper(c));
     }
   }
   ringmail::imap::AppendEnabled(&out(), enabled);
@@ -501,6 +516,8 @@ void ImapSession::LoggedIn(const Directory::Mailbox& mailbox) {
            absl::StrCat("CAPABILITY ", [&] {
              ringmail::imap::CapabilityOptions o;
              o.authenticated = true;
+             o.quota = true;
+             o.condstore = true;
              return ringmail::imap::BuildCapabilities(o);
            }()),
            "Logged in");
@@ -511,6 +528,8 @@ void ImapSession::LoggedIn(const Directory::Mailbox& mailbox) {
   // already pipelined.
   ringmail::imap::CapabilityOptions o;
   o.authenticated = true;
+  o.quota = true;
+  o.condstore = true;
   ringmail::imap::AppendTagged(&out(), tag_, ringmail::imap::Status::kOk,
                      absl::StrCat("CAPABILITY ", ringmail::imap::BuildCapabilities(o)),
                      "Logged in");

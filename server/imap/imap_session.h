@@ -18,6 +18,7 @@
 #include "engine/tls.h"
 #include "protocols/imap/args.h"
 #include "protocols/imap/command_reader.h"
+#include "protocols/imap/condstore.h"
 #include "protocols/imap/fetch.h"
 #include "protocols/imap/response.h"
 #include "protocols/imap/search.h"
@@ -126,6 +127,76 @@ class ImapSession final : public engine::ConnectionHandler {
   void FetchNext(std::shared_ptr<struct FetchJob> job);
   void SearchNext(std::shared_ptr<struct SearchJob> job);
 
+  // ---- CONDSTORE / QRESYNC, RFC 7162 (condstore_commands.cc)
+  struct ModSeqState {
+    bool condstore = false;  // enabled (§3.1): MODSEQ in FETCH responses
+    bool qresync = false;    // ENABLE QRESYNC (§3.2): VANISHED, not EXPUNGE
+    // HIGHESTMODSEQ of the selected mailbox up to which the client has
+    // been told every change; `sent`: the highest MODSEQ sent in FETCH
+    // responses during the current command.
+    uint64_t last_full = 0;
+    uint64_t sent = 0;
+    std::vector<uint32_t> vanished;  // own expunges, reported at the end
+  };
+  // ENABLE CONDSTORE / QRESYNC; true when newly enabled.
+  bool EnableModSeqExtension(std::string_view capability);
+  // Turns CONDSTORE on; a selected client is told its HIGHESTMODSEQ.
+  void EnableCondstore();
+  // A CONDSTORE-enabling command on the selected mailbox (FETCH MODSEQ,
+  // CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ): enables CONDSTORE;
+  // false after finishing with BAD when the mailbox is NOMODSEQ.
+  bool StartModSeqCommand();
+  // SELECT/EXAMINE: leaves the selected mailbox with "OK [CLOSED]".
+  void CloseForSelect();
+  // SELECT/EXAMINE parameters; false after finishing with BAD.
+  bool ParseSelectArgs(const ringmail::imap::Command& cmd,
+                       ringmail::imap::SelectParams* out);
+  // After SELECT's standard responses: HIGHESTMODSEQ or NOMODSEQ, the
+  // QRESYNC answer (VANISHED (EARLIER), changed messages), the tagged OK.
+  void FinishSelect(const ringmail::imap::SelectParams& params, bool read_only);
+  void SendChangedMessages(std::shared_ptr<std::vector<uint32_t>> uids, size_t next,
+                           std::string code, std::string text);
+  // FETCH: MODSEQ reporting, the CHANGEDSINCE filter of `uids` and the
+  // VANISHED (EARLIER) response; false after finishing with BAD.
+  bool PrepareModSeqFetch(std::string_view set_text,
+                          ringmail::imap::FetchRequest* request,
+                          std::vector<uint32_t>* uids);
+  // STORE's untagged FETCH for one message (FLAGS unless silent, UID for
+  // UID STORE, MODSEQ once CONDSTORE is on).
+  void ReportStore(uint32_t uid, bool silent, bool changed);
+  // SEARCH's (MODSEQ n): the highest mod-sequence of the hits.
+  uint64_t HighestModSeqOf(const std::vector<uint32_t>& hits) const;
+  // Our own expunge: "* n EXPUNGE", or a UID for FlushOwnVanished.
+  void ReportExpunged(uint32_t seq, uint32_t uid);
+  void FlushOwnVanished();
+  // At the end of a command on the selected mailbox: the HIGHESTMODSEQ
+  // response code for the tagged OK (or "" after sending it untagged).
+  std::string ModSeqAfterCommand(bool may_use_tagged_code);
+
+  // ---- SORT / THREAD, RFC 5256 (sort_thread_commands.cc)
+  void CmdSort(const ringmail::imap::Command& cmd);
+  void CmdThread(const ringmail::imap::Command& cmd);
+  void StartSortThread(std::shared_ptr<struct SortThreadJob> job);
+  void SortThreadNext(std::shared_ptr<struct SortThreadJob> job);
+
+  // ---- QUOTA, RFC 9208 (quota_commands.cc)
+  void CmdGetQuotaRoot(const ringmail::imap::Command& cmd);
+  void CmdGetQuota(const ringmail::imap::Command& cmd);
+  void CmdSetQuota(const ringmail::imap::Command& cmd);
+  // Calls then(true) when `bytes` in `messages` more messages fit the
+  // user's quota (at once for a user without limits), else then(false);
+  // never after the session is gone.
+  void CheckQuota(uint64_t bytes, uint64_t messages,
+                  absl::AnyInvocable<void(bool fits)> then);
+  // NO [OVERQUOTA] (RFC 9208 §4.3), Dovecot's text.
+  void FinishOverQuota();
+  // Stored (positive) or expunged (negative) messages, for maildirsize.
+  void NoteQuotaChange(int64_t bytes, int64_t messages);
+  // The stored size of the messages `uids` of `folder` (those still there).
+  static uint64_t StoredBytes(FolderState& folder,
+                              const std::vector<uint32_t>& uids);
+  QuotaEnv quota_env() const;
+
   ImapService* svc_;
   engine::Connection* plain_;  // non-null while plaintext (STARTTLS source)
   engine::TlsStream* tls_;     // non-null once TLS
@@ -137,6 +208,7 @@ class ImapSession final : public engine::ConnectionHandler {
   ringmail::imap::SessionStateTracker state_;
   MailUser* user_ = nullptr;
   std::unique_ptr<FolderView> view_;
+  ModSeqState modseq_;
 
   // The command in progress.
   bool busy_ = false;

@@ -13,6 +13,7 @@
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "server/imap/folder_state.h"
+#include "server/quota_service.h"
 #include "storage/mailbox/folder_name.h"
 
 namespace ringmail::server::imap {
@@ -48,6 +49,8 @@ class MailUser {
   int sessions = 0;
   // Whether the default folders (SPECIAL-USE) were checked this run.
   bool defaults_checked = false;
+  // The user's quota (server/quota_service.h); disabled when unlimited.
+  QuotaTarget quota;
 
  private:
   engine::Loop* loop_;

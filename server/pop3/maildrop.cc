@@ -57,6 +57,8 @@ struct Maildrop::DeleteJob {
   size_t next = 0;
   size_t failed = 0;
   absl::AnyInvocable<void(size_t)> done;
+  uint64_t freed_bytes = 0;  // unlinked by us: maildirsize (quota)
+  int64_t freed = 0;
 };
 
 Maildrop::Maildrop(engine::Loop* loop, engine::HelperPool* pool,
@@ -232,13 +234,18 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
     auto pos = folder_->index().PositionOfUid(uid);
     if (!pos) continue;  // expunged by another session meanwhile
     std::string path = storage::ExpungePath(folder_->path(), folder_->index().at(*pos));
+    const uint64_t size = folder_->index().at(*pos).size;
     loop_->file_io().UnlinkAt(AT_FDCWD, path, 0,
-                              [this, alive = alive_, job, uid](int res) {
+                              [this, alive = alive_, job, uid, size](int res) {
       if (!*alive) return;
       if (res < 0 && res != -ENOENT) {
         LOG_WARNING("pop3: unlink in ", folder_->path(), " failed: ", strerror(-res));
         ++job->failed;
       } else {
+        if (res == 0) {  // -ENOENT: whoever removed it accounts for it
+          job->freed_bytes += size;
+          ++job->freed;
+        }
         folder_->NoteLocalChange();
         folder_->index().Remove(uid);
         folder_->PublishExpunge(uid, view_.get());
@@ -248,6 +255,8 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
     });
     return;
   }
+  RecordQuotaChange(QuotaEnv{loop_, pool_}, user_->quota,
+                    -static_cast<int64_t>(job->freed_bytes), -job->freed);
   auto done = std::move(job->done);
   done(job->failed);
 }

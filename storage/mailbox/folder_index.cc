@@ -91,6 +91,68 @@ void FolderIndex::Reset() {
   uid_validity_ = 0;
   next_uid_ = 1;
   dirty_ = true;
+  // A new UIDVALIDITY starts a new history; the counter still never goes
+  // down (RFC 7162 §3.1.1 only demands it per UIDVALIDITY, this is simpler).
+  expunges_.ForgetThrough(highest_modseq_);
+}
+
+uint64_t FolderIndex::NextModSeq() {
+  // 2^63 changes are out of reach; saturating keeps the value legal.
+  if (highest_modseq_ < kMaxModSeq) ++highest_modseq_;
+  dirty_ = true;
+  return highest_modseq_;
+}
+
+bool FolderIndex::NoLiveUidIn(uint32_t lo, uint32_t hi) const {
+  auto it = std::lower_bound(
+      entries_.begin(), entries_.end(), lo,
+      [](const MessageEntry& e, uint32_t u) { return e.uid < u; });
+  return it == entries_.end() || it->uid > hi;
+}
+
+void FolderIndex::LogExpunge(uint32_t uid) {
+  expunges_.Add(uid, NextModSeq(), [this](uint32_t lo, uint32_t hi) {
+    return NoLiveUidIn(lo, hi);
+  });
+}
+
+void FolderIndex::RaiseModSeqFloor(uint64_t floor) {
+  if (floor > highest_modseq_) highest_modseq_ = floor;
+  expunges_.ForgetThrough(highest_modseq_);
+  dirty_ = true;
+}
+
+FolderIndex::Vanished FolderIndex::ExpungedSince(
+    uint64_t since, const std::vector<UidRange>& filter) const {
+  Vanished v;
+  if (next_uid_ <= 1) return v;
+  std::optional<std::vector<UidRange>> logged = expunges_.Since(since);
+  std::vector<UidRange> candidates;
+  if (logged) {
+    candidates = *std::move(logged);
+  } else {
+    v.exact = false;
+    candidates.push_back({1, next_uid_ - 1});
+  }
+  candidates = IntersectUidRanges(candidates, filter);
+  // Take out the live UIDs (and anything at or above UIDNEXT).
+  for (const UidRange& r : candidates) {
+    uint64_t lo = r.first;
+    const uint64_t hi = std::min<uint64_t>(r.last, next_uid_ - 1);
+    auto it = std::lower_bound(
+        entries_.begin(), entries_.end(), r.first,
+        [](const MessageEntry& e, uint32_t u) { return e.uid < u; });
+    for (; lo <= hi && it != entries_.end() && it->uid <= hi; ++it) {
+      if (it->uid > lo) {
+        v.uids.push_back({static_cast<uint32_t>(lo), it->uid - 1});
+      }
+      lo = uint64_t{it->uid} + 1;
+    }
+    if (lo <= hi) {
+      v.uids.push_back({static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)});
+    }
+  }
+  return v;
 }
 
 void FolderIndex::ApplyNameInfo(MessageEntry& e) {
@@ -153,6 +215,7 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
     ApplyNameInfo(e);
     if (e.flags != old_flags || e.keywords != old_kw) {
       result.flag_changed_uids.push_back(e.uid);
+      e.modseq = NextModSeq();
     }
     dirty_ = true;
   }
@@ -170,6 +233,9 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
   }
   if (out != entries_.size()) dirty_ = true;
   entries_.resize(out);
+  // Logged once the survivors are in place, so merging ranges sees which
+  // UIDs are still live.
+  for (uint32_t uid : result.expunged_uids) LogExpunge(uid);
   std::reverse(result.expunged_seqs.begin(), result.expunged_seqs.end());
   if (scan.uidlist && !result.pending.empty()) {
     absl::flat_hash_map<std::string_view, uint32_t> hints;
@@ -211,6 +277,8 @@ absl::StatusOr<std::vector<uint32_t>> FolderIndex::ApplyResolved(
     Insert(std::move(e));
   }
   std::sort(added.begin(), added.end());
+  // New messages take mod-sequences in UID order.
+  for (uint32_t uid : added) entries_[*PositionOfUid(uid)].modseq = NextModSeq();
   if (!added.empty()) dirty_ = true;
   return added;
 }
@@ -221,9 +289,12 @@ bool FolderIndex::ApplyRename(uint32_t uid, std::string new_filename,
   if (!pos) return false;
   MessageEntry& e = entries_[*pos];
   assert(MaildirKey(new_filename) == e.key());
+  const uint8_t old_flags = e.flags;
+  const uint32_t old_kw = e.keywords;
   e.filename = std::move(new_filename);
   e.in_cur = in_cur;
   ApplyNameInfo(e);
+  if (e.flags != old_flags || e.keywords != old_kw) e.modseq = NextModSeq();
   dirty_ = true;
   return true;
 }
@@ -233,6 +304,7 @@ bool FolderIndex::Remove(uint32_t uid) {
   if (!pos) return false;
   uid_by_key_.erase(AbslView(entries_[*pos].key()));
   entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(*pos));
+  LogExpunge(uid);
   dirty_ = true;
   return true;
 }

@@ -11,6 +11,12 @@
 // A name whose file name is unchanged since the last sync is matched by a
 // hash lookup only; names are parsed only when new or renamed
 // (parse_count() counts parses, for tests).
+//
+// Mod-sequences (RFC 7162): every change the index sees (a new message, a
+// flag change by us or by another program, an expunge) takes the next
+// value of the folder's counter; a message's `modseq` is its last change
+// and expunges go to a bounded ExpungeLog. The counter never goes down,
+// also not when the UIDVALIDITY changes.
 #ifndef RINGMAIL_STORAGE_MAILBOX_FOLDER_INDEX_H_
 #define RINGMAIL_STORAGE_MAILBOX_FOLDER_INDEX_H_
 
@@ -22,6 +28,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "storage/mailbox/modseq.h"
 #include "storage/mailbox/uidlist.h"
 
 namespace ringmail::storage {
@@ -47,6 +54,7 @@ struct MessageEntry {
   int64_t internal_date = 0;  // file mtime, Unix seconds (as Dovecot)
   uint64_t size = 0;          // S= or st_size
   uint64_t vsize = kUnknownSize;  // W= or uidlist W extension
+  uint64_t modseq = 0;        // RFC 7162: mod-sequence of the last change
   std::string filename;       // without directory
 
   std::string_view key() const { return MaildirKey(filename); }
@@ -142,26 +150,64 @@ class FolderIndex {
   // Bookkeeping after our own FileIo mutations completed.
   // After a rename (flag change, new/ -> cur/): false if `uid` is unknown.
   bool ApplyRename(uint32_t uid, std::string new_filename, bool in_cur);
-  // After an unlink: removes `uid`; false if unknown.
+  // After an unlink: removes `uid` (an expunge); false if unknown.
   bool Remove(uint32_t uid);
 
-  // The ringmail-index file (docs/mailbox-index.md).
-  std::string Serialize() const;
+  // ---- Mod-sequences (RFC 7162).
+  // HIGHESTMODSEQ: the last value handed out; 1 for a folder that never
+  // changed.
+  uint64_t highest_modseq() const { return highest_modseq_; }
+  const ExpungeLog& expunge_log() const { return expunges_; }
+  // After loading an index that may be older than what clients saw (a
+  // crash, a lost file): the counter jumps to at least `floor`
+  // (ModSeqTimeFloor) and expunges up to there count as unknown.
+  void RaiseModSeqFloor(uint64_t floor);
+
+  struct Vanished {
+    std::vector<UidRange> uids;  // normalised; none of them is live
+    // False: the expunge log did not reach back to the requested
+    // mod-sequence, so `uids` is every UID < UIDNEXT that is not live
+    // (RFC 7162 §3.2.5.2 allows the larger answer).
+    bool exact = true;
+  };
+  // UIDs within `filter` (normalised) expunged after mod-sequence `since`.
+  Vanished ExpungedSince(uint64_t since,
+                         const std::vector<UidRange>& filter) const;
+
+  // ---- The ringmail-index file (docs/mailbox-index.md).
+  // `close_token` is written as the file's owner token (K); empty writes
+  // "K-" (an intermediate save; see index_store.h).
+  std::string Serialize(std::string_view close_token = {}) const;
   // DataLoss on any corruption (bad magic/version, checksum mismatch,
   // malformed line, UIDs not ascending, duplicate keys, count mismatch,
-  // more than `max_messages`).
+  // more than `max_messages`, mod-sequences above HIGHESTMODSEQ, a bad
+  // expunge list). Version 1 files (before mod-sequences) are migrated:
+  // every message gets mod-sequence 1 and migrated() is true.
   static absl::StatusOr<FolderIndex> Deserialize(std::string_view data,
                                                  size_t max_messages);
+  // The owner token the loaded file was closed with ("" if none).
+  const std::string& close_token() const { return close_token_; }
+  // Loaded from a version 1 file, written before ringmail had
+  // mod-sequences (so no client can have seen one for this folder).
+  bool migrated() const { return migrated_; }
 
  private:
   void Reset();
   void Insert(MessageEntry e);
   void ApplyNameInfo(MessageEntry& e);
+  uint64_t NextModSeq();
+  void LogExpunge(uint32_t uid);
+  // True when no live message has a UID in [lo, hi].
+  bool NoLiveUidIn(uint32_t lo, uint32_t hi) const;
 
   uint32_t uid_validity_ = 0;
   uint32_t next_uid_ = 1;
   uint64_t parse_count_ = 0;
   bool dirty_ = false;
+  uint64_t highest_modseq_ = 1;
+  ExpungeLog expunges_;
+  std::string close_token_;
+  bool migrated_ = false;
   std::vector<MessageEntry> entries_;  // ascending UID
   absl::flat_hash_map<std::string, uint32_t> uid_by_key_;
 };

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "storage/maildir/errors.h"
+#include "storage/mailbox/index_store.h"
 
 namespace ringmail::storage {
 namespace {
@@ -196,26 +197,7 @@ absl::StatusOr<FolderIndex> LoadIndexFileBlocking(const std::string& folder,
 
 absl::Status SaveIndexFileBlocking(const std::string& folder,
                                    const FolderIndex& index) {
-  std::string path = absl::StrCat(folder, "/", AbslView(kIndexFileName));
-  std::string tmp = path + ".tmp";
-  std::string data = index.Serialize();
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Sys("open", tmp, errno);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return Sys("write", tmp, err);
-    }
-    off += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) return Sys("rename", tmp, errno);
-  return absl::OkStatus();
+  return WriteIndexFileBlocking(folder, index.Serialize());
 }
 
 absl::StatusOr<ApplyScanResult> SyncFolderBlocking(const std::string& folder,

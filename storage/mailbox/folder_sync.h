@@ -57,7 +57,9 @@ absl::StatusOr<FolderIndex> LoadIndexFileBlocking(const std::string& folder,
                                                   const SyncLimits& limits);
 
 // BLOCKING. Writes <folder>/ringmail-index atomically (temp file + rename,
-// no fsync: the file is a cache that is rebuilt when lost).
+// no fsync: the file is a cache that is rebuilt when lost), without an
+// owner token: the next OpenIndexBlocking (index_store.h) treats it as
+// unclean. For tools and tests; the server writes through index_store.h.
 absl::Status SaveIndexFileBlocking(const std::string& folder,
                                    const FolderIndex& index);
 

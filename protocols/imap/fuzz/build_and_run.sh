@@ -12,11 +12,27 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 fuzz_init "$@"
 IMAP=$FUZZ_ROOT/protocols/imap
 
+MIME=$FUZZ_ROOT/protocols/mime
+# SORT and THREAD, with the MIME header helpers they use.
+SORT_THREAD_SRCS=("$IMAP/esearch.cc" "$IMAP/base_subject.cc" "$IMAP/sort.cc"
+  "$IMAP/thread.cc" "$IMAP/thread_references.cc" "$MIME/address.cc"
+  "$MIME/date_time.cc" "$MIME/decode.cc" "$MIME/encoded_word.cc"
+  "$MIME/header.cc" "$MIME/imap_string.cc" "$MIME/message_id.cc"
+  "$MIME/rfc822_lexer.cc")
+
 fuzz_build command_fuzzer "$HERE/command_fuzzer.cc" \
   "$IMAP/arg.cc" "$IMAP/command_reader.cc" "$IMAP/command_syntax.cc" \
   "$IMAP/command_table.cc" "$IMAP/args.cc" "$IMAP/fetch.cc" \
   "$IMAP/search.cc" "$IMAP/sequence_set.cc" "$IMAP/mutf7.cc" \
+  "${SORT_THREAD_SRCS[@]}" \
   -- absl_strings absl_str_format absl_time
 
 fuzz_run command_fuzzer "$HERE/corpus_command"
+
+fuzz_build sort_thread_fuzzer "$HERE/sort_thread_fuzzer.cc" \
+  "$IMAP/arg.cc" "$IMAP/args.cc" "$IMAP/search.cc" "$IMAP/sequence_set.cc" \
+  "$IMAP/mutf7.cc" "${SORT_THREAD_SRCS[@]}" \
+  -- absl_strings absl_str_format absl_time
+
+fuzz_run sort_thread_fuzzer "$HERE/corpus_sort_thread"
 fuzz_finish

@@ -7,9 +7,12 @@
 
 #include "protocols/imap/args.h"
 #include "protocols/imap/command_reader.h"
+#include "protocols/imap/esearch.h"
 #include "protocols/imap/fetch.h"
 #include "protocols/imap/search.h"
 #include "protocols/imap/sequence_set.h"
+#include "protocols/imap/sort.h"
+#include "protocols/imap/thread.h"
 
 using namespace ringmail::imap;
 
@@ -48,7 +51,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         case CommandId::kSearch: {
           SearchProgram p;
-          ParseSearch(c.args, &p, &err);
+          SearchReturn ret;
+          ArgList keys;
+          if (ParseSearchReturn(c.args, &ret, &keys, &err)) ParseSearch(keys, &p, &err);
+          break;
+        }
+        case CommandId::kSort: {
+          SortCommand s;
+          ParseSort(c.args, &s, &err);
+          break;
+        }
+        case CommandId::kThread: {
+          ThreadCommand t;
+          ParseThread(c.args, &t, &err);
           break;
         }
         case CommandId::kStore: {

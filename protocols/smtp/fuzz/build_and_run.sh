@@ -19,7 +19,7 @@ fuzz_build session_fuzzer "$HERE/session_fuzzer.cc" \
   "$SMTP/session.cc" "$SMTP/session_commands.cc" "$SMTP/session_auth.cc" \
   "$SMTP/address.cc" "$SMTP/command_parser.cc" "$SMTP/command_table.cc" \
   "$SMTP/received_header.cc" "$SMTP/data_scanner.cc" "$SMTP/sasl.cc" \
-  "$SMTP/header_block.cc" -- "${LIBS[@]}"
+  "$SMTP/header_block.cc" "$SMTP/xtext.cc" -- "${LIBS[@]}"
 # The SASL decoders of all three protocols, checked against one reference.
 fuzz_build sasl_fuzzer "$HERE/sasl_fuzzer.cc" "$SMTP/sasl.cc" \
   "$FUZZ_ROOT/protocols/imap/args.cc" "$FUZZ_ROOT/protocols/imap/arg.cc" \

@@ -1,0 +1,23 @@
+// xtext (RFC 3461 §4), the encoding of the DSN parameters ENVID and ORCPT:
+// printable ASCII except '+' and '=' stands for itself, every other octet is
+// "+XX" with two upper-case hex digits.
+#ifndef RINGMAIL_PROTOCOLS_SMTP_XTEXT_H_
+#define RINGMAIL_PROTOCOLS_SMTP_XTEXT_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringmail::smtp {
+
+// Encodes any octet string; the result is printable ASCII.
+std::string XtextEncode(std::string_view raw);
+
+// Decodes xtext. nullopt when `xtext` has an octet outside '!'..'~', a bare
+// '=' or a '+' not followed by two hex digits. Like Postfix, lower-case hex
+// digits are accepted although RFC 3461 §4 asks senders for upper case.
+std::optional<std::string> XtextDecode(std::string_view xtext);
+
+}  // namespace ringmail::smtp
+
+#endif  // RINGMAIL_PROTOCOLS_SMTP_XTEXT_H_

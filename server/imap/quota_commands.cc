@@ -1,0 +1,148 @@
+// QUOTA (RFC 9208): GETQUOTAROOT, GETQUOTA, SETQUOTA, and the quota checks
+// and maildirsize updates of APPEND, COPY, MOVE and EXPUNGE.
+//
+// Every user has at most one quota root, "User quota" (Dovecot's name with
+// `quota = maildir:User quota`), covering all their folders; a user without
+// limits has none. Resources: STORAGE in units of 1024 octets (rounded up,
+// as Dovecot 2.3 shows them) and MESSAGE. Only the limited ones are listed.
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+#include "protocols/imap/args.h"
+#include "server/imap/imap_session.h"
+
+namespace ringmail::server::imap {
+namespace {
+
+uint64_t KilobytesUp(uint64_t bytes) { return bytes / 1024 + (bytes % 1024 != 0); }
+
+// "* QUOTA "User quota" (STORAGE <used> <limit> MESSAGE <used> <limit>)".
+void AppendQuota(std::string* out, const storage::QuotaLimits& limits,
+                 const storage::QuotaUsage& usage) {
+  out->append("* QUOTA ");
+  ringmail::imap::AppendImapString(out, kQuotaRootName);
+  out->append(" (");
+  if (limits.bytes != 0) {
+    absl::StrAppend(out, "STORAGE ", KilobytesUp(usage.bytes), " ",
+                    KilobytesUp(limits.bytes));
+  }
+  if (limits.messages != 0) {
+    absl::StrAppend(out, limits.bytes != 0 ? " " : "", "MESSAGE ",
+                    usage.messages, " ", limits.messages);
+  }
+  out->append(")\r\n");
+}
+
+}  // namespace
+
+QuotaEnv ImapSession::quota_env() const {
+  return QuotaEnv{svc_->loop(), svc_->ctx().pool};
+}
+
+void ImapSession::CmdGetQuotaRoot(const ringmail::imap::Command& cmd) {
+  if (cmd.args.size() != 1) return FinishBad("GETQUOTAROOT takes one mailbox name.");
+  std::string name;
+  ringmail::imap::ArgError err;
+  if (!ringmail::imap::ParseMailbox(cmd.args[0], carry_.utf8_accept, &name, &err)) {
+    return FinishBad(err.text);
+  }
+  // The reply names the mailbox as the client wrote it (Dovecot does too);
+  // whether it exists does not matter: every folder has the same root.
+  std::string scratch;
+  std::string_view as_sent;
+  if (!ringmail::imap::AstringValue(cmd.args[0], &scratch, &as_sent)) {
+    return FinishBad("Invalid mailbox name.");
+  }
+  std::string quotaroot = "* QUOTAROOT ";
+  ringmail::imap::AppendImapString(&quotaroot, as_sent);
+  const QuotaTarget& target = user_->quota;
+  if (!target.enabled()) {
+    // RFC 9208 §4.3.1: the reply lists no root (Dovecot sends no untagged
+    // reply at all, just "OK No quota.").
+    absl::StrAppend(&out(), quotaroot, "\r\n");
+    return Finish(ringmail::imap::Status::kOk, "", "No quota.");
+  }
+  GetQuotaUsage(quota_env(), target,
+                [this, alive = alive_, limits = target.limits,
+                 quotaroot = std::move(quotaroot)](
+                    absl::StatusOr<storage::QuotaUsage> usage) mutable {
+                  if (!*alive) return;
+                  if (!usage.ok()) {
+                    LOG_WARNING("imap: quota of ", user_->user(), ": ",
+                                usage.status().ToString());
+                    return FinishNo(ringmail::imap::kCodeServerBug,
+                                    "Internal quota calculation error.");
+                  }
+                  quotaroot.push_back(' ');
+                  ringmail::imap::AppendImapString(&quotaroot, kQuotaRootName);
+                  absl::StrAppend(&out(), quotaroot, "\r\n");
+                  AppendQuota(&out(), limits, *usage);
+                  Finish(ringmail::imap::Status::kOk, "", "Getquotaroot completed.");
+                });
+}
+
+void ImapSession::CmdGetQuota(const ringmail::imap::Command& cmd) {
+  std::string scratch;
+  std::string_view root;
+  if (cmd.args.size() != 1 || !ringmail::imap::AstringValue(cmd.args[0], &scratch, &root)) {
+    return FinishBad("GETQUOTA takes one quota root name.");
+  }
+  const QuotaTarget& target = user_->quota;
+  if (!target.enabled() || root != kQuotaRootName) {
+    return FinishNo(ringmail::imap::kCodeNonExistent, "Quota root doesn't exist.");
+  }
+  GetQuotaUsage(quota_env(), target,
+                [this, alive = alive_, limits = target.limits](
+                    absl::StatusOr<storage::QuotaUsage> usage) {
+                  if (!*alive) return;
+                  if (!usage.ok()) {
+                    LOG_WARNING("imap: quota of ", user_->user(), ": ",
+                                usage.status().ToString());
+                    return FinishNo(ringmail::imap::kCodeServerBug,
+                                    "Internal quota calculation error.");
+                  }
+                  AppendQuota(&out(), limits, *usage);
+                  Finish(ringmail::imap::Status::kOk, "", "Getquota completed.");
+                });
+}
+
+void ImapSession::CmdSetQuota(const ringmail::imap::Command& cmd) {
+  std::string scratch;
+  std::string_view root;
+  if (cmd.args.size() != 2 || !ringmail::imap::AstringValue(cmd.args[0], &scratch, &root) ||
+      cmd.args[1].type != ringmail::imap::ArgType::kList) {
+    return FinishBad("SETQUOTA takes a quota root and a list of limits.");
+  }
+  // Limits come from the passwd-file and the configuration; we do not
+  // advertise QUOTASET (RFC 9208 §4.1.3).
+  FinishNo("NOPERM", "Quota can be changed only by admin.");
+}
+
+void ImapSession::CheckQuota(uint64_t bytes, uint64_t messages,
+                             absl::AnyInvocable<void(bool)> then) {
+  auto shared = std::make_shared<absl::AnyInvocable<void(bool)>>(std::move(then));
+  bool at_once = CheckQuotaAsync(
+      quota_env(), user_->quota, bytes, messages,
+      [alive = alive_, shared](storage::QuotaVerdict v) {
+        if (*alive) (*shared)(v == storage::QuotaVerdict::kFits);
+      });
+  if (at_once) (*shared)(true);
+}
+
+void ImapSession::FinishOverQuota() {
+  FinishNo(ringmail::imap::kCodeOverQuota, "Quota exceeded (mailbox for user is full)");
+}
+
+void ImapSession::NoteQuotaChange(int64_t bytes, int64_t messages) {
+  RecordQuotaChange(quota_env(), user_->quota, bytes, messages);
+}
+
+uint64_t ImapSession::StoredBytes(FolderState& folder,
+                                  const std::vector<uint32_t>& uids) {
+  uint64_t total = 0;
+  for (uint32_t uid : uids) {
+    if (auto pos = folder.index().PositionOfUid(uid)) total += folder.index().at(*pos).size;
+  }
+  return total;
+}
+
+}  // namespace ringmail::server::imap

@@ -1,0 +1,254 @@
+// The ringmail-index format (version 2, migration from 1), mod-sequence
+// bookkeeping of FolderIndex, and the owner protocol of index_store.h.
+#include <stdio.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "storage/mailbox/folder_index.h"
+#include "storage/mailbox/folder_sync.h"
+#include "storage/mailbox/index_store.h"
+#include "storage/mailbox/test_util.h"
+
+namespace ringmail::storage {
+namespace {
+
+using testing::Exists;
+using testing::MakeMaildir;
+using testing::MakeTempDir;
+using testing::ReadFile;
+using testing::WriteFile;
+
+const absl::Time kNow = absl::FromUnixSeconds(1700000000);
+using R = std::vector<UidRange>;
+const R kAll = {{1, UINT32_MAX}};
+
+class ModSeqTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir() + "/Maildir";
+    MakeMaildir(dir_);
+  }
+  void Deliver(int n) {
+    WriteFile(absl::StrCat(dir_, "/new/", n, ".M1P1.h"), "Subject: x\n\nbody\n");
+  }
+  ApplyScanResult Sync(FolderIndex& index) {
+    auto r = SyncFolderBlocking(dir_, index, kNow, limits_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : ApplyScanResult();
+  }
+  void Rename(const std::string& from, const std::string& to) {
+    ASSERT_EQ(rename((dir_ + "/" + from).c_str(), (dir_ + "/" + to).c_str()), 0);
+  }
+  uint64_t ModSeqOf(const FolderIndex& index, uint32_t uid) {
+    auto pos = index.PositionOfUid(uid);
+    return pos ? index.at(*pos).modseq : 0;
+  }
+  std::string dir_;
+  SyncLimits limits_;
+};
+
+TEST_F(ModSeqTest, EveryChangeTakesTheNextModSeq) {
+  FolderIndex index;
+  EXPECT_EQ(index.highest_modseq(), 1u);
+  for (int i = 1; i <= 4; ++i) Deliver(i);
+  Sync(index);
+  // New messages in UID order.
+  EXPECT_EQ(ModSeqOf(index, 1), 2u);
+  EXPECT_EQ(ModSeqOf(index, 4), 5u);
+  EXPECT_EQ(index.highest_modseq(), 5u);
+  // Our own flag change (ApplyRename) and a no-op rename.
+  Rename("new/2.M1P1.h", "cur/2.M1P1.h:2,S");
+  ASSERT_TRUE(index.ApplyRename(2, "2.M1P1.h:2,S", true));
+  EXPECT_EQ(ModSeqOf(index, 2), 6u);
+  ASSERT_TRUE(index.ApplyRename(2, "2.M1P1.h:2,S", true));
+  EXPECT_EQ(index.highest_modseq(), 6u);
+  // Another program: flags changed by renaming, a file deleted.
+  Rename("new/3.M1P1.h", "cur/3.M1P1.h:2,F");
+  Rename("new/1.M1P1.h", "cur/1.M1P1.h:2,");  // moved, flags unchanged
+  ASSERT_EQ(unlink((dir_ + "/new/4.M1P1.h").c_str()), 0);
+  Sync(index);
+  EXPECT_EQ(ModSeqOf(index, 1), 2u);
+  EXPECT_EQ(ModSeqOf(index, 3), 7u);
+  EXPECT_EQ(index.highest_modseq(), 8u);  // 8: the expunge of UID 4
+  // Our own expunge.
+  ASSERT_TRUE(index.Remove(1));
+  EXPECT_EQ(index.highest_modseq(), 9u);
+  EXPECT_EQ(index.ExpungedSince(7, kAll).uids, (R{{1, 1}, {4, 4}}));
+  EXPECT_EQ(index.ExpungedSince(8, kAll).uids, (R{{1, 1}}));
+  EXPECT_EQ(index.ExpungedSince(9, kAll).uids, R{});
+  EXPECT_TRUE(index.ExpungedSince(0, kAll).exact);
+  EXPECT_EQ(index.ExpungedSince(0, R{{2, 4}}).uids, (R{{4, 4}}));
+}
+
+TEST_F(ModSeqTest, FloorMakesOlderRequestsGetEveryMissingUid) {
+  FolderIndex index;
+  for (int i = 1; i <= 6; ++i) Deliver(i);
+  Sync(index);
+  ASSERT_TRUE(index.Remove(2));
+  ASSERT_TRUE(index.Remove(5));
+  const uint64_t before = index.highest_modseq();
+  index.RaiseModSeqFloor(1000);
+  EXPECT_EQ(index.highest_modseq(), 1000u);
+  FolderIndex::Vanished v = index.ExpungedSince(before, kAll);
+  EXPECT_FALSE(v.exact);
+  EXPECT_EQ(v.uids, (R{{2, 2}, {5, 5}}));
+  EXPECT_TRUE(index.ExpungedSince(1000, kAll).exact);
+  EXPECT_EQ(index.ExpungedSince(1000, kAll).uids, R{});
+  // A floor below the counter keeps the counter.
+  index.RaiseModSeqFloor(10);
+  EXPECT_EQ(index.highest_modseq(), 1000u);
+}
+
+TEST_F(ModSeqTest, FormatRoundTrip) {
+  FolderIndex index;
+  for (int i = 1; i <= 5; ++i) Deliver(i);
+  Sync(index);
+  ASSERT_TRUE(index.ApplyRename(3, "3.M1P1.h:2,RS", true));
+  ASSERT_TRUE(index.Remove(1));
+  ASSERT_TRUE(index.Remove(2));
+  ASSERT_TRUE(index.Remove(5));
+  const std::string token(32, 'a');
+  std::string bytes = index.Serialize(token);
+  EXPECT_EQ(bytes.substr(0, 17), "RINGMAIL-INDEX 2 ");
+  EXPECT_NE(bytes.find(" H10 F0 E2 K" + token + "\n"), std::string::npos) << bytes;
+  absl::StatusOr<FolderIndex> back = FolderIndex::Deserialize(bytes, 100);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->close_token(), token);
+  EXPECT_FALSE(back->migrated());
+  EXPECT_EQ(back->highest_modseq(), 10u);
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ(back->at(0).modseq, 7u);  // UID 3
+  EXPECT_EQ(back->at(1).modseq, 5u);  // UID 4
+  EXPECT_EQ(back->expunge_log().entries(), index.expunge_log().entries());
+  EXPECT_EQ(back->Serialize(token), bytes);
+  // Without a token: "K-".
+  EXPECT_NE(index.Serialize().find(" K-\n"), std::string::npos);
+  EXPECT_EQ(FolderIndex::Deserialize(index.Serialize(), 100)->close_token(), "");
+}
+
+// Recomputes the checksum line of a hand-edited file.
+std::string WithChecksum(const std::string& body) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : body) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  char sum[32];
+  snprintf(sum, sizeof(sum), "X%016llx\n", static_cast<unsigned long long>(h));
+  return body + sum;
+}
+
+TEST(IndexFormat, MigratesVersion1) {
+  std::string v1 = WithChecksum(
+      "RINGMAIL-INDEX 1 V123 N9 C2\n"
+      "3 10 0 1500000000 17 - c 3.M1P1.h:2,S\n"
+      "8 0 1 1500000001 20 22 n 8.M1P1.h\n");
+  absl::StatusOr<FolderIndex> idx = FolderIndex::Deserialize(v1, 100);
+  ASSERT_TRUE(idx.ok()) << idx.status();
+  EXPECT_TRUE(idx->migrated());
+  EXPECT_EQ(idx->highest_modseq(), 1u);
+  EXPECT_EQ(idx->uid_validity(), 123u);
+  ASSERT_EQ(idx->size(), 2u);
+  EXPECT_EQ(idx->at(0).modseq, 1u);
+  EXPECT_EQ(idx->at(0).flags, kFlagSeen);
+  EXPECT_EQ(idx->at(1).vsize, 22u);
+  EXPECT_TRUE(idx->expunge_log().entries().empty());
+  // Written back as version 2.
+  std::string v2 = idx->Serialize();
+  EXPECT_EQ(v2.rfind("RINGMAIL-INDEX 2 V123 N9 C2 H1 F0 E0 K-\n"
+                     "3 10 0 1500000000 17 - 1 c 3.M1P1.h:2,S\n", 0), 0u) << v2;
+  EXPECT_FALSE(FolderIndex::Deserialize(v2, 100)->migrated());
+}
+
+TEST(IndexFormat, RejectsBadModSeqData) {
+  const std::string head = "RINGMAIL-INDEX 2 V1 N9 C1 H5 F0 E1 K-\n";
+  const std::string msg = "3 0 0 1 17 - 4 c 3.M1P1.h\n";
+  EXPECT_TRUE(FolderIndex::Deserialize(WithChecksum(head + msg + "E1:2 5\n"), 10).ok());
+  for (const std::string& bad : {
+           WithChecksum(head + "3 0 0 1 17 - 6 c 3.M1P1.h\nE1:2 5\n"),  // > H
+           WithChecksum(head + "3 0 0 1 17 - 0 c 3.M1P1.h\nE1:2 5\n"),  // 0
+           WithChecksum(head + msg + "E1:2 6\n"),                       // > H
+           WithChecksum(head + msg + "E2:1 5\n"),                       // inverted
+           WithChecksum(head + msg + "E1:9 5\n"),                       // >= N
+           WithChecksum(head + msg),                                    // count
+           WithChecksum(head + msg + "E1:2 5\nE4:4 5\n"),               // count
+           WithChecksum("RINGMAIL-INDEX 2 V1 N9 C1 H5 F6 E0 K-\n" + msg),  // F > H
+           WithChecksum("RINGMAIL-INDEX 2 V1 N9 C1 H5 F0 E0 Kxyz\n" + msg),
+           WithChecksum("RINGMAIL-INDEX 2 V1 N9 C1 H0 F0 E0 K-\n" + msg),
+           WithChecksum("RINGMAIL-INDEX 3 V1 N9 C1 H5 F0 E0 K-\n" + msg),
+           WithChecksum("RINGMAIL-INDEX 2 V1 N9 C1 H5 F0 E0 K- extra\n" + msg),
+       }) {
+    EXPECT_TRUE(absl::IsDataLoss(FolderIndex::Deserialize(bad, 10).status())) << bad;
+  }
+}
+
+class IndexStoreTest : public ModSeqTest {};
+
+TEST_F(IndexStoreTest, CleanCloseIsTrustedCrashIsNot) {
+  for (int i = 1; i <= 3; ++i) Deliver(i);
+  // First open: nothing saved yet.
+  OpenedIndex a = OpenIndexBlocking(dir_, limits_);
+  EXPECT_FALSE(a.index.has_value());
+  EXPECT_FALSE(a.clean);
+  ASSERT_EQ(a.token.size(), 32u);
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), a.token + "\n");
+  FolderIndex index;
+  Sync(index);
+  // An intermediate save, then the closing one.
+  ASSERT_TRUE(WriteOwnedIndexBlocking(dir_, a.token, index.Serialize()).ok());
+  ASSERT_TRUE(CloseIndexBlocking(dir_, a.token, index.Serialize(a.token), "").ok());
+
+  OpenedIndex b = OpenIndexBlocking(dir_, limits_);
+  ASSERT_TRUE(b.index.has_value());
+  EXPECT_TRUE(b.clean);
+  EXPECT_EQ(b.previous_token, a.token);
+  EXPECT_NE(b.token, a.token);
+  EXPECT_EQ(b.index->highest_modseq(), index.highest_modseq());
+  // b changes nothing and closes by restoring the owner file only.
+  ASSERT_TRUE(CloseIndexBlocking(dir_, b.token, "", b.previous_token).ok());
+  OpenedIndex c = OpenIndexBlocking(dir_, limits_);
+  EXPECT_TRUE(c.clean);
+  // c "crashes" (never closes): the next open is unclean.
+  OpenedIndex d = OpenIndexBlocking(dir_, limits_);
+  ASSERT_TRUE(d.index.has_value());
+  EXPECT_FALSE(d.clean);
+}
+
+TEST_F(IndexStoreTest, LateWritesOfAnOldOwnerAreDropped) {
+  Deliver(1);
+  FolderIndex index;
+  Sync(index);
+  OpenedIndex old_owner = OpenIndexBlocking(dir_, limits_);
+  OpenedIndex new_owner = OpenIndexBlocking(dir_, limits_);
+  ASSERT_TRUE(CloseIndexBlocking(dir_, new_owner.token, index.Serialize(new_owner.token),
+                                 "").ok());
+  // The old owner's writes arrive late: none of them lands.
+  ASSERT_TRUE(WriteOwnedIndexBlocking(dir_, old_owner.token, "junk").ok());
+  ASSERT_TRUE(CloseIndexBlocking(dir_, old_owner.token, "junk", "").ok());
+  ASSERT_TRUE(CloseIndexBlocking(dir_, old_owner.token, "", "x").ok());
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index"), index.Serialize(new_owner.token));
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), new_owner.token + "\n");
+  EXPECT_TRUE(OpenIndexBlocking(dir_, limits_).clean);
+}
+
+TEST_F(IndexStoreTest, MigratedAndMissingFiles) {
+  WriteFile(dir_ + "/ringmail-index",
+            WithChecksum("RINGMAIL-INDEX 1 V7 N2 C1\n1 0 0 1 17 - n 1.M1P1.h\n"));
+  OpenedIndex a = OpenIndexBlocking(dir_, limits_);
+  ASSERT_TRUE(a.index.has_value());
+  EXPECT_TRUE(a.clean);  // version 1: no client saw a modseq
+  // A corrupt file is reported and rebuilt.
+  WriteFile(dir_ + "/ringmail-index", "garbage\n");
+  OpenedIndex b = OpenIndexBlocking(dir_, limits_);
+  EXPECT_FALSE(b.index.has_value());
+  EXPECT_NE(b.warning.find("corrupted"), std::string::npos) << b.warning;
+  // A folder that does not exist: no owner file appears.
+  OpenedIndex c = OpenIndexBlocking(dir_ + "/nope", limits_);
+  EXPECT_TRUE(c.token.empty());
+  EXPECT_FALSE(Exists(dir_ + "/nope"));
+}
+
+}  // namespace
+}  // namespace ringmail::storage

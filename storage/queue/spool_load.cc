@@ -1,0 +1,384 @@
+// LoadCoreSpool and ListSpoolCores (spool.h).
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "storage/queue/spool.h"
+#include "storage/queue/spool_fs.h"
+
+namespace ringmail::storage::queue {
+namespace {
+
+using internal::DirEntry;
+using internal::ScopedFd;
+
+// Lines of a damaged log worth logging one by one; the rest are counted.
+constexpr size_t kMaxLoggedBadRecords = 10;
+constexpr size_t kStateLogReadBytes = 1 << 20;
+// new/, tmp/ and corrupt/ entries read per directory (beyond max_messages
+// this only matters for tmp/ and corrupt/).
+constexpr size_t kMaxTmpEntries = 10'000'000;
+
+enum class ReadResult { kOk, kCorrupt, kUnreadable, kGone };
+
+// Reads the prefix of `dir/name`. On kCorrupt/kUnreadable `why` says why.
+// `buf` is scratch space, reused across files.
+ReadResult ReadQueueFile(int dirfd, const std::string& name, std::string& buf,
+                         LoadedMessage* out, std::string* why) {
+  ScopedFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return ReadResult::kGone;
+    *why = absl::StrCat("open: ", ErrnoText(errno));
+    return errno == ELOOP ? ReadResult::kCorrupt : ReadResult::kUnreadable;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    *why = absl::StrCat("fstat: ", ErrnoText(errno));
+    return ReadResult::kUnreadable;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = "not a regular file";
+    return ReadResult::kCorrupt;
+  }
+  const uint64_t file_bytes = static_cast<uint64_t>(st.st_size);
+  buf.resize(std::min<uint64_t>(kQueuePrefixReadBytes, file_bytes));
+  auto read_at = [&](size_t from) -> bool {
+    while (from < buf.size()) {
+      ssize_t n = ::pread(fd.get(), buf.data() + from, buf.size() - from,
+                          static_cast<off_t>(from));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        *why = absl::StrCat("pread: ", ErrnoText(errno));
+        return false;
+      }
+      if (n == 0) {  // shrank under us: read what is there
+        buf.resize(from);
+        return true;
+      }
+      from += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  if (!read_at(0)) return ReadResult::kUnreadable;
+  absl::StatusOr<size_t> prefix = QueuePrefixSize(buf);
+  if (prefix.ok() && *prefix > buf.size() && *prefix <= file_bytes) {
+    size_t had = buf.size();
+    buf.resize(*prefix);
+    if (!read_at(had)) return ReadResult::kUnreadable;
+  }
+  absl::StatusOr<ParsedPrefix> parsed = ParseQueuePrefix(buf);
+  if (!parsed.ok()) {
+    *why = parsed.status().code() == absl::StatusCode::kOutOfRange
+               ? absl::StrCat("truncated (", file_bytes, " bytes)")
+               : std::string(parsed.status().message());
+    return ReadResult::kCorrupt;
+  }
+  out->file = name;
+  out->content_offset = parsed->content_offset;
+  out->file_bytes = file_bytes;
+  out->recipients.assign(parsed->envelope.recipients.size(), RecipientStatus());
+  out->envelope = std::move(parsed->envelope);
+  return ReadResult::kOk;
+}
+
+// Calls `line_fn` for each complete line of `path` (without its LF) and
+// reports whether the file ended with a partial line. A missing file is an
+// empty log. Lines longer than kMaxStateLineBytes go to `line_fn` cut short
+// (so they fail to decode) rather than being buffered whole.
+template <typename LineFn>
+absl::StatusOr<bool> ForEachLine(const std::string& path, LineFn line_fn) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return false;
+    return internal::SysError("open", path, errno);
+  }
+  std::string buf(kStateLogReadBytes, '\0');
+  std::string line;
+  bool overlong = false;
+  off_t offset = 0;
+  while (true) {
+    ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return internal::SysError("pread", path, errno);
+    if (n == 0) break;
+    offset += n;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    while (!chunk.empty()) {
+      size_t nl = chunk.find('\n');
+      std::string_view part = chunk.substr(0, nl);
+      if (!overlong) {
+        if (line.size() + part.size() > kMaxStateLineBytes) {
+          overlong = true;
+        } else {
+          line.append(part);
+        }
+      }
+      if (nl == std::string_view::npos) break;
+      chunk.remove_prefix(nl + 1);
+      line_fn(overlong ? std::string_view("overlong") : std::string_view(line));
+      line.clear();
+      overlong = false;
+    }
+  }
+  return !line.empty() || overlong;
+}
+
+// Moves new/<name> to corrupt/, under a free name.
+absl::Status MoveAside(const std::string& core_dir, const std::string& name,
+                       bool* corrupt_dir_ready) {
+  const std::string corrupt = absl::StrCat(core_dir, "/", AbslView(kCorruptDirName));
+  if (!*corrupt_dir_ready) {
+    absl::StatusOr<bool> made = internal::EnsureDir(corrupt);
+    if (!made.ok()) return made.status();
+    *corrupt_dir_ready = true;
+  }
+  const std::string from = absl::StrCat(core_dir, "/new/", name);
+  for (int i = 0; i < 100; ++i) {
+    std::string to = i == 0 ? absl::StrCat(corrupt, "/", name)
+                            : absl::StrCat(corrupt, "/", name, ".", i);
+    absl::Status s = internal::RenameNoReplace(from, to);
+    if (s.code() != absl::StatusCode::kAlreadyExists) return s;
+  }
+  return absl::AlreadyExistsError(absl::StrCat("no free name in ", corrupt));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int>> ListSpoolCores(const std::string& root) {
+  absl::StatusOr<std::vector<DirEntry>> entries =
+      internal::ListDir(root, 4 * kMaxSpoolCores + 1000);
+  if (!entries.ok()) {
+    if (absl::IsNotFound(entries.status())) return std::vector<int>();
+    return entries.status();
+  }
+  std::vector<int> cores;
+  for (const DirEntry& e : *entries) {
+    std::optional<int> core = ParseCoreDirName(e.name);
+    if (core && e.is_dir) cores.push_back(*core);
+  }
+  std::sort(cores.begin(), cores.end());
+  return cores;
+}
+
+absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
+    const std::string& root, int core, const LoadOptions& options) {
+  LoadStats local_stats;
+  LoadStats& stats = options.stats != nullptr ? *options.stats : local_stats;
+  stats = LoadStats();
+  const LogFn& log = options.log;
+  const std::string dir = CoreSpoolDir(root, core);
+  std::vector<LoadedMessage> messages;
+  if (!internal::IsDirectory(dir)) return messages;
+
+  // 1. Leftovers of the previous run.
+  if (!options.read_only) {
+    const std::string tmp = dir + "/tmp";
+    absl::StatusOr<std::vector<DirEntry>> stale = internal::ListDir(tmp, kMaxTmpEntries);
+    if (!stale.ok() && !absl::IsNotFound(stale.status())) return stale.status();
+    if (stale.ok()) {
+      for (const DirEntry& e : *stale) {
+        if (e.is_dir) continue;
+        std::string path = absl::StrCat(tmp, "/", e.name);
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+          return internal::SysError("unlink", path, errno);
+        }
+        ++stats.tmp_removed;
+      }
+    }
+    const std::string half = absl::StrCat(dir, "/", AbslView(kStateLogNewName));
+    if (::unlink(half.c_str()) != 0 && errno != ENOENT) {
+      return internal::SysError("unlink", half, errno);
+    }
+  }
+
+  // 2. Queue files.
+  const std::string new_dir = dir + "/new";
+  std::vector<DirEntry> entries;
+  {
+    absl::StatusOr<std::vector<DirEntry>> listed =
+        internal::ListDir(new_dir, options.max_messages + kMaxTmpEntries);
+    if (!listed.ok() && !absl::IsNotFound(listed.status())) return listed.status();
+    if (listed.ok()) entries = std::move(*listed);
+  }
+  ScopedFd new_fd(::open(new_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (new_fd.get() < 0 && errno != ENOENT) {
+    return internal::SysError("open", new_dir, errno);
+  }
+  std::vector<std::string> corrupt;
+  // Present but unreadable (I/O error): their records are kept as they are.
+  absl::flat_hash_map<std::string, std::vector<StateRecord>> unreadable;
+  std::string scratch;
+  for (const DirEntry& e : entries) {
+    if (e.name.empty() || e.name[0] == '.') continue;
+    if (e.is_dir) {
+      log(absl::StrCat(new_dir, "/", e.name, ": directory in the queue; ignored"));
+      continue;
+    }
+    LoadedMessage m;
+    std::string why;
+    switch (ReadQueueFile(new_fd.get(), e.name, scratch, &m, &why)) {
+      case ReadResult::kOk:
+        if (messages.size() >= options.max_messages) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              new_dir, ": more than ", options.max_messages, " queue files"));
+        }
+        messages.push_back(std::move(m));
+        break;
+      case ReadResult::kCorrupt:
+        log(absl::StrCat(new_dir, "/", e.name, ": not a valid queue file (", why,
+                         ")", options.read_only ? "" : "; moving it to corrupt/"));
+        corrupt.push_back(e.name);
+        break;
+      case ReadResult::kUnreadable:
+        log(absl::StrCat(new_dir, "/", e.name, ": cannot read (", why,
+                         "); left in place, not scheduled"));
+        unreadable[e.name];
+        break;
+      case ReadResult::kGone:
+        break;
+    }
+  }
+  stats.corrupt = corrupt.size();
+  stats.unreadable = unreadable.size();
+
+  // 3. Replay.
+  absl::flat_hash_map<std::string, size_t> index;
+  index.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) index[messages[i].file] = i;
+  std::vector<bool> removed(messages.size(), false);
+  std::vector<std::string> removed_unreadable;
+  const std::string log_path = absl::StrCat(dir, "/", AbslView(kStateLogName));
+  absl::StatusOr<bool> torn = ForEachLine(log_path, [&](std::string_view line) {
+    absl::StatusOr<StateRecord> rec = DecodeStateRecord(line);
+    if (!rec.ok()) {
+      if (++stats.bad_records <= kMaxLoggedBadRecords) {
+        log(absl::StrCat(log_path, ": skipping a damaged record (",
+                         rec.status().message(), ")"));
+      }
+      return;
+    }
+    ++stats.records;
+    auto it = index.find(rec->file);
+    if (it == index.end()) {
+      auto u = unreadable.find(rec->file);
+      if (u == unreadable.end()) {
+        ++stats.orphan_records;
+      } else if (rec->kind == StateRecord::Kind::kRemoved) {
+        removed_unreadable.push_back(rec->file);
+        unreadable.erase(u);
+      } else {
+        u->second.push_back(std::move(*rec));
+      }
+      return;
+    }
+    const size_t i = it->second;
+    if (removed[i]) return;  // finished: nothing may follow
+    LoadedMessage& m = messages[i];
+    switch (rec->kind) {
+      case StateRecord::Kind::kRecipient:
+        if (rec->rcpt >= m.recipients.size()) {
+          ++stats.bad_records;
+          log(absl::StrCat(log_path, ": record for recipient ", rec->rcpt,
+                           " of ", m.file, " which has ", m.recipients.size()));
+          return;
+        }
+        m.recipients[rec->rcpt] = std::move(rec->status);
+        break;
+      case StateRecord::Kind::kHold:
+        m.held = true;
+        break;
+      case StateRecord::Kind::kRelease:
+        m.held = false;
+        break;
+      case StateRecord::Kind::kDelayWarned:
+        m.delay_warned = true;
+        break;
+      case StateRecord::Kind::kSize:
+        m.size = rec->size;
+        break;
+      case StateRecord::Kind::kRemoved:
+        removed[i] = true;
+        break;
+    }
+  });
+  if (!torn.ok()) return torn.status();
+  stats.torn_tail = *torn;
+  if (*torn) log(absl::StrCat(log_path, ": torn last line ignored"));
+  if (stats.bad_records > kMaxLoggedBadRecords) {
+    log(absl::StrCat(log_path, ": ", stats.bad_records, " damaged records skipped"));
+  }
+
+  // Finished files leave; the rest is returned sorted by (arrival, file).
+  // Sorting indices moves each (large) LoadedMessage only once.
+  std::vector<std::string> finished = std::move(removed_unreadable);
+  std::vector<size_t> order;
+  order.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (removed[i]) {
+      finished.push_back(messages[i].file);
+    } else {
+      order.push_back(i);
+    }
+  }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const LoadedMessage& x = messages[a];
+    const LoadedMessage& y = messages[b];
+    if (x.envelope.arrival != y.envelope.arrival) {
+      return x.envelope.arrival < y.envelope.arrival;
+    }
+    return x.file < y.file;
+  });
+  std::vector<LoadedMessage> live;
+  live.reserve(order.size());
+  for (size_t i : order) live.push_back(std::move(messages[i]));
+  messages.clear();
+  messages.shrink_to_fit();
+  stats.removed_unlinked = finished.size();
+
+  // 4. Apply the outcome to the disk.
+  if (!options.read_only) {
+    for (const std::string& name : finished) {
+      std::string path = absl::StrCat(new_dir, "/", name);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return internal::SysError("unlink", path, errno);
+      }
+    }
+    bool corrupt_dir_ready = false;
+    for (const std::string& name : corrupt) {
+      absl::Status s = MoveAside(dir, name, &corrupt_dir_ready);
+      if (!s.ok()) return s;
+    }
+    // The unlinks and moves must be durable before the compacted log drops
+    // the records that explain them (a resurrected `removed` file would be
+    // delivered again).
+    if (!finished.empty() || !corrupt.empty()) {
+      absl::Status s = internal::FsyncDir(new_dir);
+      if (s.ok() && corrupt_dir_ready) {
+        s = internal::FsyncDir(absl::StrCat(dir, "/", AbslView(kCorruptDirName)));
+      }
+      if (!s.ok()) return s;
+    }
+    std::vector<StateRecord> snapshot;
+    for (const LoadedMessage& m : live) {
+      AppendFileStateRecords(m.file, m.recipients, m.held, m.delay_warned,
+                             m.size, &snapshot);
+    }
+    for (auto& [name, records] : unreadable) {
+      for (StateRecord& r : records) snapshot.push_back(std::move(r));
+    }
+    absl::Status s = internal::RewriteStateLog(dir, snapshot);
+    if (!s.ok()) return s;
+  }
+
+  stats.messages = live.size();
+  return live;
+}
+
+}  // namespace ringmail::storage::queue

@@ -1,0 +1,474 @@
+#include "storage/queue/state_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/queue/spool_layout.h"
+
+namespace ringmail::storage::queue {
+
+// ---- Blocking start-up helper.
+
+absl::StatusOr<StateLogFile> OpenStateLogFile(const std::string& core_dir,
+                                              const LogFn& log) {
+  const std::string path = absl::StrCat(core_dir, "/", AbslView(kStateLogName));
+  auto fail = [&](std::string_view what, int err) {
+    log(SyscallError(absl::StrCat(AbslView(what), "(", path, ")"), -err));
+    return absl::InternalError(absl::StrCat("cannot open queue state log ", path));
+  };
+  bool created = false;
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    created = fd >= 0;
+  }
+  if (fd < 0) return fail("open", errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail("fstat", err);
+  }
+  StateLogFile file{fd, static_cast<uint64_t>(st.st_size)};
+  if (file.size > 0) {
+    char last = 0;
+    if (::pread(fd, &last, 1, static_cast<off_t>(file.size - 1)) != 1) {
+      int err = errno == 0 ? EIO : errno;
+      ::close(fd);
+      return fail("pread", err);
+    }
+    if (last != '\n') {
+      log(absl::StrCat(path, ": torn last line; terminating it"));
+      if (::pwrite(fd, "\n", 1, static_cast<off_t>(file.size)) != 1 ||
+          ::fdatasync(fd) != 0) {
+        int err = errno == 0 ? EIO : errno;
+        ::close(fd);
+        return fail("pwrite/fdatasync", err);
+      }
+      ++file.size;
+    }
+  }
+  if (created) {
+    int dfd = ::open(core_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+      int err = errno;
+      if (dfd >= 0) ::close(dfd);
+      ::close(fd);
+      return fail("fsync directory of", err);
+    }
+    ::close(dfd);
+  }
+  return file;
+}
+
+// ---- StateLog.
+
+struct StateLog::Compaction {
+  std::vector<StateRecord> records;
+  size_t next = 0;        // next record to encode
+  std::string chunk;      // encoded, being written
+  size_t chunk_done = 0;  // bytes of `chunk` written
+  int fd = -1;            // state.log.new
+  uint64_t size = 0;      // bytes written to state.log.new
+  // Every batch started on the old log since Compact(): they are not in
+  // `records` (the caller's snapshot may or may not reflect them), so they
+  // are appended to the new file before the switch.
+  std::string carry;
+  size_t carry_done = 0;
+  bool switching = false;       // snapshot written; no more old batches
+  bool switch_started = false;
+  bool op_in_flight = false;
+  absl::Status abort;           // set when the carry overflowed
+  StatusCallback done;
+};
+
+StateLog::StateLog(engine::FileIo* io, std::string core_dir,
+                   StateLogFile file, StateLogOptions opts,
+                   StateLogRunAfterFn run_after)
+    : io_(io),
+      dir_(std::move(core_dir)),
+      path_(absl::StrCat(dir_, "/", AbslView(kStateLogName))),
+      new_path_(absl::StrCat(dir_, "/", AbslView(kStateLogNewName))),
+      opts_(std::move(opts)),
+      run_after_(std::move(run_after)),
+      fd_(file.fd),
+      end_(file.size),
+      compacted_bytes_(file.size) {
+  assert(fd_ >= 0);
+  if (opts_.max_batch_bytes == 0) opts_.max_batch_bytes = 1;
+  if (opts_.compact_chunk_bytes == 0) opts_.compact_chunk_bytes = 1;
+}
+
+StateLog::~StateLog() {
+  // A pwrite in flight still reads our buffers.
+  assert(ops_in_flight_ == 0);
+}
+
+engine::IoCallback StateLog::Guard(absl::AnyInvocable<void(int)> fn) {
+  ++ops_in_flight_;
+  std::weak_ptr<bool> alive = alive_;
+  return [this, alive, fn = std::move(fn)](int r) mutable {
+    if (alive.expired()) return;
+    --ops_in_flight_;
+    fn(r);
+    // Cleanup operations (closes, unlinks) may be the last thing Shutdown
+    // waits for. `fn` may have run the shutdown callback, which may have
+    // destroyed us.
+    if (!alive.expired()) MaybeShutdownDone();
+  };
+}
+
+void StateLog::Defer(StatusCallback cb, absl::Status status) {
+  run_after_(absl::ZeroDuration(),
+             [cb = std::move(cb), status = std::move(status)]() mutable {
+               cb(std::move(status));
+             });
+}
+
+void StateLog::Append(const StateRecord& record, StatusCallback durable) {
+  if (!broken_.ok()) return Defer(std::move(durable), broken_);
+  if (shutting_down_) {
+    return Defer(std::move(durable),
+                 absl::UnavailableError("queue state log is shut down"));
+  }
+  std::string line = EncodeStateRecord(record);
+  if (queued_bytes_ + line.size() > opts_.max_queued_bytes) {
+    return Defer(std::move(durable),
+                 absl::ResourceExhaustedError("queue state log is full"));
+  }
+  queued_bytes_ += line.size();
+  pending_.push_back(Entry{std::move(line), std::move(durable)});
+  MaybeScheduleBatch();
+}
+
+bool StateLog::CanStartBatch() const {
+  return broken_.ok() && !closing_ &&
+         !(compaction_ != nullptr && compaction_->switching);
+}
+
+void StateLog::MaybeScheduleBatch() {
+  if (batch_scheduled_ || flushing_ || pending_.empty() || !CanStartBatch()) {
+    return;
+  }
+  batch_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  // Deferred so that every record appended in this loop iteration joins.
+  run_after_(absl::ZeroDuration(), [this, alive] {
+    if (alive.expired()) return;
+    batch_scheduled_ = false;
+    StartBatch();
+  });
+}
+
+void StateLog::StartBatch() {
+  if (flushing_ || pending_.empty() || !CanStartBatch()) {
+    MaybeShutdownDone();
+    return;
+  }
+  batch_.clear();
+  batch_callbacks_.clear();
+  while (!pending_.empty() &&
+         (batch_.empty() ||
+          batch_.size() + pending_.front().line.size() <= opts_.max_batch_bytes)) {
+    Entry& e = pending_.front();
+    batch_.append(e.line);
+    queued_bytes_ -= e.line.size();
+    batch_callbacks_.push_back(std::move(e.durable));
+    pending_.pop_front();
+  }
+  if (compaction_ != nullptr && compaction_->abort.ok()) {
+    Compaction& c = *compaction_;
+    if (c.carry.size() + batch_.size() > opts_.max_queued_bytes) {
+      c.abort = absl::ResourceExhaustedError(
+          "queue state log compaction: too many appends meanwhile");
+      c.carry.clear();
+      c.carry.shrink_to_fit();
+    } else {
+      c.carry.append(batch_);
+    }
+  }
+  flushing_ = true;
+  batch_offset_ = end_;
+  end_ += batch_.size();
+  WriteBatch(0);
+}
+
+void StateLog::WriteBatch(size_t done) {
+  io_->Write(fd_, batch_.data() + done, batch_.size() - done,
+             batch_offset_ + done, Guard([this, done](int r) {
+               if (r < 0) return Break(r, absl::StrCat("pwrite(", path_, ")"));
+               if (r == 0) {
+                 return Break(-EIO, absl::StrCat("pwrite(", path_, ") wrote 0 bytes"));
+               }
+               size_t now = done + static_cast<size_t>(r);
+               if (now < batch_.size()) return WriteBatch(now);
+               io_->Fsync(fd_, /*datasync=*/true, Guard([this](int r) {
+                            if (r < 0) {
+                              return Break(r, absl::StrCat("fdatasync(", path_, ")"));
+                            }
+                            BatchDurable();
+                          }));
+             }));
+}
+
+void StateLog::BatchDurable() {
+  flushing_ = false;
+  ++batches_flushed_;
+  std::vector<StatusCallback> callbacks = std::move(batch_callbacks_);
+  batch_callbacks_.clear();
+  std::weak_ptr<bool> alive = alive_;
+  for (StatusCallback& cb : callbacks) {
+    cb(absl::OkStatus());
+    // A callback may end the owner's interest but must not destroy us
+    // while a batch could still be in flight; be defensive anyway.
+    if (alive.expired()) return;
+  }
+  if (compaction_ != nullptr && compaction_->switching &&
+      !compaction_->switch_started) {
+    CompactSwitch();
+    return;
+  }
+  StartBatch();
+}
+
+void StateLog::Break(int neg_errno, std::string_view what) {
+  opts_.log(SyscallError(what, neg_errno));
+  if (broken_.ok()) {
+    opts_.log(absl::StrCat(path_, ": queue state log broken; relay stops on this core"));
+    broken_ = absl::UnavailableError("queue state log failed");
+  }
+  flushing_ = false;
+  std::vector<StatusCallback> callbacks = std::move(batch_callbacks_);
+  batch_callbacks_.clear();
+  for (Entry& e : pending_) callbacks.push_back(std::move(e.durable));
+  pending_.clear();
+  queued_bytes_ = 0;
+  if (compaction_ != nullptr && !compaction_->op_in_flight) {
+    AbortCompaction(broken_);
+  }
+  std::weak_ptr<bool> alive = alive_;
+  for (StatusCallback& cb : callbacks) {
+    cb(broken_);
+    if (alive.expired()) return;
+  }
+  MaybeShutdownDone();
+}
+
+// ---- Compaction.
+
+void StateLog::Compact(std::vector<StateRecord> live, StatusCallback done) {
+  if (!broken_.ok()) return Defer(std::move(done), broken_);
+  if (shutting_down_) {
+    return Defer(std::move(done),
+                 absl::UnavailableError("queue state log is shut down"));
+  }
+  if (compaction_ != nullptr) {
+    return Defer(std::move(done),
+                 absl::FailedPreconditionError("compaction already running"));
+  }
+  compaction_ = std::make_unique<Compaction>();
+  compaction_->records = std::move(live);
+  compaction_->done = std::move(done);
+  compaction_->op_in_flight = true;
+  io_->OpenAt(AT_FDCWD, new_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+              0600, Guard([this](int r) { CompactOpened(r); }));
+}
+
+void StateLog::CompactOpened(int r) {
+  Compaction& c = *compaction_;
+  c.op_in_flight = false;
+  if (r < 0) {
+    opts_.log(SyscallError(absl::StrCat("open(", new_path_, ")"), r));
+    return AbortCompaction(absl::UnavailableError("queue state log compaction failed"));
+  }
+  c.fd = r;
+  CompactWriteNext();
+}
+
+void StateLog::CompactWriteNext() {
+  Compaction& c = *compaction_;
+  if (!broken_.ok()) return AbortCompaction(broken_);
+  if (!c.abort.ok()) return AbortCompaction(c.abort);
+  if (c.chunk_done == c.chunk.size()) {
+    c.chunk.clear();
+    c.chunk_done = 0;
+    while (c.next < c.records.size() && c.chunk.size() < opts_.compact_chunk_bytes) {
+      AppendStateRecord(c.records[c.next++], &c.chunk);
+    }
+  }
+  if (c.chunk.empty()) {
+    // Snapshot written. Stop starting batches; switch once none is in flight.
+    c.records.clear();
+    c.records.shrink_to_fit();
+    c.switching = true;
+    if (!flushing_) CompactSwitch();
+    return;
+  }
+  c.op_in_flight = true;
+  io_->Write(c.fd, c.chunk.data() + c.chunk_done, c.chunk.size() - c.chunk_done,
+             c.size, Guard([this](int r) {
+               Compaction& c = *compaction_;
+               c.op_in_flight = false;
+               if (r <= 0) {
+                 opts_.log(SyscallError(absl::StrCat("pwrite(", new_path_, ")"),
+                                        r < 0 ? r : -EIO));
+                 return AbortCompaction(
+                     absl::UnavailableError("queue state log compaction failed"));
+               }
+               c.chunk_done += static_cast<size_t>(r);
+               c.size += static_cast<uint64_t>(r);
+               CompactWriteNext();
+             }));
+}
+
+void StateLog::CompactSwitch() {
+  Compaction& c = *compaction_;
+  assert(c.switching && !flushing_);
+  c.switch_started = true;
+  if (!broken_.ok()) return AbortCompaction(broken_);
+  if (!c.abort.ok()) return AbortCompaction(c.abort);
+  CompactWriteCarry(0);
+}
+
+void StateLog::CompactWriteCarry(size_t done) {
+  Compaction& c = *compaction_;
+  c.op_in_flight = true;
+  if (done == c.carry.size()) {
+    io_->Fsync(c.fd, /*datasync=*/true,
+               Guard([this](int r) { CompactSynced(r); }));
+    return;
+  }
+  io_->Write(c.fd, c.carry.data() + done, c.carry.size() - done, c.size,
+             Guard([this, done](int r) {
+               Compaction& c = *compaction_;
+               c.op_in_flight = false;
+               if (r <= 0) {
+                 opts_.log(SyscallError(absl::StrCat("pwrite(", new_path_, ")"),
+                                        r < 0 ? r : -EIO));
+                 return AbortCompaction(
+                     absl::UnavailableError("queue state log compaction failed"));
+               }
+               c.size += static_cast<uint64_t>(r);
+               CompactWriteCarry(done + static_cast<size_t>(r));
+             }));
+}
+
+void StateLog::CompactSynced(int r) {
+  compaction_->op_in_flight = false;
+  if (r < 0) {
+    opts_.log(SyscallError(absl::StrCat("fdatasync(", new_path_, ")"), r));
+    return AbortCompaction(absl::UnavailableError("queue state log compaction failed"));
+  }
+  compaction_->op_in_flight = true;
+  io_->RenameAt(AT_FDCWD, new_path_, AT_FDCWD, path_,
+                Guard([this](int r) { CompactRenamed(r); }));
+}
+
+void StateLog::CompactRenamed(int r) {
+  Compaction& c = *compaction_;
+  c.op_in_flight = false;
+  if (r < 0) {
+    // rename(2) is atomic: the old log is still state.log and complete.
+    opts_.log(SyscallError(absl::StrCat("rename(", new_path_, ", ", path_, ")"), r));
+    return AbortCompaction(absl::UnavailableError("queue state log compaction failed"));
+  }
+  // From here on state.log is the new file. Only the old fd is left to the
+  // old inode, so appends must go to the new one; and the rename must be
+  // durable before any record written to the new file is reported durable
+  // (otherwise a crash could bring back the old file without them).
+  int old = fd_;
+  fd_ = c.fd;
+  c.fd = -1;
+  end_ = c.size;
+  io_->Close(old, Guard([this](int r) {
+               if (r < 0) opts_.log(SyscallError("close(old state log)", r));
+             }));
+  c.op_in_flight = true;
+  io_->OpenAt(AT_FDCWD, dir_, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+              Guard([this](int r) { CompactDirOpened(r); }));
+}
+
+void StateLog::CompactDirOpened(int r) {
+  compaction_->op_in_flight = false;
+  if (r < 0) {
+    Break(r, absl::StrCat("open(", dir_, ")"));
+    return;
+  }
+  compaction_->op_in_flight = true;
+  int dirfd = r;
+  io_->Fsync(dirfd, /*datasync=*/false,
+             Guard([this, dirfd](int r) { CompactDirSynced(dirfd, r); }));
+}
+
+void StateLog::CompactDirSynced(int dirfd, int r) {
+  io_->Close(dirfd, Guard([](int) {}));
+  compaction_->op_in_flight = false;
+  if (r < 0) {
+    Break(r, absl::StrCat("fsync(", dir_, ")"));
+    return;
+  }
+  compacted_bytes_ = end_;
+  ++compactions_;
+  StatusCallback done = std::move(compaction_->done);
+  compaction_.reset();
+  std::weak_ptr<bool> alive = alive_;
+  done(absl::OkStatus());
+  if (alive.expired()) return;
+  StartBatch();
+}
+
+void StateLog::AbortCompaction(absl::Status status) {
+  assert(compaction_ != nullptr && !compaction_->op_in_flight);
+  std::unique_ptr<Compaction> c = std::move(compaction_);
+  if (c->fd >= 0) {
+    io_->Close(c->fd, Guard([](int) {}));
+    // Best effort: a leftover state.log.new is never read, and the loader
+    // removes it.
+    io_->UnlinkAt(AT_FDCWD, new_path_, 0, Guard([](int) {}));
+  }
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    opts_.log(absl::StrCat(path_, ": ", status.message()));
+  }
+  std::weak_ptr<bool> alive = alive_;
+  c->done(std::move(status));
+  if (alive.expired()) return;
+  StartBatch();  // batches paused while switching resume on the old log
+}
+
+// ---- Shutdown.
+
+void StateLog::Shutdown(absl::AnyInvocable<void()> done) {
+  assert(!shutting_down_);
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  MaybeShutdownDone();
+}
+
+void StateLog::MaybeShutdownDone() {
+  if (!shutting_down_ || closing_) return;
+  if (flushing_ || compaction_ != nullptr || batch_scheduled_ ||
+      ops_in_flight_ > 0) {
+    return;
+  }
+  if (!pending_.empty() && broken_.ok()) return;  // a batch will take them
+  closing_ = true;
+  if (fd_ < 0) {
+    run_after_(absl::ZeroDuration(), std::move(shutdown_done_));
+    return;
+  }
+  int fd = fd_;
+  fd_ = -1;
+  io_->Close(fd, Guard([this](int r) {
+               if (r < 0) opts_.log(SyscallError(absl::StrCat("close(", path_, ")"), r));
+               auto done = std::move(shutdown_done_);
+               done();
+             }));
+}
+
+}  // namespace ringmail::storage::queue
