@@ -130,7 +130,11 @@ void ControlServer::Stop() {
   // shutdown() makes a blocked accept() return (EINVAL) and a blocked
   // recv/send on the current client return.
   shutdown(listen_fd_, SHUT_RDWR);
-  if (int c = client_fd_.load(); c >= 0) shutdown(c, SHUT_RDWR);
+  {
+    // Under the lock: the number cannot be closed and reused meanwhile.
+    std::lock_guard<std::mutex> lock(client_mu_);
+    if (client_fd_ >= 0) shutdown(client_fd_, SHUT_RDWR);
+  }
   if (thread_.joinable()) thread_.join();
   close(listen_fd_);
   listen_fd_ = -1;
@@ -145,10 +149,14 @@ void ControlServer::Serve() {
       if (!stopping_.load()) LOG_ERROR("control_socket: accept: ", std::strerror(errno));
       return;
     }
-    client_fd_.store(fd);
+    {
+      std::lock_guard<std::mutex> lock(client_mu_);
+      client_fd_ = fd;
+    }
     // Stop() may have run between accept and the store above.
     if (!stopping_.load()) HandleConnection(fd);
-    client_fd_.store(-1);
+    std::lock_guard<std::mutex> lock(client_mu_);
+    client_fd_ = -1;
     close(fd);
   }
 }

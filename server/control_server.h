@@ -20,6 +20,7 @@
 #define RINGMAIL_SERVER_CONTROL_SERVER_H_
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -72,7 +73,8 @@ class ControlServer {
   const std::vector<relay::RelayService*>* const relays_;
   const std::string path_;
   int listen_fd_ = -1;
-  std::atomic<int> client_fd_{-1};
+  std::mutex client_mu_;
+  int client_fd_ = -1;  // the connection being served (guarded by client_mu_)
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

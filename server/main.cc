@@ -24,6 +24,7 @@
 #include "engine/tcp.h"
 #include "server/config.h"
 #include "server/connection_limits.h"
+#include "server/control_server.h"
 #include "server/directory.h"
 #include "server/quota_service.h"
 #include "engine/helper_pool.h"
@@ -239,9 +240,11 @@ int Main(int argc, char** argv) {
   ConnectionLimits pop3_limits(config.pop3.max_connections,
                                config.pop3.max_connections_per_ip);
 
-  // Sources: the cores, the helper threads, then the main thread.
+  // Sources: the cores, the helper threads, the main thread, then the
+  // control-socket thread.
   const int main_source = cores + kHelperThreads;
-  engine::Mesh mesh(cores, kHelperThreads + 1);
+  const int control_source = cores + kHelperThreads + 1;
+  engine::Mesh mesh(cores, kHelperThreads + 2);
   // Helpers post replies into core loops, so the loops must outlive them:
   // the pool is stopped explicitly before the loops (owned by the slots)
   // are destroyed.
@@ -279,6 +282,9 @@ int Main(int argc, char** argv) {
   pop3_ctx.throttle = &auth_throttle;
 
   std::vector<relay::RelayService*> relays(cores, nullptr);
+  // Bound now so a bad path stops start-up; served once the cores are up.
+  ControlServer control(&mesh, control_source, &relays, config.relay.control_socket);
+  if (absl::Status s = control.Bind(); !s.ok()) Die(kExitConfig, std::string(s.message()));
   relay::RelayContext relay_ctx;
   relay_ctx.config = &config;
   relay_ctx.directory = directory->get();
@@ -387,6 +393,7 @@ int Main(int argc, char** argv) {
   }
   all_ready.store(true, std::memory_order_release);
   all_ready.notify_all();
+  control.Start();  // every relays[i] is set (each slot was ready)
   if (!config.ports_file.empty()) WritePortsFile(config.ports_file, listening);
   for (const Listening& l : listening) {
     LOG_INFO("listening: ", l.proto, " ", l.bound);
@@ -424,6 +431,8 @@ int Main(int argc, char** argv) {
     LOG_INFO("signal ", sig, ": shutting down");
     break;
   }
+  // Before the cores stop: its requests are answered by tasks on them.
+  control.Stop();
   for (int i = 0; i < cores; ++i) {
     mesh.PostFromThread(main_source, i, [slot = slots[i].get()] {
       engine::Loop* loop = slot->loop;

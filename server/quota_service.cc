@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<QuotaPolicy>> QuotaPolicy::Create(
     storage::QuotaLimits limits = defaults;
     if (rules->bytes) limits.bytes = *rules->bytes;
     if (rules->messages) limits.messages = *rules->messages;
+    if (limits == defaults) continue;  // nothing to remember
     policy->users_.emplace(&e, limits);
   }
   return policy;
@@ -94,7 +95,7 @@ QuotaTarget QuotaTargetFor(const QuotaPolicy* policy,
                            const storage::MailLocation& location,
                            const Directory::Mailbox& user) {
   QuotaTarget t;
-  if (policy == nullptr) return t;
+  if (policy == nullptr || !policy->any()) return t;
   t.limits = policy->LimitsFor(user.local_part, user.domain);
   if (t.limits.unlimited()) return t;
   absl::StatusOr<std::string> root = location.Expand(user.local_part, user.domain);
@@ -153,16 +154,32 @@ bool CheckQuotaAsync(const QuotaEnv& env, const QuotaTarget& target,
 }
 
 void RecordQuotaChange(const QuotaEnv& env, const QuotaTarget& target,
-                       int64_t bytes, int64_t messages) {
-  if (!target.enabled() || (bytes == 0 && messages == 0)) return;
+                       int64_t bytes, int64_t messages,
+                       absl::AnyInvocable<void()> done) {
+  if (!target.enabled() || (bytes == 0 && messages == 0)) {
+    if (done) done();
+    return;
+  }
   storage::AppendMaildirsizeAsync(
       &env.loop->file_io(), target.maildir, bytes, messages,
-      [env, target](int r) {
-        if (r == -ENOENT) return RecalculateQuota(env, target);
+      [env, target, done = std::move(done)](int r) mutable {
+        if (r == -ENOENT) {
+          return RecalculateOnHelper(
+              env, target,
+              [maildir = target.maildir, done = std::move(done)](
+                  absl::StatusOr<QuotaUsage> usage) mutable {
+                if (!usage.ok()) {
+                  LOG_WARNING("quota: recalculating ", maildir, ": ",
+                              usage.status().ToString());
+                }
+                if (done) done();
+              });
+        }
         if (r < 0) {
           LOG_WARNING("quota: append to ", target.maildir,
                       "/maildirsize failed: ", strerror(-r));
         }
+        if (done) done();
       });
 }
 
@@ -222,24 +239,50 @@ bool DeliveryQuota::CheckMessage(
   return true;
 }
 
-void DeliveryQuota::Delivered(const Directory::Mailbox& user,
-                              std::string_view new_name) {
-  QuotaTarget t = Target(user);
-  if (!t.enabled()) return;
-  RecordQuotaChange(env_, t, static_cast<int64_t>(MaildirNameSize(new_name)), 1);
+void DeliveryQuota::Settle(const std::vector<Directory::Mailbox>& users,
+                           const std::vector<QuotaVerdict>& verdicts,
+                           const std::vector<std::string>& new_names,
+                           absl::AnyInvocable<void()> done) {
+  // One extra count held while issuing, so `done` runs exactly once, last.
+  struct Join {
+    size_t waiting = 1;
+    absl::AnyInvocable<void()> done;
+    void One() {
+      if (--waiting == 0) done();
+    }
+  };
+  auto join = std::make_shared<Join>();
+  join->done = std::move(done);
+  for (size_t i = 0; i < users.size() && i < new_names.size(); ++i) {
+    if (i < verdicts.size() && verdicts[i] != QuotaVerdict::kFits) {
+      ++join->waiting;
+      Retract(users[i], new_names[i], [join] { join->One(); });
+      continue;
+    }
+    QuotaTarget t = Target(users[i]);
+    if (!t.enabled()) continue;
+    ++join->waiting;
+    RecordQuotaChange(env_, t, static_cast<int64_t>(MaildirNameSize(new_names[i])),
+                      1, [join] { join->One(); });
+  }
+  join->One();
 }
 
 void DeliveryQuota::Retract(const Directory::Mailbox& user,
-                            std::string_view new_name) {
+                            std::string_view new_name,
+                            absl::AnyInvocable<void()> done) {
   absl::StatusOr<std::string> root =
       location_->Expand(user.local_part, user.domain);
-  if (!root.ok() || new_name.empty()) return;
+  if (!root.ok() || new_name.empty()) return done();
   std::string path = absl::StrCat(*root, "/new/", storage::AbslView(new_name));
-  env_.loop->file_io().UnlinkAt(AT_FDCWD, path, 0, [path](int r) {
-    if (r < 0 && r != -ENOENT) {
-      LOG_WARNING("quota: cannot remove ", path, " again: ", strerror(-r));
-    }
-  });
+  env_.loop->file_io().UnlinkAt(AT_FDCWD, path, 0,
+                                [path, done = std::move(done)](int r) mutable {
+                                  if (r < 0 && r != -ENOENT) {
+                                    LOG_WARNING("quota: cannot remove ", path,
+                                                " again: ", strerror(-r));
+                                  }
+                                  done();
+                                });
 }
 
 }  // namespace ringmail::server

@@ -48,6 +48,8 @@ class QuotaPolicy {
 
   storage::QuotaLimits LimitsFor(std::string_view local_part,
                                  std::string_view domain) const;
+  // False when nobody has a limit: callers skip every lookup.
+  bool any() const { return !defaults_.unlimited() || !users_.empty(); }
 
  private:
   QuotaPolicy() = default;
@@ -100,10 +102,13 @@ bool CheckQuotaAsync(const QuotaEnv& env, const QuotaTarget& target,
 // Adds a change (messages stored: positive; expunged: negative) to an
 // enabled target's maildirsize with one O_APPEND write. A missing file is
 // recalculated on the helper pool instead (the change is then part of
-// what is counted). Fire and forget: failures are logged. No-op for a
-// disabled target or a zero change.
+// what is counted). Failures are logged, not reported. `done` (may be
+// null) runs once the file is updated, so a reply sent from it is never
+// ahead of the quota other cores read; it runs inside this call when there
+// is nothing to record (disabled target, zero change).
 void RecordQuotaChange(const QuotaEnv& env, const QuotaTarget& target,
-                       int64_t bytes, int64_t messages);
+                       int64_t bytes, int64_t messages,
+                       absl::AnyInvocable<void()> done = nullptr);
 
 // Recounts an enabled target from its folders on the helper pool and
 // rewrites maildirsize (after changes too big to track, e.g. a deleted
@@ -139,15 +144,22 @@ class DeliveryQuota {
                     uint64_t bytes,
                     absl::AnyInvocable<void(std::vector<storage::QuotaVerdict>)> done);
 
-  // After a durable delivery of new/<new_name> to `user`: records its size.
-  void Delivered(const Directory::Mailbox& user, std::string_view new_name);
-
-  // Removes new/<new_name> of `user` again (LMTP: the message is committed
-  // once for all recipients; those it did not fit lose their copy right
-  // away, before anyone is told of it). Fire and forget.
-  void Retract(const Directory::Mailbox& user, std::string_view new_name);
+  // After the commit: users[i] got new/<new_names[i]> (no names: nothing
+  // was delivered). Where verdicts[i] is kFits the file's size (its S=) is
+  // added to the user's maildirsize; otherwise the copy is removed again
+  // (LMTP commits a message once for all its recipients; those it did not
+  // fit lose theirs before anyone is told of it). `done` runs once every
+  // maildirsize line is written and every such copy removed, inside this
+  // call when there is nothing to do: the client hears "250" only after
+  // the usage includes the message.
+  void Settle(const std::vector<Directory::Mailbox>& users,
+              const std::vector<storage::QuotaVerdict>& verdicts,
+              const std::vector<std::string>& new_names,
+              absl::AnyInvocable<void()> done);
 
  private:
+  void Retract(const Directory::Mailbox& user, std::string_view new_name,
+               absl::AnyInvocable<void()> done);
   QuotaTarget Target(const Directory::Mailbox& user) const;
 
   const QuotaPolicy* policy_;

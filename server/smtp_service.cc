@@ -282,12 +282,10 @@ class SmtpConnection final : public engine::ConnectionHandler,
       return;
     }
     finishing_message_->Finish([this, crlf_size](storage::DeliveryResult result) {
-      finishing_ = false;
       finishing_message_.reset();
       if (!result.status.ok()) {
         LOG_ERROR("delivery from ", ip_, " failed: ", result.status.ToString());
       } else {
-        SettleQuota(result.new_names);
         if (svc_->ctx().on_delivered) {
           for (size_t i = 0; i < rcpt_mailboxes_.size(); ++i) {
             if (quota_verdicts_[i] != storage::QuotaVerdict::kFits) continue;
@@ -300,15 +298,23 @@ class SmtpConnection final : public engine::ConnectionHandler,
                                   crlf_size + queued_header_bytes_);
         }
       }
-      if (gone_) {
-        MaybeDestroy();
-        return;
-      }
-      AnswerMessage(result.status.ok());
-      if (shutdown_requested_ && !session_.closed()) {
-        session_.OnShutdown(&stream_->output());
-      }
-      ProcessPending();
+      // The maildirsize lines are written before the reply (targets[i] is
+      // rcpt_mailboxes_[i]; the relay's queue file, if any, comes after).
+      const bool ok = result.status.ok();
+      Quota().Settle(rcpt_mailboxes_, quota_verdicts_,
+                     ok ? result.new_names : std::vector<std::string>(),
+                     [this, ok] {
+                       finishing_ = false;
+                       if (gone_) {
+                         MaybeDestroy();
+                         return;
+                       }
+                       AnswerMessage(ok);
+                       if (shutdown_requested_ && !session_.closed()) {
+                         session_.OnShutdown(&stream_->output());
+                       }
+                       ProcessPending();
+                     });
     });
   }
 
@@ -426,19 +432,6 @@ class SmtpConnection final : public engine::ConnectionHandler,
         quota_verdicts_.begin(), quota_verdicts_.end(), storage::QuotaVerdict::kFits));
     if (fits == quota_verdicts_.size()) return false;
     return port_ != SmtpPort::kLmtp || fits == 0;
-  }
-
-  // After the commit (targets[i] is rcpt_mailboxes_[i]; the relay's queue
-  // file, if any, comes after them): each copy counts against its quota.
-  void SettleQuota(const std::vector<std::string>& new_names) {
-    DeliveryQuota quota = Quota();
-    for (size_t i = 0; i < rcpt_mailboxes_.size() && i < new_names.size(); ++i) {
-      if (quota_verdicts_[i] == storage::QuotaVerdict::kFits) {
-        quota.Delivered(rcpt_mailboxes_[i], new_names[i]);
-      } else {
-        quota.Retract(rcpt_mailboxes_[i], new_names[i]);
-      }
-    }
   }
 
   // The session's reply: per recipient when a quota refused someone.

@@ -223,11 +223,17 @@ std::vector<uint32_t> SortMessages(std::vector<SortRecord> records,
   return out;
 }
 
-void AppendSort(std::string* out, const std::vector<uint32_t>& numbers) {
+void AppendSort(std::string* out, const std::vector<uint32_t>& numbers,
+                uint64_t highest_modseq) {
   out->append("* SORT");
   for (uint32_t n : numbers) {
     out->push_back(' ');
     out->append(std::to_string(n));
+  }
+  if (highest_modseq != 0 && !numbers.empty()) {
+    out->append(" (MODSEQ ");
+    out->append(std::to_string(highest_modseq));
+    out->push_back(')');
   }
   out->append("\r\n");
 }

@@ -95,8 +95,11 @@ size_t SortRecordBytes(const SortRecord& record);
 std::vector<uint32_t> SortMessages(std::vector<SortRecord> records,
                                    const std::vector<SortCriterion>& criteria);
 
-// "* SORT 2 3 1\r\n"; "* SORT\r\n" when empty.
-void AppendSort(std::string* out, const std::vector<uint32_t>& numbers);
+// "* SORT 2 3 1\r\n"; "* SORT\r\n" when empty. `highest_modseq` > 0 adds
+// " (MODSEQ n)" when there is a number (RFC 7162 §3.1.5, search-sort-mod-seq:
+// the search used MODSEQ).
+void AppendSort(std::string* out, const std::vector<uint32_t>& numbers,
+                uint64_t highest_modseq = 0);
 
 }  // namespace ringmail::imap
 

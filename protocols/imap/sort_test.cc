@@ -149,6 +149,12 @@ TEST(SortResponse, Format) {
   out.clear();
   AppendSort(&out, {});
   EXPECT_EQ(out, "* SORT\r\n");
+  out.clear();
+  AppendSort(&out, {4, 1}, 917162500);
+  EXPECT_EQ(out, "* SORT 4 1 (MODSEQ 917162500)\r\n");
+  out.clear();
+  AppendSort(&out, {}, 5);
+  EXPECT_EQ(out, "* SORT\r\n");
 }
 
 }  // namespace

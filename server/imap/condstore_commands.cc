@@ -77,7 +77,7 @@ bool ImapSession::EnableModSeqExtension(std::string_view capability) {
     // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
     modseq_.qresync = true;
     EnableCondstore();
-    if (view_) view_->SetModSeqReporting(true, true);
+    if (view_) view_->SetModSeqReporting(view_->folder()->persistent_modseqs(), true);
     return true;
   }
   return false;
@@ -87,11 +87,11 @@ void ImapSession::EnableCondstore() {
   if (modseq_.condstore) return;
   modseq_.condstore = true;
   if (!view_) return;
-  view_->SetModSeqReporting(true, modseq_.qresync);
+  FolderState* f = view_->folder();
+  view_->SetModSeqReporting(f->persistent_modseqs(), modseq_.qresync);
   // Enabled while a mailbox is selected: say where it stands (as Dovecot
   // does). With expunges still held back, only the value the client has
   // seen everything up to (RFC 7162 §3.2).
-  FolderState* f = view_->folder();
   if (!f->persistent_modseqs()) {
     proto::AppendUntaggedStatus(&out(), proto::Status::kOk, proto::kCodeNoModSeq,
                                 "No permanent modsequences");
@@ -141,7 +141,7 @@ bool ImapSession::ParseSelectArgs(const proto::Command& cmd, proto::SelectParams
 void ImapSession::FinishSelect(const proto::SelectParams& params, bool read_only) {
   FolderState* f = view_->folder();
   const storage::FolderIndex& idx = f->index();
-  view_->SetModSeqReporting(modseq_.condstore, modseq_.qresync);
+  view_->SetModSeqReporting(modseq_.condstore && f->persistent_modseqs(), modseq_.qresync);
   modseq_.last_full = idx.highest_modseq();
   modseq_.sent = 0;
   std::string_view code = read_only ? proto::kCodeReadOnly : proto::kCodeReadWrite;

@@ -12,8 +12,6 @@
 #include "absl/time/clock.h"
 #include "engine/log.h"
 #include "server/imap/blocking.h"
-#include "protocols/imap/sequence_set.h"
-#include "server/imap/flags.h"
 #include "storage/mailbox/folder_sync.h"
 #include "storage/mailbox/index_store.h"
 #include "storage/mailbox/modseq.h"
@@ -252,7 +250,10 @@ void FolderState::StartSync() {
                 // UIDVALIDITY changed under us: start over from scratch.
                 LOG_WARNING("imap: ", path_, ": ", added.status().ToString(),
                             "; rebuilding the index");
+                // Mod-sequences still never go down.
+                const uint64_t highest = index_.highest_modseq();
                 index_ = storage::FolderIndex();
+                index_.RaiseModSeqFloor(highest);
                 for (FolderView* v : views_) {
                   for (uint32_t seq = v->exists(); seq >= 1; --seq) {
                     v->OnExpunge(v->UidAt(seq));
@@ -347,117 +348,6 @@ void FolderState::AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist
   if (!opened.clean && has_uidlist) {
     index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(absl::Now()));
   }
-}
-
-// ------------------------------------------------------------ FolderView
-
-FolderView::FolderView(FolderState* folder, bool read_only, bool live)
-    : folder_(folder), read_only_(read_only), live_(live) {
-  const storage::FolderIndex& idx = folder->index();
-  uids_.reserve(idx.size());
-  for (size_t i = 0; i < idx.size(); ++i) {
-    uids_.push_back(idx.at(i).uid);
-    if (idx.at(i).recent && folder->view_count() == 0) recent_.insert(idx.at(i).uid);
-  }
-  folder->AddView(this);
-}
-
-FolderView::~FolderView() { folder_->RemoveView(this); }
-
-uint32_t FolderView::SeqOfUid(uint32_t uid) const {
-  auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
-  if (it == uids_.end() || *it != uid) return 0;
-  return static_cast<uint32_t>(it - uids_.begin()) + 1;
-}
-
-void FolderView::OnNew(uint32_t uid, bool recent) {
-  if (!uids_.empty() && uid <= uids_.back()) return;  // already known
-  uids_.push_back(uid);
-  if (recent) recent_.insert(uid);
-  ++new_count_;
-  Notify();
-}
-
-void FolderView::OnExpunge(uint32_t uid) {
-  if (SeqOfUid(uid) == 0) return;
-  if (std::find(pending_expunge_.begin(), pending_expunge_.end(), uid) ==
-      pending_expunge_.end()) {
-    pending_expunge_.push_back(uid);
-  }
-  pending_flags_.erase(uid);
-  Notify();
-}
-
-void FolderView::OnFlags(uint32_t uid) {
-  if (SeqOfUid(uid) == 0) return;
-  pending_flags_.insert(uid);
-  Notify();
-}
-
-uint32_t FolderView::RemoveOwn(uint32_t uid) {
-  uint32_t seq = SeqOfUid(uid);
-  if (seq == 0) return 0;
-  uids_.erase(uids_.begin() + (seq - 1));
-  recent_.erase(uid);
-  pending_flags_.erase(uid);
-  pending_expunge_.erase(
-      std::remove(pending_expunge_.begin(), pending_expunge_.end(), uid),
-      pending_expunge_.end());
-  if (new_count_ > 0 && seq > uids_.size()) --new_count_;
-  return seq;
-}
-
-void FolderView::Flush(std::string* out, bool allow_expunge) {
-  if (allow_expunge && !pending_expunge_.empty()) {
-    // Highest sequence number first, so earlier numbers stay valid.
-    std::vector<uint32_t> uids = std::move(pending_expunge_);
-    pending_expunge_.clear();
-    std::sort(uids.begin(), uids.end(), std::greater<>());
-    std::vector<uint32_t> vanished;
-    for (uint32_t uid : uids) {
-      uint32_t seq = RemoveOwn(uid);
-      if (seq == 0) continue;
-      if (qresync_) {
-        vanished.push_back(uid);
-      } else {
-        absl::StrAppend(out, "* ", seq, " EXPUNGE\r\n");
-      }
-    }
-    if (!vanished.empty()) {
-      std::reverse(vanished.begin(), vanished.end());
-      absl::StrAppend(out, "* VANISHED ", ringmail::imap::FormatNumberSet(vanished),
-                      "\r\n");
-    }
-  }
-  if (new_count_ > 0) {
-    absl::StrAppend(out, "* ", uids_.size(), " EXISTS\r\n* ", recent_.size(),
-                    " RECENT\r\n");
-    new_count_ = 0;
-  }
-  if (!pending_flags_.empty()) {
-    std::vector<uint32_t> uids(pending_flags_.begin(), pending_flags_.end());
-    pending_flags_.clear();
-    std::sort(uids.begin(), uids.end());
-    const storage::FolderIndex& idx = folder_->index();
-    for (uint32_t uid : uids) {
-      uint32_t seq = SeqOfUid(uid);
-      auto pos = idx.PositionOfUid(uid);
-      if (seq == 0 || !pos) continue;
-      const storage::MessageEntry& e = idx.at(*pos);
-      absl::StrAppend(out, "* ", seq, " FETCH (UID ", uid, " FLAGS ");
-      AppendFlagList(out, ImapFlagsFromStorage(e.flags, IsRecent(uid)),
-                     KeywordNames(e.keywords, folder_->keywords()));
-      if (condstore_) {
-        absl::StrAppend(out, " MODSEQ (", e.modseq, ")");
-        modseq_sent_ = std::max(modseq_sent_, e.modseq);
-      }
-      out->append(")\r\n");
-    }
-  }
-}
-
-void FolderView::Notify() {
-  if (listener_) listener_();
 }
 
 }  // namespace ringmail::server::imap

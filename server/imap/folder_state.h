@@ -139,9 +139,9 @@ class FolderState {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// What one selected session knows of its folder: its own message sequence
-// (RFC 3501 §2.3.1.2 numbers are per session) and the changes it has not
-// reported yet.
+// What one selected session knows of its folder (folder_view.cc): its own
+// message sequence (RFC 3501 §2.3.1.2 numbers are per session) and the
+// changes it has not reported yet.
 class FolderView {
  public:
   // `live`: the session wants outside changes pushed as they happen (IMAP
@@ -170,7 +170,9 @@ class FolderView {
   void OnFlags(uint32_t uid);
 
   // Removes `uid` from this view right away (this session's own EXPUNGE or
-  // MOVE) and returns the sequence number it had, for "* n EXPUNGE".
+  // MOVE) and returns the sequence number it had, for "* n EXPUNGE"; 0 if
+  // it is not in the view or was never announced by EXISTS (so the client
+  // has nothing to remove).
   uint32_t RemoveOwn(uint32_t uid);
 
   // Appends the pending untagged responses. EXPUNGE is sent only when

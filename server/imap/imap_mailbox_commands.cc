@@ -519,18 +519,20 @@ void ImapSession::AppendEnd() {
                                                                      : ringmail::imap::kCodeServerBug,
                             "Append failed.");
           }
-          NoteQuotaChange(static_cast<int64_t>(MaildirNameSize(*name)), 1);
           // A full sync assigns the UID (for APPENDUID, RFC 4315) in Maildir
           // time order together with anything delivered meanwhile, as
           // Dovecot does, and shows the message to every open session.
+          // maildirsize (quota) is updated first.
           std::string key(storage::MaildirKey(*name));
-          f->Sync([this, alive, f, key](absl::Status s) {
-            if (!*alive) return;
-            const storage::MessageEntry* e = s.ok() ? f->index().FindByKey(key) : nullptr;
-            if (e == nullptr) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
-            Finish(ringmail::imap::Status::kOk,
-                   ringmail::imap::CodeAppendUid(f->index().uid_validity(), e->uid),
-                   "Append completed.");
+          NoteQuotaChange(static_cast<int64_t>(MaildirNameSize(*name)), 1, [this, alive, f, key] {
+            f->Sync([this, alive, f, key](absl::Status s) {
+              if (!*alive) return;
+              const storage::MessageEntry* e = s.ok() ? f->index().FindByKey(key) : nullptr;
+              if (e == nullptr) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
+              Finish(ringmail::imap::Status::kOk,
+                     ringmail::imap::CodeAppendUid(f->index().uid_validity(), e->uid),
+                     "Append completed.");
+            });
           });
         });
   };

@@ -182,9 +182,13 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
       // Resetting *step destroys this closure: copy what is needed first.
       auto done = std::move(st->done);
       const bool ok = st->ok;
-      NoteQuotaChange(-static_cast<int64_t>(st->freed_bytes), -st->freed);
+      const int64_t freed_bytes = static_cast<int64_t>(st->freed_bytes);
+      const int64_t freed = st->freed;
+      ImapSession* self = this;
       *step = nullptr;  // break the self-reference; no captures used below
-      done(ok);
+      // maildirsize first: a client told the space is free can use it.
+      self->NoteQuotaChange(-freed_bytes, -freed,
+                            [done = std::move(done), ok]() mutable { done(ok); });
       return;
     }
     uint32_t uid = st->uids[st->next++];
@@ -583,15 +587,16 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
             auto p = src->index().PositionOfUid(c.src_uid);
             if (p) copied_bytes += src->index().at(*p).size;
           }
-          NoteQuotaChange(static_cast<int64_t>(copied_bytes),
-                          static_cast<int64_t>(copied->size()));
           auto state = user_->Open(target);
           if (!state.ok()) {
+            NoteQuotaChange(static_cast<int64_t>(copied_bytes),
+                            static_cast<int64_t>(copied->size()));
             *step = nullptr;
             return Finish(ringmail::imap::Status::kNo, "", "Copy failed.");
           }
           FolderState* dst = *state;
-          dst->Sync([this, alive, copied, target, move, step, dst](absl::Status s) {
+          dst->Sync([this, alive, copied, target, move, step, dst,
+                     copied_bytes](absl::Status s) {
                 *step = nullptr;  // the step closure has returned by now
                 if (!*alive) return;
                 std::string code;
@@ -612,8 +617,12 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                                                        src_set, dst_set);
                   }
                 }
+                const auto copied_count = static_cast<int64_t>(copied->size());
                 if (!move) {
-                  return Finish(ringmail::imap::Status::kOk, code, "Copy completed.");
+                  return NoteQuotaChange(
+                      static_cast<int64_t>(copied_bytes), copied_count, [this, code] {
+                        Finish(ringmail::imap::Status::kOk, code, "Copy completed.");
+                      });
                 }
                 // RFC 6851 §4.3: COPYUID in an untagged OK, then EXPUNGEs.
                 if (!code.empty()) {
@@ -622,8 +631,12 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                 std::vector<uint32_t> moved;
                 for (const Copied& c : *copied) moved.push_back(c.src_uid);
                 std::sort(moved.begin(), moved.end());
-                ExpungeUids(std::move(moved), true, [this, alive](bool) {
-                  if (*alive) Finish(ringmail::imap::Status::kOk, "", "Move completed.");
+                // The copies count first; the expunge gives the space back.
+                NoteQuotaChange(static_cast<int64_t>(copied_bytes), copied_count,
+                                [this, alive, moved = std::move(moved)]() mutable {
+                  ExpungeUids(std::move(moved), true, [this, alive](bool) {
+                    if (*alive) Finish(ringmail::imap::Status::kOk, "", "Move completed.");
+                  });
                 });
           });
         };

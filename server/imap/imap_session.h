@@ -191,7 +191,11 @@ class ImapSession final : public engine::ConnectionHandler {
   // NO [OVERQUOTA] (RFC 9208 §4.3), Dovecot's text.
   void FinishOverQuota();
   // Stored (positive) or expunged (negative) messages, for maildirsize.
-  void NoteQuotaChange(int64_t bytes, int64_t messages);
+  // `then` (may be null) runs once the file is updated (inside the call
+  // when there is nothing to record), never after the session is gone:
+  // replies sent from it are never ahead of what other cores read.
+  void NoteQuotaChange(int64_t bytes, int64_t messages,
+                       absl::AnyInvocable<void()> then = nullptr);
   // The stored size of the messages `uids` of `folder` (those still there).
   static uint64_t StoredBytes(FolderState& folder,
                               const std::vector<uint32_t>& uids);

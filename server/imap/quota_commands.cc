@@ -15,6 +15,25 @@ namespace {
 
 uint64_t KilobytesUp(uint64_t bytes) { return bytes / 1024 + (bytes % 1024 != 0); }
 
+// An astring as Dovecot writes it: an atom when it can be one (RFC 3501
+// §9 ASTRING-CHAR), else a quoted string or literal.
+void AppendAstring(std::string* out, std::string_view s) {
+  bool atom = !s.empty();
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '(' || c == ')' || c == '{' || c == '%' ||
+        c == '*' || c == '"' || c == '\\') {
+      atom = false;
+      break;
+    }
+  }
+  if (atom) {
+    out->append(s);
+  } else {
+    ringmail::imap::AppendImapString(out, s);
+  }
+}
+
 // "* QUOTA "User quota" (STORAGE <used> <limit> MESSAGE <used> <limit>)".
 void AppendQuota(std::string* out, const storage::QuotaLimits& limits,
                  const storage::QuotaUsage& usage) {
@@ -53,7 +72,7 @@ void ImapSession::CmdGetQuotaRoot(const ringmail::imap::Command& cmd) {
     return FinishBad("Invalid mailbox name.");
   }
   std::string quotaroot = "* QUOTAROOT ";
-  ringmail::imap::AppendImapString(&quotaroot, as_sent);
+  AppendAstring(&quotaroot, as_sent);
   const QuotaTarget& target = user_->quota;
   if (!target.enabled()) {
     // RFC 9208 §4.3.1: the reply lists no root (Dovecot sends no untagged
@@ -132,8 +151,13 @@ void ImapSession::FinishOverQuota() {
   FinishNo(ringmail::imap::kCodeOverQuota, "Quota exceeded (mailbox for user is full)");
 }
 
-void ImapSession::NoteQuotaChange(int64_t bytes, int64_t messages) {
-  RecordQuotaChange(quota_env(), user_->quota, bytes, messages);
+void ImapSession::NoteQuotaChange(int64_t bytes, int64_t messages,
+                                  absl::AnyInvocable<void()> then) {
+  if (!then) return RecordQuotaChange(quota_env(), user_->quota, bytes, messages);
+  RecordQuotaChange(quota_env(), user_->quota, bytes, messages,
+                    [alive = alive_, then = std::move(then)]() mutable {
+                      if (*alive) then();
+                    });
 }
 
 uint64_t ImapSession::StoredBytes(FolderState& folder,

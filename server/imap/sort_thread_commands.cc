@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/log.h"
+#include "protocols/imap/condstore.h"
 #include "protocols/imap/response.h"
 #include "protocols/imap/sort.h"
 #include "protocols/imap/thread.h"
@@ -43,6 +44,7 @@ struct SortThreadJob {
   SearchNeeds search_needs = SearchNeeds::kIndex;
   bool need_headers = false;     // the keys read header values
   bool need_references = false;  // ... including References
+  bool report_modseq = false;    // SORT with a MODSEQ key, RFC 7162 §3.1.5
   std::vector<proto::SortRecord> sort_records;
   std::vector<proto::ThreadRecord> thread_records;
   size_t bytes = 0;
@@ -89,6 +91,7 @@ void ImapSession::CmdSort(const ringmail::imap::Command& cmd) {
   job->criteria = std::move(parsed.criteria);
   job->program = std::move(parsed.search);
   job->need_headers = proto::SortNeedsHeaders(job->criteria);
+  job->report_modseq = proto::HasModSeqKey(job->program.root);
   StartSortThread(std::move(job));
 }
 
@@ -111,6 +114,9 @@ void ImapSession::CmdThread(const ringmail::imap::Command& cmd) {
 }
 
 void ImapSession::StartSortThread(std::shared_ptr<SortThreadJob> job) {
+  // A MODSEQ search key makes the command CONDSTORE-enabling (RFC 7162
+  // §3.1), as for SEARCH.
+  if (proto::HasModSeqKey(job->program.root) && !StartModSeqCommand()) return;
   job->candidates.reserve(view_->exists());
   for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
     job->candidates.push_back(view_->UidAt(seq));
@@ -185,8 +191,9 @@ void ImapSession::SortThreadNext(std::shared_ptr<SortThreadJob> job) {
     return Finish(proto::Status::kOk, "",
                   uid_cmd_ ? "UID THREAD completed." : "Thread completed.");
   }
-  proto::AppendSort(&out(), proto::SortMessages(std::move(job->sort_records),
-                                                job->criteria));
+  const std::vector<uint32_t> sorted =
+      proto::SortMessages(std::move(job->sort_records), job->criteria);
+  proto::AppendSort(&out(), sorted, job->report_modseq ? HighestModSeqOf(sorted) : 0);
   Finish(proto::Status::kOk, "", uid_cmd_ ? "UID SORT completed." : "Sort completed.");
 }
 

@@ -255,10 +255,14 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
     });
     return;
   }
+  // maildirsize first: a client told the space is free can use it.
   RecordQuotaChange(QuotaEnv{loop_, pool_}, user_->quota,
-                    -static_cast<int64_t>(job->freed_bytes), -job->freed);
-  auto done = std::move(job->done);
-  done(job->failed);
+                    -static_cast<int64_t>(job->freed_bytes), -job->freed,
+                    [alive = alive_, job] {
+                      if (!*alive) return;
+                      auto done = std::move(job->done);
+                      done(job->failed);
+                    });
 }
 
 }  // namespace ringmail::server::pop3

@@ -220,6 +220,17 @@ void RelayService::MaybeCompact() {
     return;
   }
   std::vector<storage::queue::StateRecord> live;
+  const absl::Time keep_after =
+      loop_->now() - 4 * ctx_.config->checkpoint_interval - absl::Seconds(5);
+  while (!recently_removed_.empty() && recently_removed_.front().first < keep_after) {
+    recently_removed_.pop_front();
+  }
+  for (const auto& [when, file] : recently_removed_) {
+    storage::queue::StateRecord r;
+    r.kind = storage::queue::StateRecord::Kind::kRemoved;
+    r.file = file;
+    live.push_back(std::move(r));
+  }
   for (const Message* m = nullptr;;) {
     std::vector<const Message*> page =
         scheduler_.Page(m == nullptr ? std::string_view() : m->file, 4096);
@@ -277,6 +288,10 @@ void RelayService::RemoveFinished(uint64_t seq) {
     loop_->file_io().UnlinkAt(AT_FDCWD, path, 0, [this, seq, path](int res) {
       if (res < 0 && res != -ENOENT) {
         LOG_ERROR("relay: unlink(", path, ") failed: ", strerror(-res));
+      }
+      recently_removed_.emplace_back(loop_->now(), path.substr(path.rfind('/') + 1));
+      while (recently_removed_.front().first < loop_->now() - absl::Minutes(1)) {
+        recently_removed_.pop_front();  // bounded: the journal checkpoints every ~1 s
       }
       scheduler_.Forget(seq);
     });

@@ -12,6 +12,7 @@
 #ifndef RINGMAIL_SERVER_RELAY_RELAY_SERVICE_H_
 #define RINGMAIL_SERVER_RELAY_RELAY_SERVICE_H_
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -119,6 +120,10 @@ class RelayService {
   std::unique_ptr<engine::TlsClientContext> tls_client_;
   std::vector<storage::queue::LoadedMessage> pending_load_;
   std::vector<OutboundSession*> sessions_;
+  // Files removed lately: their `removed` records survive compactions until
+  // a journal checkpoint surely covers the unlink (journal replay could
+  // otherwise bring a finished file back).
+  std::deque<std::pair<absl::Time, std::string>> recently_removed_;
   engine::Loop::TimerId timer_ = 0;
   absl::Time timer_at_ = absl::InfiniteFuture();
   bool dispatching_ = false;

@@ -192,6 +192,31 @@ TEST(QueueFileTest, CorruptPrefixes) {
   EXPECT_EQ(ParseCode(WithBody(many)), kBad);
 }
 
+// Every single-byte change of a valid prefix either still parses (to an
+// envelope that survives a round trip) or is refused cleanly.
+TEST(QueueFileTest, MutatedPrefixesNeverMisbehave) {
+  const std::string prefix = EncodeQueuePrefix(NastyEnvelope()) + "content";
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    for (char c : {'\0', '\n', ' ', '+', '0', '9', 'A', '\xFF'}) {
+      std::string m = prefix;
+      m[i] = c;
+      absl::StatusOr<ParsedPrefix> parsed = ParseQueuePrefix(m);
+      if (!parsed.ok()) {
+        EXPECT_TRUE(parsed.status().code() == absl::StatusCode::kInvalidArgument ||
+                    parsed.status().code() == absl::StatusCode::kOutOfRange)
+            << parsed.status();
+        continue;
+      }
+      EXPECT_LE(parsed->content_offset, m.size());
+      ASSERT_TRUE(CheckQueueEnvelope(parsed->envelope).ok()) << i;
+      absl::StatusOr<ParsedPrefix> again =
+          ParseQueuePrefix(EncodeQueuePrefix(parsed->envelope));
+      ASSERT_TRUE(again.ok());
+      EXPECT_EQ(again->envelope, parsed->envelope);
+    }
+  }
+}
+
 TEST(QueueFileTest, CheckEnvelope) {
   EXPECT_TRUE(CheckQueueEnvelope(SimpleEnvelope()).ok());
   QueueEnvelope env = SimpleEnvelope();

@@ -3,8 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/testing/fake_file_io.h"
 #include "gtest/gtest.h"
 #include "storage/queue/spool.h"
+#include "storage/queue/state_log.h"
 #include "storage/queue/spool_test_util.h"
 
 namespace ringmail::storage::queue {
@@ -242,6 +244,64 @@ TEST_F(LoadCoreSpoolTest, TooManyMessages) {
   options_.max_messages = 2;
   EXPECT_EQ(Load().status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ListDir(dir_ + "/new").size(), 3u);
+}
+
+// The runtime writer and the start-up reader agree: what StateLog made
+// durable (through a compaction, too) is what LoadCoreSpool replays.
+TEST_F(LoadCoreSpoolTest, ReplaysWhatTheStateLogWrote) {
+  WriteQueueFile(root_, 1, "A", Envelope("idA", 1, 2));
+  WriteQueueFile(root_, 1, "B", Envelope("idB", 2, 1));
+  ASSERT_TRUE(Load().ok());
+  absl::StatusOr<StateLogFile> file = OpenStateLogFile(dir_, options_.log);
+  ASSERT_TRUE(file.ok());
+  engine::testing::FakeFileIo io;
+  std::vector<absl::AnyInvocable<void()>> tasks;
+  auto run = [&] {
+    while (true) {
+      io.RunUntilIdle();
+      if (tasks.empty()) return;
+      auto fn = std::move(tasks.front());
+      tasks.erase(tasks.begin());
+      fn();
+    }
+  };
+  StateLog log(&io, dir_, *file, StateLogOptions(),
+               [&](absl::Duration, absl::AnyInvocable<void()> fn) {
+                 tasks.push_back(std::move(fn));
+               });
+  int durable = 0;
+  auto ok = [&](absl::Status s) { durable += s.ok(); };
+  log.Append(RcptRecord("A", 1, RecipientState::kDeferred, 1), ok);
+  log.Append(FileRecord("B", Kind::kHold), ok);
+  run();
+  std::vector<StateRecord> snapshot;
+  std::vector<RecipientStatus> a(2);
+  a[1] = RcptRecord("A", 1, RecipientState::kDeferred, 1).status;
+  AppendFileStateRecords("A", a, false, false, 0, &snapshot);
+  AppendFileStateRecords("B", std::vector<RecipientStatus>(1), true, false, 0,
+                         &snapshot);
+  absl::Status compacted = absl::UnknownError("pending");
+  log.Compact(snapshot, [&](absl::Status s) { compacted = s; });
+  log.Append(RcptRecord("A", 0, RecipientState::kDelivered, 1), ok);
+  run();
+  log.Append(RcptRecord("B", 0, RecipientState::kFailed, 1), ok);
+  log.Append(FileRecord("B", Kind::kRemoved), ok);
+  bool drained = false;
+  log.Shutdown([&] { drained = true; });
+  run();
+  ASSERT_TRUE(drained);
+  EXPECT_TRUE(compacted.ok());
+  EXPECT_EQ(durable, 5);
+
+  absl::StatusOr<std::vector<LoadedMessage>> msgs = Load();
+  ASSERT_TRUE(msgs.ok());
+  ASSERT_EQ(msgs->size(), 1u);
+  EXPECT_EQ((*msgs)[0].file, "A");
+  EXPECT_EQ((*msgs)[0].recipients[0].state, RecipientState::kDelivered);
+  EXPECT_EQ((*msgs)[0].recipients[1], a[1]);
+  EXPECT_EQ(stats_.removed_unlinked, 1u);
+  EXPECT_EQ(stats_.bad_records, 0u);
+  EXPECT_EQ(ListDir(dir_ + "/new"), std::vector<std::string>{"A"});
 }
 
 TEST(ListSpoolCoresTest, FindsCoreDirectories) {

@@ -91,14 +91,17 @@ class StateLog {
 
   // Rewrites the log as `live`: records that reproduce the caller's whole
   // current state (AppendFileStateRecords for every live file, plus the
-  // `removed` records that must survive, docs/queue.md), reflecting every
+  // `removed` records that must survive — of files whose unlink has not
+  // completed, and in journal mode see docs/queue.md), reflecting every
   // Append issued before this call. Steps:
   //   1. write state.log.new (chunks of compact_chunk_bytes), while
   //      batches go on to the old log; every batch started after this call
   //      is also kept aside (the "carry");
   //   2. stop starting batches; wait for the one in flight;
-  //   3. append the carry to state.log.new, fdatasync it, rename it over
-  //      state.log, fsync the directory;
+  //   3. append the carry to state.log.new, fdatasync it, fsync new/ (so
+  //      every unlink done before this call is durable before the records
+  //      explaining it disappear), rename it over state.log, fsync the
+  //      directory;
   //   4. switch appends to the new file; waiting records follow.
   // So the new file is snapshot + every record appended since, in order,
   // and replay ("later records win") gives the same state as the old log.
@@ -145,6 +148,7 @@ class StateLog {
   void CompactSwitch();
   void CompactWriteCarry(size_t done);
   void CompactSynced(int r);
+  void CompactRename();
   void CompactRenamed(int r);
   void CompactDirOpened(int r);
   void CompactDirSynced(int dirfd, int r);
@@ -155,6 +159,7 @@ class StateLog {
   std::string dir_;       // <spool>/c<N>
   std::string path_;      // dir_/state.log
   std::string new_path_;  // dir_/state.log.new
+  std::string queue_dir_;  // dir_/new
   StateLogOptions opts_;
   StateLogRunAfterFn run_after_;
   int fd_;

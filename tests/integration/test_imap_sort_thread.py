@@ -5,6 +5,7 @@ dates, then the exact untagged responses are checked, before and after the
 server has cached their MIME structures (the keys then come from the
 cached ENVELOPE instead of the message files)."""
 import imaplib
+import re
 
 from harness import DaemonTestCase, USERS
 from imapcheck import RawIMAP, login, resp_code
@@ -168,6 +169,23 @@ class ImapSortThreadTest(DaemonTestCase):
         # the cached ENVELOPE data (THREAD=REFERENCES still reads files).
         self.run_command(r, "f", "FETCH 1:* ENVELOPE")
         self.check_all(r)
+
+    def test_sort_with_modseq_key(self):
+        # RFC 7162 §3.1.5: a MODSEQ search key enables CONDSTORE and SORT
+        # reports the highest mod-sequence of the messages it returns.
+        r = self.raw()
+        got = self.run_command(r, "m1", "SORT (REVERSE DATE) UTF-8 SUBJECT project MODSEQ 1")
+        # Enabling CONDSTORE may add "* OK [HIGHESTMODSEQ n]" first (§3.1).
+        got = [line for line in got if not line.startswith("* OK [HIGHESTMODSEQ ")]
+        self.assertEqual(len(got), 1, got)
+        m = re.fullmatch(r"\* SORT 5 4 2 1 \(MODSEQ (\d+)\)", got[0])
+        self.assertIsNotNone(m, got)
+        fetched = self.run_command(r, "m2", "FETCH 1,2,4,5 (MODSEQ)")
+        modseqs = [int(re.search(r"MODSEQ \((\d+)\)", line).group(1)) for line in fetched]
+        self.assertEqual(int(m.group(1)), max(modseqs), fetched)
+        # THREAD takes a MODSEQ key too (no MODSEQ in its response).
+        self.assertEqual(self.run_command(r, "m3", "THREAD REFERENCES UTF-8 MODSEQ 1 FROM bob"),
+                         ["* THREAD (7)(4)"])
 
     def test_imaplib_sort_and_thread(self):
         M = login(self.imap_port, ALICE, USERS[ALICE])

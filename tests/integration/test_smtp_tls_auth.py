@@ -86,7 +86,7 @@ class TlsAuthTest(DaemonTestCase):
         data = self.delivered_one(ALICE, "mx-tls-1")
         self.assertIn(b"with ESMTPS id", data)
 
-    def test_submission_requires_auth_and_never_relays(self):
+    def test_submission_requires_auth_then_relays(self):
         s = self.smtp(self.daemon.submission_port)
         s.starttls(context=self.ctx())
         s.ehlo("client.test")
@@ -95,9 +95,9 @@ class TlsAuthTest(DaemonTestCase):
         self.assertIn(b"5.7.0", msg)
         s.login(ALICE, USERS[ALICE])
         self.assertEqual(s.mail(ALICE)[0], 250)
+        # Authenticated: relaying to any domain goes to the outbound queue.
         code, msg = s.rcpt("someone@remote.example")
-        self.assertEqual(code, 550, msg)
-        self.assertIn(b"Relay not available yet", msg)
+        self.assertEqual(code, 250, msg)
         self.assertEqual(s.rcpt(BOB)[0], 250)
 
     def test_mx_port_refuses_relay_without_auth(self):

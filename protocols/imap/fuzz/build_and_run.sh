@@ -24,7 +24,7 @@ fuzz_build command_fuzzer "$HERE/command_fuzzer.cc" \
   "$IMAP/arg.cc" "$IMAP/command_reader.cc" "$IMAP/command_syntax.cc" \
   "$IMAP/command_table.cc" "$IMAP/args.cc" "$IMAP/fetch.cc" \
   "$IMAP/search.cc" "$IMAP/sequence_set.cc" "$IMAP/mutf7.cc" \
-  "${SORT_THREAD_SRCS[@]}" \
+  "$IMAP/condstore.cc" "${SORT_THREAD_SRCS[@]}" \
   -- absl_strings absl_str_format absl_time
 
 fuzz_run command_fuzzer "$HERE/corpus_command"

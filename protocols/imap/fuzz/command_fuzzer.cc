@@ -7,6 +7,7 @@
 
 #include "protocols/imap/args.h"
 #include "protocols/imap/command_reader.h"
+#include "protocols/imap/condstore.h"
 #include "protocols/imap/esearch.h"
 #include "protocols/imap/fetch.h"
 #include "protocols/imap/search.h"
@@ -64,6 +65,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case CommandId::kThread: {
           ThreadCommand t;
           ParseThread(c.args, &t, &err);
+          break;
+        }
+        case CommandId::kSelect:
+        case CommandId::kExamine: {
+          SelectParams sp;
+          if (!c.args.empty()) ParseSelectParams(c.args.From(1), &sp, &err);
           break;
         }
         case CommandId::kStore: {

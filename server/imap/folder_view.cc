@@ -1,0 +1,126 @@
+// FolderView: one selected session's numbering of an open folder and the
+// changes it has not reported yet (declared in folder_state.h).
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "protocols/imap/sequence_set.h"
+#include "server/imap/flags.h"
+#include "server/imap/folder_state.h"
+
+namespace ringmail::server::imap {
+
+FolderView::FolderView(FolderState* folder, bool read_only, bool live)
+    : folder_(folder), read_only_(read_only), live_(live) {
+  const storage::FolderIndex& idx = folder->index();
+  uids_.reserve(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) {
+    uids_.push_back(idx.at(i).uid);
+    if (idx.at(i).recent && folder->view_count() == 0) recent_.insert(idx.at(i).uid);
+  }
+  folder->AddView(this);
+}
+
+FolderView::~FolderView() { folder_->RemoveView(this); }
+
+uint32_t FolderView::SeqOfUid(uint32_t uid) const {
+  auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
+  if (it == uids_.end() || *it != uid) return 0;
+  return static_cast<uint32_t>(it - uids_.begin()) + 1;
+}
+
+void FolderView::OnNew(uint32_t uid, bool recent) {
+  if (!uids_.empty() && uid <= uids_.back()) return;  // already known
+  uids_.push_back(uid);
+  if (recent) recent_.insert(uid);
+  ++new_count_;
+  Notify();
+}
+
+void FolderView::OnExpunge(uint32_t uid) {
+  if (SeqOfUid(uid) == 0) return;
+  if (std::find(pending_expunge_.begin(), pending_expunge_.end(), uid) ==
+      pending_expunge_.end()) {
+    pending_expunge_.push_back(uid);
+  }
+  pending_flags_.erase(uid);
+  Notify();
+}
+
+void FolderView::OnFlags(uint32_t uid) {
+  if (SeqOfUid(uid) == 0) return;
+  pending_flags_.insert(uid);
+  Notify();
+}
+
+uint32_t FolderView::RemoveOwn(uint32_t uid) {
+  uint32_t seq = SeqOfUid(uid);
+  if (seq == 0) return 0;
+  // The last new_count_ UIDs have not been announced by EXISTS yet.
+  const bool announced = seq <= uids_.size() - new_count_;
+  uids_.erase(uids_.begin() + (seq - 1));
+  recent_.erase(uid);
+  pending_flags_.erase(uid);
+  pending_expunge_.erase(
+      std::remove(pending_expunge_.begin(), pending_expunge_.end(), uid),
+      pending_expunge_.end());
+  if (!announced) {
+    --new_count_;
+    return 0;  // the client never had a number for it: nothing to report
+  }
+  return seq;
+}
+
+void FolderView::Flush(std::string* out, bool allow_expunge) {
+  if (allow_expunge && !pending_expunge_.empty()) {
+    // Highest sequence number first, so earlier numbers stay valid.
+    std::vector<uint32_t> uids = std::move(pending_expunge_);
+    pending_expunge_.clear();
+    std::sort(uids.begin(), uids.end(), std::greater<>());
+    std::vector<uint32_t> vanished;
+    for (uint32_t uid : uids) {
+      uint32_t seq = RemoveOwn(uid);
+      if (seq == 0) continue;
+      if (qresync_) {
+        vanished.push_back(uid);
+      } else {
+        absl::StrAppend(out, "* ", seq, " EXPUNGE\r\n");
+      }
+    }
+    if (!vanished.empty()) {
+      std::reverse(vanished.begin(), vanished.end());
+      absl::StrAppend(out, "* VANISHED ", ringmail::imap::FormatNumberSet(vanished),
+                      "\r\n");
+    }
+  }
+  if (new_count_ > 0) {
+    absl::StrAppend(out, "* ", uids_.size(), " EXISTS\r\n* ", recent_.size(),
+                    " RECENT\r\n");
+    new_count_ = 0;
+  }
+  if (!pending_flags_.empty()) {
+    std::vector<uint32_t> uids(pending_flags_.begin(), pending_flags_.end());
+    pending_flags_.clear();
+    std::sort(uids.begin(), uids.end());
+    const storage::FolderIndex& idx = folder_->index();
+    for (uint32_t uid : uids) {
+      uint32_t seq = SeqOfUid(uid);
+      auto pos = idx.PositionOfUid(uid);
+      if (seq == 0 || !pos) continue;
+      const storage::MessageEntry& e = idx.at(*pos);
+      absl::StrAppend(out, "* ", seq, " FETCH (UID ", uid, " FLAGS ");
+      AppendFlagList(out, ImapFlagsFromStorage(e.flags, IsRecent(uid)),
+                     KeywordNames(e.keywords, folder_->keywords()));
+      if (condstore_) {
+        absl::StrAppend(out, " MODSEQ (", e.modseq, ")");
+        modseq_sent_ = std::max(modseq_sent_, e.modseq);
+      }
+      out->append(")\r\n");
+    }
+  }
+}
+
+void FolderView::Notify() {
+  if (listener_) listener_();
+}
+
+}  // namespace ringmail::server::imap
