@@ -4,7 +4,9 @@
 #include <cassert>
 #include <string>
 
+#include "protocols/mime/date_time.h"
 #include "protocols/mime/decode.h"
+#include "protocols/mime/encoded_word.h"
 #include "protocols/mime/header.h"
 
 namespace ringmail::server::imap {
@@ -16,13 +18,6 @@ using Key = proto::SearchKey;
 // Decoded text is fed to the matcher in slices of this size so a large
 // base64 part never sits decoded in memory as a whole.
 constexpr size_t kDecodeSlice = 64 * 1024;
-// Encoded words decoded per header value at most (RFC 2047 §2 limits one
-// word to 75 octets; a value can hold many).
-constexpr size_t kMaxEncodedWords = 256;
-
-char Lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
 
 bool InSet(const proto::SequenceSet& set, uint32_t n, uint32_t max) {
   // Same meaning as SequenceSet::Resolve(max) but without allocating: "*"
@@ -56,100 +51,6 @@ bool HasKeyword(const MessageView& v, std::string_view k) {
   return false;
 }
 
-// ---- RFC 2047 encoded words -----------------------------------------------
-
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = Lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-void AppendLatin1AsUtf8(std::string_view s, std::string* out) {
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c < 0x80) {
-      out->push_back(ch);
-    } else {
-      out->push_back(static_cast<char>(0xc0 | (c >> 6)));
-      out->push_back(static_cast<char>(0x80 | (c & 0x3f)));
-    }
-  }
-}
-
-// Decodes one "=?charset?enc?text?=" (without the delimiters split out by
-// the caller). False if it is not a well-formed encoded word.
-bool DecodeWord(std::string_view charset, std::string_view enc,
-                std::string_view text, std::string* out) {
-  std::string raw;
-  if (enc.size() != 1) return false;
-  if (Lower(enc[0]) == 'b') {
-    mime::Base64Decoder d(text.size());
-    d.Feed(text, &raw);
-  } else if (Lower(enc[0]) == 'q') {
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '_') {
-        raw.push_back(' ');
-      } else if (text[i] == '=' && i + 2 < text.size() &&
-                 Hex(text[i + 1]) >= 0 && Hex(text[i + 2]) >= 0) {
-        raw.push_back(
-            static_cast<char>(Hex(text[i + 1]) * 16 + Hex(text[i + 2])));
-        i += 2;
-      } else {
-        raw.push_back(text[i]);
-      }
-    }
-  } else {
-    return false;
-  }
-  // RFC 2231 §5: "charset*language".
-  charset = charset.substr(0, charset.find('*'));
-  if (mime::EqualsIgnoreCase(charset, "iso-8859-1") ||
-      mime::EqualsIgnoreCase(charset, "latin1")) {
-    AppendLatin1AsUtf8(raw, out);
-  } else {
-    out->append(raw);  // UTF-8, US-ASCII, or left as octets
-  }
-  return true;
-}
-
-// Header value with RFC 2047 encoded words decoded (UTF-8 and Latin-1 to
-// UTF-8; other charsets as raw octets). Whitespace between two adjacent
-// encoded words is dropped (RFC 2047 §6.2).
-std::string DecodeHeaderValue(std::string_view v) {
-  if (v.find("=?") == std::string_view::npos) return std::string(v);
-  std::string out;
-  size_t i = 0, words = 0;
-  bool after_word = false;  // the previous token was a decoded word
-  while (i < v.size()) {
-    const size_t start = v.find("=?", i);
-    if (start == std::string_view::npos || words >= kMaxEncodedWords) break;
-    const size_t q1 = v.find('?', start + 2);
-    const size_t q2 = q1 == std::string_view::npos ? q1 : v.find('?', q1 + 1);
-    const size_t end = q2 == std::string_view::npos ? q2 : v.find("?=", q2 + 1);
-    if (end == std::string_view::npos) break;
-    const std::string_view between = v.substr(i, start - i);
-    const bool only_ws =
-        between.find_first_not_of(" \t") == std::string_view::npos;
-    std::string decoded;
-    if (!DecodeWord(v.substr(start + 2, q1 - start - 2),
-                    v.substr(q1 + 1, q2 - q1 - 1),
-                    v.substr(q2 + 1, end - q2 - 1), &decoded)) {
-      out.append(v.substr(i, end + 2 - i));
-      after_word = false;
-      i = end + 2;
-      continue;
-    }
-    if (!(after_word && only_ws)) out.append(between);
-    out.append(decoded);
-    ++words;
-    i = end + 2;
-    after_word = true;
-  }
-  out.append(v.substr(std::min(i, v.size())));
-  return out;
-}
-
 // ---- headers -------------------------------------------------------------
 
 // True if a top-level header field `name` contains `needle` (unfolded,
@@ -162,7 +63,7 @@ bool HeaderContains(std::string_view content, std::string_view name,
   while (it.Next(&f)) {
     if (!mime::EqualsIgnoreCase(f.name, name)) continue;
     if (needle.empty()) return true;
-    if (mime::ContainsIgnoreCase(DecodeHeaderValue(mime::Unfold(f.raw_value)),
+    if (mime::ContainsIgnoreCase(mime::DecodeEncodedWords(mime::Unfold(f.raw_value)),
                                  needle)) {
       return true;
     }
@@ -255,7 +156,7 @@ bool TextContains(const MessageView& v, std::string_view needle) {
   mime::HeaderField f;
   while (it.Next(&f)) {
     if (mime::ContainsIgnoreCase(f.name, needle) ||
-        mime::ContainsIgnoreCase(DecodeHeaderValue(mime::Unfold(f.raw_value)),
+        mime::ContainsIgnoreCase(mime::DecodeEncodedWords(mime::Unfold(f.raw_value)),
                                  needle)) {
       return true;
     }
@@ -397,17 +298,6 @@ bool Matches(const proto::SearchNode& node, const MessageView& v,
   return false;
 }
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  // Howard Hinnant's days_from_civil.
-  y -= m <= 2;
-  const int64_t era = FloorDiv(y, 400);
-  const int64_t yoe = y - era * 400;
-  const int64_t mp = (m + 9) % 12;
-  const int64_t doy = (153 * mp + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 std::optional<int64_t> ParseSentDay(std::string_view s) {
   size_t i = 0;
   // CFWS: whitespace and (possibly nested) comments, bounded by s.size().
@@ -472,7 +362,7 @@ std::optional<int64_t> ParseSentDay(std::string_view s) {
   if (day < 1 || day > kDays[month - 1]) return std::nullopt;
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   if (month == 2 && day == 29 && !leap) return std::nullopt;
-  return DaysFromCivil(year, month, static_cast<unsigned>(day));
+  return mime::DaysFromCivilDate(year, month, static_cast<unsigned>(day));
 }
 
 }  // namespace ringmail::server::imap

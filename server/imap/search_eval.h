@@ -53,9 +53,6 @@ bool Matches(const ringmail::imap::SearchNode& node, const MessageView& view,
 // month and year cannot be read.
 std::optional<int64_t> ParseSentDay(std::string_view date_value);
 
-// Days since 1970-01-01 of a proleptic Gregorian date.
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-
 }  // namespace ringmail::server::imap
 
 #endif  // RINGMAIL_SERVER_IMAP_SEARCH_EVAL_H_

@@ -1,5 +1,7 @@
 #include "server/imap/search_eval.h"
 
+#include "protocols/mime/date_time.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -262,17 +264,17 @@ TEST(SearchNeeds, Levels) {
 }
 
 TEST(SentDay, Rfc5322Dates) {
-  EXPECT_EQ(DaysFromCivil(1970, 1, 1), 0);
-  EXPECT_EQ(DaysFromCivil(1969, 12, 31), -1);
-  EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);
-  const int64_t jan1 = DaysFromCivil(2024, 1, 1);
+  EXPECT_EQ(mime::DaysFromCivilDate(1970, 1, 1), 0);
+  EXPECT_EQ(mime::DaysFromCivilDate(1969, 12, 31), -1);
+  EXPECT_EQ(mime::DaysFromCivilDate(2000, 3, 1), 11017);
+  const int64_t jan1 = mime::DaysFromCivilDate(2024, 1, 1);
   EXPECT_EQ(ParseSentDay("Mon, 1 Jan 2024 10:00:00 +0000"), jan1);
   EXPECT_EQ(ParseSentDay("Mon 01 JAN 2024 23:59:59 -1200"), jan1);
   EXPECT_EQ(ParseSentDay("(sent) Mon, (x) 1 Jan 2024"), jan1);
   EXPECT_EQ(ParseSentDay("1 jan 24 00:00 GMT"), jan1);
-  EXPECT_EQ(ParseSentDay("1 Jan 99"), DaysFromCivil(1999, 1, 1));
+  EXPECT_EQ(ParseSentDay("1 Jan 99"), mime::DaysFromCivilDate(1999, 1, 1));
   EXPECT_EQ(ParseSentDay("1 Jan 124"), jan1);  // RFC 5322 §4.3: +1900
-  EXPECT_EQ(ParseSentDay("29 Feb 2024"), DaysFromCivil(2024, 2, 29));
+  EXPECT_EQ(ParseSentDay("29 Feb 2024"), mime::DaysFromCivilDate(2024, 2, 29));
   for (const char* bad : {"", "garbage", "29 Feb 2023", "32 Jan 2024",
                           "0 Jan 2024", "1 January 2024", "1 Jan 2",
                           "Jan 1 2024", "123 Jan 2024", "1 Jan 20245"}) {

@@ -275,7 +275,6 @@ bool OutboundSession::TakeOneJob() {
   }
   const Message* m = job ? sched.Find(job->seq) : nullptr;
   if (m == nullptr) {
-    quit_sent_ = true;
     client_->Quit(&stream_->output());
     return false;
   }

@@ -90,7 +90,6 @@ class OutboundSession final : public engine::ConnectionHandler,
   bool ever_ready_ = false;
   bool closing_ = false;
   bool shutdown_ = false;
-  bool quit_sent_ = false;
   uint32_t sent_ = 0;
 
   // The message in transfer.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/log.h"
 #include "protocols/smtp/dsn.h"
+#include "server/file_read.h"
 #include "server/relay/outbound_session.h"
 #include "storage/queue/spool_layout.h"
 
@@ -314,55 +315,6 @@ smtp::DsnAction ActionFor(DsnRequest::Kind k) {
   return smtp::DsnAction::kRelayed;
 }
 
-// Reads [offset, offset+max) of `path` through the ring.
-struct RangeRead {
-  engine::FileIo* io;
-  std::string data;
-  uint64_t offset;
-  size_t max;
-  int fd = -1;
-  absl::AnyInvocable<void(absl::StatusOr<std::string>)> done;
-};
-
-void ReadStep(std::shared_ptr<RangeRead> r) {
-  size_t have = r->data.size();
-  if (have >= r->max) {
-    r->io->Close(r->fd, [](int) {});
-    r->done(std::move(r->data));
-    return;
-  }
-  size_t want = std::min<size_t>(r->max - have, 256 << 10);
-  r->data.resize(have + want);
-  r->io->Read(r->fd, r->data.data() + have, want, r->offset + have,
-              [r, have](int res) {
-                if (res < 0) {
-                  r->io->Close(r->fd, [](int) {});
-                  r->done(absl::InternalError(strerror(-res)));
-                  return;
-                }
-                r->data.resize(have + static_cast<size_t>(res));
-                if (res == 0) r->max = r->data.size();
-                ReadStep(r);
-              });
-}
-
-void ReadRange(engine::FileIo* io, const std::string& path, uint64_t offset,
-               size_t max, absl::AnyInvocable<void(absl::StatusOr<std::string>)> done) {
-  auto r = std::make_shared<RangeRead>();
-  r->io = io;
-  r->offset = offset;
-  r->max = max;
-  r->done = std::move(done);
-  io->OpenAt(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, [r](int fd) {
-    if (fd < 0) {
-      r->done(absl::InternalError(strerror(-fd)));
-      return;
-    }
-    r->fd = fd;
-    ReadStep(r);
-  });
-}
-
 }  // namespace
 
 void RelayService::SendDsn(DsnRequest req, absl::AnyInvocable<void(bool ok)> done) {
@@ -373,9 +325,13 @@ void RelayService::SendDsn(DsnRequest req, absl::AnyInvocable<void(bool ok)> don
   }
   const bool full = m->env.ret != "HDRS" && req.kind == DsnRequest::Kind::kFailed;
   std::string path = absl::StrCat(spool_dir_, "/new/", m->file);
-  ReadRange(
-      &loop_->file_io(), path, m->content_offset,
-      full ? kMaxReturnedBytes + 1 : kHeaderReadBytes,
+  FileReadOptions read;
+  read.offset = m->content_offset;
+  // One byte more than is returned, so the DSN builder sees "too big".
+  read.max_bytes = full ? kMaxReturnedBytes + 1 : kHeaderReadBytes;
+  read.truncate = true;
+  ReadFile(
+      &loop_->file_io(), path, read,
       [this, req = std::move(req), full,
        done = std::move(done)](absl::StatusOr<std::string> original) mutable {
         const Message* m = scheduler_.Find(req.seq);
