@@ -150,6 +150,14 @@ TEST_F(QuotaPolicyTest, TargetsOnlyForLimitedUsers) {
   EXPECT_EQ(a.maildir, "/var/mail/x.test/a/Maildir");
   EXPECT_FALSE(QuotaTargetFor(policy->get(), *location, {"c", "x.test"}).enabled());
   EXPECT_FALSE(QuotaTargetFor(nullptr, *location, {"a", "x.test"}).enabled());
+  EXPECT_TRUE((*policy)->any());
+  // Nobody limited: no lookups at all.
+  auto plain = Load("c@x.test:{PLAIN}p\n");
+  ASSERT_NE(plain, nullptr);
+  auto none = QuotaPolicy::Create(*plain, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE((*none)->any());
+  EXPECT_FALSE(QuotaTargetFor(none->get(), *location, {"c", "x.test"}).enabled());
   EXPECT_EQ(MaildirNameSize("1.M2P3.h,S=1234,W=1300"), 1234u);
   EXPECT_EQ(MaildirNameSize("1.M2P3.h,S=55:2,S"), 55u);
   EXPECT_EQ(MaildirNameSize("1.M2P3.h"), 0u);

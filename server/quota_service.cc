@@ -163,18 +163,7 @@ void RecordQuotaChange(const QuotaEnv& env, const QuotaTarget& target,
   storage::AppendMaildirsizeAsync(
       &env.loop->file_io(), target.maildir, bytes, messages,
       [env, target, done = std::move(done)](int r) mutable {
-        if (r == -ENOENT) {
-          return RecalculateOnHelper(
-              env, target,
-              [maildir = target.maildir, done = std::move(done)](
-                  absl::StatusOr<QuotaUsage> usage) mutable {
-                if (!usage.ok()) {
-                  LOG_WARNING("quota: recalculating ", maildir, ": ",
-                              usage.status().ToString());
-                }
-                if (done) done();
-              });
-        }
+        if (r == -ENOENT) return RecalculateQuota(env, target, std::move(done));
         if (r < 0) {
           LOG_WARNING("quota: append to ", target.maildir,
                       "/maildirsize failed: ", strerror(-r));
@@ -183,14 +172,21 @@ void RecordQuotaChange(const QuotaEnv& env, const QuotaTarget& target,
       });
 }
 
-void RecalculateQuota(const QuotaEnv& env, const QuotaTarget& target) {
-  if (!target.enabled()) return;
-  RecalculateOnHelper(env, target, [maildir = target.maildir](
-                                       absl::StatusOr<QuotaUsage> usage) {
-    if (!usage.ok()) {
-      LOG_WARNING("quota: recalculating ", maildir, ": ", usage.status().ToString());
-    }
-  });
+void RecalculateQuota(const QuotaEnv& env, const QuotaTarget& target,
+                      absl::AnyInvocable<void()> done) {
+  if (!target.enabled()) {
+    if (done) done();
+    return;
+  }
+  RecalculateOnHelper(env, target,
+                      [maildir = target.maildir, done = std::move(done)](
+                          absl::StatusOr<QuotaUsage> usage) mutable {
+                        if (!usage.ok()) {
+                          LOG_WARNING("quota: recalculating ", maildir, ": ",
+                                      usage.status().ToString());
+                        }
+                        if (done) done();
+                      });
 }
 
 uint64_t MaildirNameSize(std::string_view name) {

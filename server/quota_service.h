@@ -42,7 +42,8 @@ class QuotaPolicy {
   // once. `defaults` (config quota.storage / quota.messages) apply to users
   // without a rule, and to the limit a user's rules leave unset.
   // InvalidArgument "user <u>: quota rule '...': ..." for a bad rule.
-  // Per-mailbox rules are skipped with a warning in the log.
+  // Per-mailbox rules are skipped with a warning in the log. `directory`
+  // must outlive the policy.
   static absl::StatusOr<std::unique_ptr<QuotaPolicy>> Create(
       const Directory& directory, storage::QuotaLimits defaults);
 
@@ -112,8 +113,10 @@ void RecordQuotaChange(const QuotaEnv& env, const QuotaTarget& target,
 
 // Recounts an enabled target from its folders on the helper pool and
 // rewrites maildirsize (after changes too big to track, e.g. a deleted
-// folder). Fire and forget.
-void RecalculateQuota(const QuotaEnv& env, const QuotaTarget& target);
+// folder). Failures are logged. `done` (may be null) runs afterwards;
+// inside this call for a disabled target.
+void RecalculateQuota(const QuotaEnv& env, const QuotaTarget& target,
+                      absl::AnyInvocable<void()> done = nullptr);
 
 // The S= size of a Maildir file name (0 when it has none).
 uint64_t MaildirNameSize(std::string_view name);

@@ -207,8 +207,10 @@ void ImapSession::CmdDelete(const ringmail::imap::Command& cmd) {
                                                           : "Cannot delete mailbox.");
         }
         user_->Forget(name);
-        RecalculateQuota(quota_env(), user_->quota);  // its messages are gone
-        Finish(ringmail::imap::Status::kOk, "", "Delete completed.");
+        // Its messages are gone: maildirsize is recounted before the reply.
+        RecalculateQuota(quota_env(), user_->quota, [this, alive] {
+          if (*alive) Finish(ringmail::imap::Status::kOk, "", "Delete completed.");
+        });
       });
 }
 

@@ -217,13 +217,16 @@ struct ReadJob {
   }
   void ReadMore() {
     if (got == kMaildirsizeMaxBytes) return Finish(0);
-    io->Read(fd, result.data.data() + got, kMaildirsizeMaxBytes - got, got,
-             [this](int r) {
-               if (r < 0) return Finish(r);
-               if (r == 0) return Finish(0);
-               got += static_cast<size_t>(r);
-               ReadMore();
-             });
+    const size_t want = kMaildirsizeMaxBytes - got;
+    io->Read(fd, result.data.data() + got, want, got, [this, want](int r) {
+      if (r < 0) return Finish(r);
+      got += static_cast<size_t>(r);
+      // A regular file reads short only at its end. What a concurrent
+      // appender adds after that point is not needed: a partial last
+      // line is ignored by the parser anyway.
+      if (static_cast<size_t>(r) < want) return Finish(0);
+      ReadMore();
+    });
   }
 };
 

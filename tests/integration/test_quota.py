@@ -249,7 +249,7 @@ class QuotaTest(DaemonTestCase):
         self.assertEqual(self.quota_line(M),
                          f'"User quota" (STORAGE {kib_up(size)} 10 MESSAGE 3 3)')
 
-    def test_expunge_and_dele_give_space_back(self):
+    def test_expunge_dele_and_delete_give_space_back(self):
         self.fill_to_count()
         with self.assertRaises(smtplib.SMTPRecipientsRefused):
             smtp_deliver(self.port, QUOTA, message(100))
@@ -271,6 +271,18 @@ class QuotaTest(DaemonTestCase):
         p.dele(1)
         p.quit()
         smtp_deliver(self.port, QUOTA, message(100, "after dele"))
+        self.assertEqual(self.stored()[1], LIMIT_MESSAGES)
+
+        # DELETE of a folder: maildirsize is recounted before the reply.
+        M = self.imap()
+        self.assertEqual(M.create("Kept")[0], "OK")
+        M.select("INBOX")
+        self.assertEqual(M._simple_command("MOVE", "1", "Kept")[0], "OK")
+        M.close()
+        with self.assertRaises(smtplib.SMTPRecipientsRefused):
+            smtp_deliver(self.port, QUOTA, message(100))
+        self.assertEqual(M.delete("Kept")[0], "OK")
+        smtp_deliver(self.port, QUOTA, message(100, "after delete"))
         self.assertEqual(self.stored()[1], LIMIT_MESSAGES)
 
     def test_maildirsize_is_maildirplusplus(self):
