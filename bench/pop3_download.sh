@@ -9,10 +9,17 @@
 # download (the server assigns UIDs and builds its index), later passes
 # repeat it. Rate = messages (or RETR octets) / first connect .. last QUIT.
 #
+# --client ringbench swaps the Python client (which needs about one core of
+# its own and so caps both servers) for ringbench's pop3 mode (C++, io_uring,
+# one thread): each of CONCURRENCY connections logs in as user i mod USERS and
+# repeats its session for DURATION seconds per pass; rate = RETRs / elapsed.
+#
 #   bench/pop3_download.sh [--ringmaild PATH] [--users 100] [--messages 200]
 #                          [--size 20480] [--concurrency 100] [--procs 2]
 #                          [--passes 2] [--timeout 600]
 #                          [--only ringmail|dovecot] [--keep]
+#                          [--client python|ringbench] [--ringbench PATH]
+#                          [--duration 10]
 #
 # Loopback only. Dovecot runs from a private config in the temp dir
 # (tests/integration/dovecot.py; the system dovecot service stays stopped
@@ -24,7 +31,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 PY=/usr/bin/python3
 
 users=100 messages=200 size=20480 concurrency=100 procs=2 passes=2 timeout=600
-only="" keep=0 ringmaild=""
+only="" keep=0 ringmaild="" client=python ringbench="" duration=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --ringmaild) ringmaild="$2"; shift 2 ;;
@@ -37,7 +44,10 @@ while [ $# -gt 0 ]; do
     --timeout) timeout="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --client) client="$2"; shift 2 ;;
+    --ringbench) ringbench="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +57,11 @@ rm_ensure_packages
 if [ -z "$ringmaild" ] && [ "$only" != dovecot ]; then
   rm_build_daemon
   ringmaild="$RINGMAILD"
+fi
+if [ "$client" = ringbench ] && [ -z "$ringbench" ]; then
+  rm_log "bazel build -c opt //bench:ringbench"
+  (cd "$RINGMAIL_ROOT" && bazel build -c opt --symlink_prefix=/ //bench:ringbench </dev/null)
+  ringbench="$(cd "$RINGMAIL_ROOT" && bazel info -c opt bazel-bin 2>/dev/null)/bench/ringbench/ringbench"
 fi
 
 work="$(mktemp -d /tmp/ringmail-pop3bench.XXXXXX)"
@@ -68,21 +83,26 @@ if [ -n "$ringmaild" ]; then
 else
   : > "$work/ringmaild"
 fi
+client_args=(--client "$client")
+if [ "$client" = ringbench ]; then
+  cp "$(readlink -f "$ringbench")" "$work/ringbench"
+  client_args+=(--ringbench "$work/ringbench" --duration "$duration")
+fi
 
 echo "machine: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 only_arg=()
 [ -n "$only" ] && only_arg=(--only "$only")
-timeout $((timeout * (passes * 2 + 1) + 300)) $PY "$here/pop3/driver.py" --ringmaild "$work/ringmaild" \
+timeout $(((timeout + duration) * (passes * 2 + 1) + 300)) $PY "$here/pop3/driver.py" --ringmaild "$work/ringmaild" \
   --work "$work" --users "$users" --messages "$messages" --size "$size" \
   --concurrency "$concurrency" --procs "$procs" --passes "$passes" --timeout "$timeout" \
-  "${only_arg[@]}" >"$work/results" &
+  "${only_arg[@]}" "${client_args[@]}" >"$work/results" &
 driver_pid=$!
 status=0
 wait "$driver_pid" || status=$?
 driver_pid=""
 
 echo
-echo "POP3 download: $users users x $messages msgs x ~$size B, $concurrency sessions, client $procs procs, $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "POP3 download: $users users x $messages msgs x ~$size B, $concurrency sessions, client $client ($procs procs if python), $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 awk '
   $1 == "RESULT" {
     printf "%-9s pass %d: %8.0f msgs/s %8.1f MB/s  (%d msgs, %.1f MB in %.2f s; client CPU %.1f s)\n",

@@ -115,6 +115,8 @@ struct RelayConfig {
   RelayPolicy default_policy;
   std::vector<std::pair<std::string, RelayPolicy>> destinations;  // by domain
   std::string destination_policy_text;       // as configured; parsed at finalize
+  // Trust anchors (PEM bundle) for destinations with tls = verify.
+  std::string tls_ca_file = "/etc/ssl/certs/ca-certificates.crt";
   std::string control_socket;                // default <data_dir>/ringmail.sock
   std::string queue_dir;                     // default <data_dir>/queue
 };

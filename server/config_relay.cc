@@ -1,4 +1,6 @@
 // The relay's configuration keys (docs/config.md, "Relay").
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -22,10 +24,13 @@ absl::Status ParsePort(std::string_view t, uint16_t* out) {
   return s;
 }
 
+// "verify" is Postfix's smtp_tls_security_level=verify: STARTTLS required,
+// the chain must lead to relay.tls_ca_file and the certificate must name the
+// MX host (the name found in DNS, not the mail domain).
 absl::Status ParseTlsPolicy(std::string_view t, std::string* out) {
-  if (t != "none" && t != "opportunistic" && t != "required") {
+  if (t != "none" && t != "opportunistic" && t != "required" && t != "verify") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "expected none, opportunistic or required, got '", std::string(t), "'"));
+        "expected none, opportunistic, required or verify, got '", std::string(t), "'"));
   }
   *out = std::string(t);
   return absl::OkStatus();
@@ -141,6 +146,18 @@ absl::Status FinalizeRelayConfig(Config& c) {
     return absl::InvalidArgumentError(
         absl::StrCat("relay.destination_policy: ", s.message()));
   }
+  // A verify policy without readable trust anchors would defer every
+  // message for that destination: refuse to start instead.
+  bool verify = c.relay.default_policy.tls == "verify";
+  for (const auto& [domain, policy] : c.relay.destinations) {
+    verify = verify || policy.tls == "verify";
+  }
+  if (verify && (c.relay.tls_ca_file.empty() ||
+                 access(c.relay.tls_ca_file.c_str(), R_OK) != 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "relay.tls_ca_file: tls = verify needs a readable CA file, got '",
+        c.relay.tls_ca_file, "'"));
+  }
   return absl::OkStatus();
 }
 
@@ -224,9 +241,16 @@ const std::vector<KeyDef>& RelayKeys() {
          c.relay.default_policy.bind_address = std::string(t);
          return absl::OkStatus();
        }},
-      {"relay.tls", "relay_tls", "outbound STARTTLS: none, opportunistic, required",
+      {"relay.tls", "relay_tls",
+       "outbound STARTTLS: none, opportunistic, required, verify",
        [](Config& c, std::string_view t) {
          return ParseTlsPolicy(t, &c.relay.default_policy.tls);
+       }},
+      {"relay.tls_ca_file", "relay_tls_ca_file",
+       "PEM trust anchors for tls = verify (default: the system bundle)",
+       [](Config& c, std::string_view t) {
+         c.relay.tls_ca_file = std::string(t);
+         return absl::OkStatus();
        }},
       {"relay.destination_policy", "destination_policy",
        "per-domain overrides DOMAIN:key=value;...,DOMAIN:... (keys: "

@@ -14,7 +14,7 @@ constexpr uint8_t kAuth = kStateAuthOrSelected;
 constexpr uint8_t kPre = kStateNotAuthenticated;
 constexpr uint8_t kSel = kStateSelected;
 
-constexpr std::array<CommandSpec, 35> kTable = {{
+constexpr std::array<CommandSpec, 40> kTable = {{
     // name, id, states, uid, concurrency, uses_msn, may_expunge
     {"CAPABILITY", CommandId::kCapability, kAny, U::kNone, C::kShared, false, false},
     {"NOOP", CommandId::kNoop, kAny, U::kNone, C::kExclusive, false, true},
@@ -51,6 +51,13 @@ constexpr std::array<CommandSpec, 35> kTable = {{
     {"GETQUOTA", CommandId::kGetQuota, kAuth, U::kNone, C::kShared, false, false},
     {"GETQUOTAROOT", CommandId::kGetQuotaRoot, kAuth, U::kNone, C::kShared, false, false},
     {"SETQUOTA", CommandId::kSetQuota, kAuth, U::kNone, C::kShared, false, false},
+    // RFC 4314 ACL commands. Exclusive: a rights change must not race the
+    // commands it restricts.
+    {"SETACL", CommandId::kSetAcl, kAuth, U::kNone, C::kExclusive, false, false},
+    {"DELETEACL", CommandId::kDeleteAcl, kAuth, U::kNone, C::kExclusive, false, false},
+    {"GETACL", CommandId::kGetAcl, kAuth, U::kNone, C::kShared, false, false},
+    {"LISTRIGHTS", CommandId::kListRights, kAuth, U::kNone, C::kShared, false, false},
+    {"MYRIGHTS", CommandId::kMyRights, kAuth, U::kNone, C::kShared, false, false},
 }};
 
 }  // namespace

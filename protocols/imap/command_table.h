@@ -17,6 +17,7 @@ enum class CommandId : uint8_t {
   kCheck, kClose, kUnselect, kExpunge, kSearch, kFetch, kStore, kCopy, kMove,
   kSort, kThread,  // RFC 5256
   kGetQuota, kGetQuotaRoot, kSetQuota,  // RFC 9208
+  kSetAcl, kDeleteAcl, kGetAcl, kListRights, kMyRights,  // RFC 4314
 };
 
 // RFC 3501 §3 states a command may be issued in (bit set).

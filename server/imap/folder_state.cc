@@ -79,12 +79,13 @@ struct IndexWriteQueue : std::enable_shared_from_this<IndexWriteQueue> {
 
 FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
                          engine::FsWatcher* watcher, std::string name,
-                         std::string path)
+                         std::string path, bool guest)
     : loop_(loop),
       pool_(pool),
       watcher_(watcher),
       name_(std::move(name)),
       path_(std::move(path)),
+      guest_(guest),
       writes_(std::make_shared<IndexWriteQueue>(loop, pool, path_)) {}
 
 FolderState::~FolderState() {
@@ -95,7 +96,8 @@ FolderState::~FolderState() {
 }
 
 void FolderState::CloseIndex() {
-  if (!loaded_) return;
+  // A guest never writes the owner's index (guest mode, folder_state.h).
+  if (!loaded_ || guest_) return;
   if (owner_token_.empty()) {
     if (!index_.dirty()) return;
     writes_->Push([path = path_, bytes = index_.Serialize()]() {
@@ -177,7 +179,8 @@ void FolderState::Sync(absl::AnyInvocable<void(absl::Status)> done) {
 
 void FolderState::StartSync() {
   syncing_ = true;
-  bool first = !loaded_;
+  // A guest does not become the index's owner (guest mode).
+  bool first = !loaded_ && !guest_;
   std::string path = path_;
   storage::SyncLimits limits;
   uint64_t changes_at_start = local_changes_;
@@ -323,7 +326,7 @@ void FolderState::CacheStructure(uint32_t uid, mime::Structure s) {
 }
 
 void FolderState::SaveIfDirty() {
-  if (!loaded_ || !index_.dirty()) return;
+  if (!loaded_ || guest_ || !index_.dirty()) return;
   // No close token: until the closing write, a load treats this file as
   // possibly stale (index_store.h).
   std::string bytes = index_.Serialize();

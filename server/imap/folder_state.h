@@ -16,6 +16,15 @@
 // sync opens it, and the destructor closes it with a final write that
 // outlives this object. An index that was not closed cleanly (a crash)
 // gets its counter raised to a time floor before anything is reported.
+//
+// Guest mode (a shared folder opened on a core that is not its owner's home
+// core): the folder is handled like an outside Maildir program would, so
+// two cores never share memory. UIDs are assigned under the dovecot-uidlist
+// dotlock (re-read first), flag changes are renames, and the owner's core
+// sees both through its inotify watch. A guest never opens, writes or
+// closes ringmail-index (a second owner would take the index from the
+// owner's core): its index is rebuilt from the directory and the uidlist,
+// and mod-sequences are not persistent (NOMODSEQ, RFC 7162 §3.1.2.2).
 #ifndef RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
 #define RINGMAIL_SERVER_IMAP_FOLDER_STATE_H_
 
@@ -46,8 +55,10 @@ class FolderState {
  public:
   // `path` is the folder's Maildir directory. `watcher` (may be null: sync
   // on command only) is the core's inotify instance; it must outlive this.
+  // `guest`: see guest mode above.
   FolderState(engine::Loop* loop, engine::HelperPool* pool,
-              engine::FsWatcher* watcher, std::string name, std::string path);
+              engine::FsWatcher* watcher, std::string name, std::string path,
+              bool guest = false);
   ~FolderState();
   FolderState(const FolderState&) = delete;
   FolderState& operator=(const FolderState&) = delete;
@@ -57,6 +68,7 @@ class FolderState {
   storage::FolderIndex& index() { return index_; }
   storage::MaildirKeywords& keywords() { return keywords_; }
   bool loaded() const { return loaded_; }
+  bool guest() const { return guest_; }
   // Mod-sequences survive restarts (HIGHESTMODSEQ); false means the owner
   // file could not be written, and SELECT answers NOMODSEQ (RFC 7162
   // §3.1.2.2). Meaningful once loaded.
@@ -114,6 +126,7 @@ class FolderState {
   engine::Loop::TimerId watch_sync_timer_ = 0;         // 0: none pending
   std::string name_;
   std::string path_;
+  bool guest_;
   storage::FolderIndex index_;
   storage::MaildirKeywords keywords_;
   bool loaded_ = false;

@@ -148,7 +148,48 @@ void ImapService::ReleaseUser(MailUser* user) {
   if (--user->sessions > 0) return;
   // Keep nothing for users without sessions: the index files persist the
   // state, and memory stays proportional to active users.
-  users_.erase(user->user());
+  if (user->guest()) {
+    guests_.erase(user->user());
+  } else {
+    users_.erase(user->user());
+  }
+}
+
+MailUser* ImapService::AcquireOwner(const Directory::Mailbox& owner) {
+  if (HomeCore(owner) == loop_->id()) return AcquireUser(owner);
+  std::string key = UserKey(owner);
+  auto it = guests_.find(key);
+  if (it == guests_.end()) {
+    auto root = ctx_.location->Expand(owner.local_part, owner.domain);
+    storage::FolderNameOptions opts;
+    opts.delimiter = ctx_.config->imap.hierarchy_delimiter;
+    it = guests_
+             .emplace(key, std::make_unique<MailUser>(
+                               loop_, ctx_.pool, watcher_.get(), key,
+                               root.ok() ? *root : std::string(), opts,
+                               /*guest=*/true))
+             .first;
+    // A guest's APPEND and COPY are charged to the owner's quota.
+    it->second->quota = QuotaTargetFor(ctx_.quota, *ctx_.location, owner);
+  }
+  ++it->second->sessions;
+  return it->second.get();
+}
+
+std::optional<Directory::Mailbox> ImapService::FindUser(std::string_view login) const {
+  size_t at = login.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == login.size()) {
+    return std::nullopt;
+  }
+  std::string domain(login.substr(at + 1));
+  for (char& c : domain) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return ctx_.directory->FindMailbox(login.substr(0, at), domain);
+}
+
+std::string ImapService::SharedDictPath() const {
+  return absl::StrCat(ctx_.config->data_dir, "/shared-mailboxes");
 }
 
 void ImapService::OnDelivered(const Directory::Mailbox& user) {

@@ -9,6 +9,8 @@
 #define RINGMAIL_SERVER_IMAP_IMAP_SERVICE_H_
 
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -93,7 +95,23 @@ class ImapService {
 
   // On the home core: the user's mail state, shared by their sessions.
   MailUser* AcquireUser(const Directory::Mailbox& user);
+  // Releases a MailUser from AcquireUser or AcquireOwner.
   void ReleaseUser(MailUser* user);
+
+  // On any core: the mail of `owner`, for a session of another user that
+  // opens one of the owner's shared folders (RFC 4314). On the owner's home
+  // core this is the owner's own MailUser (AcquireUser); elsewhere a guest
+  // MailUser (mail_user.h), shared by the guests on this core and dropped
+  // with the last of them. Release with ReleaseUser.
+  MailUser* AcquireOwner(const Directory::Mailbox& owner);
+
+  // The login name (user@domain, as MailUser::user()) of a local user, or
+  // nullopt when there is no such user.
+  std::optional<Directory::Mailbox> FindUser(std::string_view login) const;
+
+  // <data_dir>/shared-mailboxes: the shared-mailboxes dictionary
+  // (storage/mailbox/acl_shared_dict.h).
+  std::string SharedDictPath() const;
 
   // On the home core: new mail was delivered to `user`'s INBOX (by SMTP on
   // any core). Selected and idle sessions learn of it at once.
@@ -118,6 +136,8 @@ class ImapService {
   // Declared before users_ so it outlives their folders' watches.
   std::unique_ptr<engine::FsWatcher> watcher_;
   absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> users_;
+  // Guest MailUsers of owners whose home core is another one.
+  absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> guests_;
   bool shutting_down_ = false;
   absl::AnyInvocable<void()> shutdown_done_;
 };

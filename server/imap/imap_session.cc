@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "protocols/imap/acl.h"
 #include "protocols/imap/args.h"
 #include "server/auth_throttle.h"
 
@@ -23,6 +24,23 @@ constexpr absl::Duration kAuthFailureDelay = absl::Seconds(1);
 
 std::string Lower(std::string_view s) {
   return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
+}
+
+// RFC 4314 §3: ACL, and RIGHTS= listing the rights beyond RFC 2086 that
+// are implemented (all four: t, e, x, k).
+std::string WithAcl(std::string caps) {
+  absl::StrAppend(&caps, " ACL ", absl::string_view(ringmail::imap::kRightsCapability.data(),
+                                                   ringmail::imap::kRightsCapability.size()));
+  return caps;
+}
+
+// The capabilities after login (the LOGIN reply's CAPABILITY code).
+std::string AuthenticatedCapabilities() {
+  ringmail::imap::CapabilityOptions o;
+  o.authenticated = true;
+  o.quota = true;
+  o.condstore = true;
+  return WithAcl(ringmail::imap::BuildCapabilities(o));
 }
 
 }  // namespace
@@ -55,6 +73,7 @@ void ImapSession::StartStream() {
 ImapSession::~ImapSession() {
   *alive_ = false;
   Unselect();  // saves the folder index if this was its last view
+  ReleaseCommandOwners();
   if (user_ != nullptr) svc_->ReleaseUser(user_);
   svc_->Unregister(this);
 }
@@ -64,7 +83,8 @@ std::string ImapSession::Capabilities() const {
       security_, state_.state() != ringmail::imap::SessionState::kNotAuthenticated);
   o.quota = o.authenticated;  // RFC 9208; after login only, like Dovecot
   o.condstore = true;
-  return ringmail::imap::BuildCapabilities(o);
+  if (!o.authenticated) return ringmail::imap::BuildCapabilities(o);
+  return WithAcl(ringmail::imap::BuildCapabilities(o));  // like Dovecot: after login
 }
 
 void ImapSession::StartFresh() {
@@ -256,6 +276,11 @@ void ImapSession::Dispatch(const ringmail::imap::Command& cmd) {
     case Id::kGetQuota: return CmdGetQuota(cmd);
     case Id::kGetQuotaRoot: return CmdGetQuotaRoot(cmd);
     case Id::kSetQuota: return CmdSetQuota(cmd);
+    case Id::kSetAcl: return CmdSetAcl(cmd, false);
+    case Id::kDeleteAcl: return CmdSetAcl(cmd, true);
+    case Id::kGetAcl: return CmdGetAcl(cmd);
+    case Id::kListRights: return CmdListRights(cmd);
+    case Id::kMyRights: return CmdMyRights(cmd);
   }
   FinishBad("Unknown command");
 }
@@ -263,6 +288,7 @@ void ImapSession::Dispatch(const ringmail::imap::Command& cmd) {
 void ImapSession::Finish(ringmail::imap::Status status, std::string_view code,
                          std::string_view text) {
   if (gone_) return;
+  ReleaseCommandOwners();  // guest MailUsers leased by this command
   std::string modseq_code;  // RFC 7162 HIGHESTMODSEQ for the tagged OK
   if (view_) {
     FlushOwnVanished();
@@ -513,25 +539,14 @@ void ImapSession::LoggedIn(const Directory::Mailbox& mailbox) {
   if (home == svc_->loop()->id()) {
     user_ = svc_->AcquireUser(mailbox);
     Finish(ringmail::imap::Status::kOk,
-           absl::StrCat("CAPABILITY ", [&] {
-             ringmail::imap::CapabilityOptions o;
-             o.authenticated = true;
-             o.quota = true;
-             o.condstore = true;
-             return ringmail::imap::BuildCapabilities(o);
-           }()),
-           "Logged in");
+           absl::StrCat("CAPABILITY ", AuthenticatedCapabilities()), "Logged in");
     return;
   }
   // Hand the connection to the home core: reply first (it is sent before
   // the socket leaves), then move the socket with whatever the client has
   // already pipelined.
-  ringmail::imap::CapabilityOptions o;
-  o.authenticated = true;
-  o.quota = true;
-  o.condstore = true;
   ringmail::imap::AppendTagged(&out(), tag_, ringmail::imap::Status::kOk,
-                     absl::StrCat("CAPABILITY ", ringmail::imap::BuildCapabilities(o)),
+                     absl::StrCat("CAPABILITY ", AuthenticatedCapabilities()),
                      "Logged in");
   busy_ = false;
   std::string unread = std::move(pending_);

@@ -28,6 +28,8 @@
 #include "server/imap/folder_state.h"
 #include "server/imap/imap_service.h"
 #include "server/imap/mail_user.h"
+#include "server/imap/mailbox_access.h"
+#include "storage/mailbox/acl.h"
 
 namespace ringmail::server::imap {
 
@@ -186,8 +188,11 @@ class ImapSession final : public engine::ConnectionHandler {
   // Calls then(true) when `bytes` in `messages` more messages fit the
   // user's quota (at once for a user without limits), else then(false);
   // never after the session is gone.
+  // `target` (may be null: the session user's) is the quota charged; a
+  // shared folder's writes are charged to its owner.
   void CheckQuota(uint64_t bytes, uint64_t messages,
-                  absl::AnyInvocable<void(bool fits)> then);
+                  absl::AnyInvocable<void(bool fits)> then,
+                  const QuotaTarget* target = nullptr);
   // NO [OVERQUOTA] (RFC 9208 §4.3), Dovecot's text.
   void FinishOverQuota();
   // Stored (positive) or expunged (negative) messages, for maildirsize.
@@ -195,11 +200,47 @@ class ImapSession final : public engine::ConnectionHandler {
   // when there is nothing to record), never after the session is gone:
   // replies sent from it are never ahead of what other cores read.
   void NoteQuotaChange(int64_t bytes, int64_t messages,
-                       absl::AnyInvocable<void()> then = nullptr);
+                       absl::AnyInvocable<void()> then = nullptr,
+                       const QuotaTarget* target = nullptr);
   // The stored size of the messages `uids` of `folder` (those still there).
   static uint64_t StoredBytes(FolderState& folder,
                               const std::vector<uint32_t>& uids);
   QuotaEnv quota_env() const;
+
+  // ---- shared folders and ACL, RFC 4314 (mailbox_access.cc, acl_commands.cc)
+  // Resolves `name` (personal, or shared/<owner>/<folder>). False when it
+  // names nothing (unknown owner, invalid name). A foreign owner's MailUser
+  // is leased until the command finishes (cmd_owners_).
+  bool ResolveMailbox(std::string_view name, MailboxAccess* out);
+  // ResolveMailbox, then reads the folder's dovecot-acl on a helper and
+  // calls then(access) with this user's rights; an unresolvable name gets
+  // rights 0 (so RequireRights answers NONEXISTENT). Never after the
+  // session is gone.
+  void WithAccess(std::string name, absl::AnyInvocable<void(MailboxAccess)> then);
+  // False after finishing with NO when `a` lacks any of `needed`:
+  // `hidden_code` (NONEXISTENT, or TRYCREATE for APPEND/COPY targets) when
+  // `l` is missing too, so a folder the user may not see does not leak its
+  // existence (RFC 4314 §6); else NOPERM (RFC 5530).
+  bool RequireRights(const MailboxAccess& a, storage::AclRights needed,
+                     std::string_view hidden_code);
+  // The MailUser owning the selected folder (the user's own or leased).
+  MailUser* selected_owner() const {
+    return selected_owner_ != nullptr ? selected_owner_ : user_;
+  }
+  bool HasSelectedRight(storage::AclRights r) const {
+    return (selected_rights_ & r) == r;
+  }
+  void ReleaseCommandOwners();
+  std::string FormatMailboxName(std::string_view utf8) const;
+  void CmdSetAcl(const ringmail::imap::Command& cmd, bool remove);
+  void CmdGetAcl(const ringmail::imap::Command& cmd);
+  void CmdListRights(const ringmail::imap::Command& cmd);
+  void CmdMyRights(const ringmail::imap::Command& cmd);
+  // After SETACL/DELETEACL: recomputes the owner's shared-mailboxes keys.
+  void UpdateSharedDict(MailUser* owner, absl::AnyInvocable<void()> then);
+  // LIST/LSUB in the shared namespace: appends the matching shared folders
+  // (and their namespace levels) visible to this user, then calls then().
+  void ListShared(std::string pattern, bool lsub, absl::AnyInvocable<void()> then);
 
   ImapService* svc_;
   engine::Connection* plain_;  // non-null while plaintext (STARTTLS source)
@@ -213,6 +254,12 @@ class ImapSession final : public engine::ConnectionHandler {
   MailUser* user_ = nullptr;
   std::unique_ptr<FolderView> view_;
   ModSeqState modseq_;
+  // Foreign owners leased by the running command (released by Finish).
+  std::vector<MailUser*> cmd_owners_;
+  // The owner of the selected folder when it is not user_ (leased until
+  // Unselect), and this user's rights on the selected folder.
+  MailUser* selected_owner_ = nullptr;
+  storage::AclRights selected_rights_ = storage::kAclAllRights;
 
   // The command in progress.
   bool busy_ = false;
@@ -230,6 +277,10 @@ class ImapSession final : public engine::ConnectionHandler {
     std::string data;
     uint64_t crlf_size = 0;  // the literal as sent
     bool pending_cr = false;
+    // The target folder's owner (the user's own, or leased for the
+    // command) and its name in the owner's tree.
+    MailUser* owner = nullptr;
+    std::string folder;
   };
   std::unique_ptr<AppendState> append_;
 

@@ -17,7 +17,7 @@ absl::StatusOr<FolderState*> MailUser::Open(std::string_view name) {
   if (it != folders_.end()) return it->second.get();
   auto path = FolderPath(canonical);
   if (!path.ok()) return path.status();
-  auto state = std::make_unique<FolderState>(loop_, pool_, watcher_, canonical, *path);
+  auto state = std::make_unique<FolderState>(loop_, pool_, watcher_, canonical, *path, guest_);
   FolderState* raw = state.get();
   folders_.emplace(canonical, std::move(state));
   return raw;

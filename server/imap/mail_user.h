@@ -1,6 +1,12 @@
 // One user's mail on the user's home core: the Maildir root and the
 // folders open for that user's sessions. Only the home core touches it, so
 // UID assignment and flag changes need no locks between cores.
+//
+// A *guest* MailUser is the same user's mail opened on another core for
+// sessions of other users the owner shared folders with (RFC 4314, see
+// docs/architecture.md "Shared folders and ACL"). Its folders run in guest
+// mode (FolderState): they touch the Maildir like an outside program does
+// and never take the owner's ringmail-index.
 #ifndef RINGMAIL_SERVER_IMAP_MAIL_USER_H_
 #define RINGMAIL_SERVER_IMAP_MAIL_USER_H_
 
@@ -24,14 +30,16 @@ class MailUser {
   // FolderState; it must outlive this object.
   MailUser(engine::Loop* loop, engine::HelperPool* pool,
            engine::FsWatcher* watcher, std::string user, std::string root,
-           storage::FolderNameOptions options)
+           storage::FolderNameOptions options, bool guest = false)
       : loop_(loop), pool_(pool), watcher_(watcher), user_(std::move(user)),
-        root_(std::move(root)), options_(options) {}
+        root_(std::move(root)), options_(options), guest_(guest) {}
 
   const std::string& user() const { return user_; }
   // The Maildir root (INBOX).
   const std::string& root() const { return root_; }
   const storage::FolderNameOptions& options() const { return options_; }
+  // Opened on a core other than the user's home core (see above).
+  bool guest() const { return guest_; }
   engine::Loop* loop() const { return loop_; }
   engine::HelperPool* pool() const { return pool_; }
 
@@ -59,6 +67,7 @@ class MailUser {
   std::string user_;
   std::string root_;
   storage::FolderNameOptions options_;
+  bool guest_;
   absl::flat_hash_map<std::string, std::unique_ptr<FolderState>> folders_;
 };
 

@@ -1,7 +1,6 @@
-// What the index knows of one message, for commands outside
-// imap_message_commands.cc (SORT, THREAD). Defined in
-// imap_message_commands.cc, beside the FETCH and SEARCH code that uses the
-// same helpers, so every command sees a message the same way.
+// What the index knows of one message, for FETCH, SEARCH, SORT and THREAD
+// (defined in message_lookup.cc), so every command sees a message the same
+// way.
 #ifndef RINGMAIL_SERVER_IMAP_MESSAGE_LOOKUP_H_
 #define RINGMAIL_SERVER_IMAP_MESSAGE_LOOKUP_H_
 

@@ -1,6 +1,9 @@
 // QUOTA (RFC 9208): GETQUOTAROOT, GETQUOTA, SETQUOTA, and the quota checks
 // and maildirsize updates of APPEND, COPY, MOVE and EXPUNGE.
 //
+// Writes to another user's shared folder are charged to that owner's
+// quota; GETQUOTAROOT on such a folder is refused, as in Dovecot.
+//
 // Every user has at most one quota root, "User quota" (Dovecot's name with
 // `quota = maildir:User quota`), covering all their folders; a user without
 // limits has none. Resources: STORAGE in units of 1024 octets (rounded up,
@@ -9,6 +12,7 @@
 #include "engine/log.h"
 #include "protocols/imap/args.h"
 #include "server/imap/imap_session.h"
+#include "server/imap/mailbox_access.h"
 
 namespace ringmail::server::imap {
 namespace {
@@ -70,6 +74,21 @@ void ImapSession::CmdGetQuotaRoot(const ringmail::imap::Command& cmd) {
   std::string_view as_sent;
   if (!ringmail::imap::AstringValue(cmd.args[0], &scratch, &as_sent)) {
     return FinishBad("Invalid mailbox name.");
+  }
+  // A folder in the shared namespace is charged to its owner (APPEND and
+  // COPY use the owner's QuotaTarget), but, like Dovecot (imap-quota
+  // cmd_getquotaroot: "ns->owner != client->user"), another user's quota
+  // is not shown: a folder of a namespace owned by someone else gets NO.
+  // RFC 9208 §4.3.1 does not say whose roots a shared mailbox lists; we
+  // follow Dovecot, which also keeps the owner's usage private. Only when
+  // quota is configured at all (Dovecot: the quota plugin is loaded for
+  // the user; else "OK No quota." comes first).
+  if (svc_->ctx().quota != nullptr && svc_->ctx().quota->any()) {
+    MailboxAccess access;
+    if (ResolveMailbox(name, &access) && access.shared && !access.is_owner &&
+        !access.owner_name.empty()) {
+      return FinishNo("", "Not showing other users' quota.");
+    }
   }
   std::string quotaroot = "* QUOTAROOT ";
   AppendAstring(&quotaroot, as_sent);
@@ -137,10 +156,11 @@ void ImapSession::CmdSetQuota(const ringmail::imap::Command& cmd) {
 }
 
 void ImapSession::CheckQuota(uint64_t bytes, uint64_t messages,
-                             absl::AnyInvocable<void(bool)> then) {
+                             absl::AnyInvocable<void(bool)> then,
+                             const QuotaTarget* target) {
   auto shared = std::make_shared<absl::AnyInvocable<void(bool)>>(std::move(then));
   bool at_once = CheckQuotaAsync(
-      quota_env(), user_->quota, bytes, messages,
+      quota_env(), target != nullptr ? *target : user_->quota, bytes, messages,
       [alive = alive_, shared](storage::QuotaVerdict v) {
         if (*alive) (*shared)(v == storage::QuotaVerdict::kFits);
       });
@@ -152,9 +172,11 @@ void ImapSession::FinishOverQuota() {
 }
 
 void ImapSession::NoteQuotaChange(int64_t bytes, int64_t messages,
-                                  absl::AnyInvocable<void()> then) {
-  if (!then) return RecordQuotaChange(quota_env(), user_->quota, bytes, messages);
-  RecordQuotaChange(quota_env(), user_->quota, bytes, messages,
+                                  absl::AnyInvocable<void()> then,
+                                  const QuotaTarget* target) {
+  const QuotaTarget& quota = target != nullptr ? *target : user_->quota;
+  if (!then) return RecordQuotaChange(quota_env(), quota, bytes, messages);
+  RecordQuotaChange(quota_env(), quota, bytes, messages,
                     [alive = alive_, then = std::move(then)]() mutable {
                       if (*alive) then();
                     });

@@ -142,6 +142,15 @@ void Pop3Session::AfterAnswer() {
 void Pop3Session::CloseConnection() {
   if (closing_ || gone_) return;
   closing_ = true;
+  // A QUIT that ends the session (nothing to delete, or UPDATE done) frees
+  // the maildrop now, before the +OK is flushed: a client that logs in again
+  // as soon as it reads the reply must not get [IN-USE] from a lock that
+  // only the socket's close would release (RFC 1939 §6, §8). While an
+  // UPDATE is still running the lock stays until the session is destroyed.
+  if (session_.closed() && !lock_key_.empty()) {
+    svc_->Unlock(lock_key_);
+    lock_key_.clear();
+  }
   stream_->Close();  // flushes first
 }
 

@@ -13,6 +13,7 @@
 #include "engine/tls_client.h"
 #include "protocols/smtp/dsn.h"
 #include "server/relay/relay_service.h"
+#include "server/relay/tls_policy.h"
 
 namespace ringmail::server::relay {
 namespace {
@@ -186,10 +187,10 @@ void OutboundSession::OnConnected(int fd) {
   stream_ = conn_;
   smtp::ClientConfig cc;
   cc.helo_name = svc_->ctx().config->hostname;
-  const std::string& tls = svc_->scheduler().PolicyFor(domain_).tls;
-  cc.tls = tls == "none"       ? smtp::TlsPolicy::kNone
-           : tls == "required" ? smtp::TlsPolicy::kRequired
-                               : smtp::TlsPolicy::kOpportunistic;
+  const TlsMode mode = TlsModeFor(svc_->scheduler().PolicyFor(domain_).tls);
+  cc.tls = mode.policy;
+  verify_peer_ = mode.verify_peer;
+  tls_failure_.clear();
   cc.tls_available = svc_->tls_client() != nullptr;
   client_ = std::make_unique<smtp::ClientSession>(cc, this);
   closing_ = false;
@@ -382,15 +383,18 @@ void OutboundSession::OnStartTls() {
   assert(svc_->tls_client() != nullptr && conn_ != nullptr);
   engine::TlsClientParams params;
   params.server_name = current_host_;
-  // Opportunistic and "required" both encrypt without authenticating the
-  // MX (RFC 7435; MX names come from unsigned DNS anyway).
-  params.verify_peer = false;
+  // Opportunistic and "required" encrypt without authenticating the MX
+  // (RFC 7435); "verify" checks the chain and the MX host name.
+  params.verify_peer = verify_peer_;
   engine::TlsStream* tls = engine::TlsStream::StartClient(
       conn_, svc_->tls_client(), params, this,
       [this, alive = alive_](absl::Status s) {
         if (!*alive || client_ == nullptr || stream_ == nullptr) return;
         if (!s.ok()) {
           LOG_INFO("relay: TLS with ", current_host_, " failed: ", s.message());
+          // Kept for the deferral reply (the disconnect that follows would
+          // otherwise only say the connection was lost).
+          tls_failure_ = std::string(s.message().data(), s.message().size());
           return;  // the stream closes; OnClosed reports it
         }
         client_->TlsStarted(&stream_->output());
@@ -457,7 +461,13 @@ void OutboundSession::OnSessionFailed(const smtp::ServerReply& why, bool is_421)
   if (is_421) {
     svc_->scheduler().BackOff(domain_, text, svc_->loop()->now());
   }
-  if (!ever_ready_) {
+  if (!ever_ready_ && !tls_failure_.empty()) {
+    // RFC 3463 §3.8: X.7.5 "cryptographic failure". Still temporary (the
+    // certificate may be fixed), as in Postfix.
+    last_failure_ = Deferred(
+        absl::StrCat("451 4.7.5 TLS with ", current_host_, " failed: ", tls_failure_),
+        "4.7.5");
+  } else if (!ever_ready_) {
     // Greeting, EHLO or TLS trouble: this host failed; the next MX may do.
     last_failure_ = Deferred(
         absl::StrCat(text, " (host ", current_host_, ")"),

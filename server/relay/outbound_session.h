@@ -83,6 +83,8 @@ class OutboundSession final : public engine::ConnectionHandler,
   std::string current_host_;
   uint16_t port_ = 25;
   RecipientResult last_failure_;  // why the latest host did not work
+  bool verify_peer_ = false;      // this destination's policy is "verify"
+  std::string tls_failure_;       // the handshake's error on this host, if any
 
   engine::Connection* conn_ = nullptr;  // while plaintext
   engine::Stream* stream_ = nullptr;

@@ -14,6 +14,7 @@
 #include "protocols/smtp/dsn.h"
 #include "server/file_read.h"
 #include "server/relay/outbound_session.h"
+#include "storage/maildir/maildir_name.h"
 #include "storage/queue/spool_layout.h"
 
 namespace ringmail::server::relay {
@@ -64,7 +65,17 @@ absl::Status RelayService::Start() {
   auto resolver = engine::DnsResolver::Create(loop_, dns);
   if (!resolver.ok()) return resolver.status();
   resolver_ = std::move(*resolver);
-  auto tls = engine::TlsClientContext::Create(engine::TlsClientOptions{});
+  engine::TlsClientOptions tls_options;
+  tls_options.ca_file = ctx_.config->relay.tls_ca_file;
+  auto tls = engine::TlsClientContext::Create(tls_options);
+  if (!tls.ok() && !tls_options.ca_file.empty()) {
+    // Config validation made sure the file is readable when a destination
+    // uses "verify"; otherwise (e.g. no system bundle installed) go on
+    // without trust anchors: opportunistic STARTTLS does not need them.
+    LOG_WARNING("relay: ", tls.status().message(), "; no trust anchors for outbound TLS");
+    tls_options.ca_file.clear();
+    tls = engine::TlsClientContext::Create(tls_options);
+  }
   if (tls.ok()) {
     tls_client_ = std::move(*tls);
   } else {
@@ -108,8 +119,15 @@ std::string RelayService::NewQueueId() {
 void RelayService::Accepted(std::string file, storage::queue::QueueEnvelope env,
                             uint64_t crlf_size) {
   const size_t offset = storage::queue::EncodeQueuePrefix(env).size();
-  // The file's length is not needed: body reads stop at end of file.
-  const uint64_t file_bytes = kUnknownFileBytes;
+  // DeliveryQueue names the file with its exact length (S= is prefix plus
+  // content): with it the body is read with one buffer of the right size
+  // and no extra read to find the end. Without it (never expected) reads
+  // go on until end of file, 256 KiB at a time.
+  uint64_t file_bytes = kUnknownFileBytes;
+  if (auto name = storage::ParseMaildirName(file); name.ok() && name->size.has_value() &&
+                                                   *name->size >= offset) {
+    file_bytes = *name->size;
+  }
   if (crlf_size != 0) {
     storage::queue::StateRecord r;
     r.kind = storage::queue::StateRecord::Kind::kSize;
@@ -249,6 +267,32 @@ void RelayService::MaybeCompact() {
 
 void RelayService::Carry(Outcome out) {
   if (out.records.empty() && out.dsns.empty() && out.finished.empty()) return;
+  if (out.dsns.empty() && !out.finished.empty()) {
+    // No bounce has to become durable first, so the outcome and the
+    // `removed` records go out in the same group commit: one fdatasync per
+    // batch of finished messages instead of two in a row. If a crash tears
+    // the batch, each surviving line is still true: a `removed` line means
+    // every recipient was final, with or without its `rcpt` lines.
+    std::vector<uint64_t> removing;
+    for (uint64_t seq : out.finished) {
+      if (const Message* m = scheduler_.Find(seq); m != nullptr) {
+        storage::queue::StateRecord r;
+        r.kind = storage::queue::StateRecord::Kind::kRemoved;
+        r.file = m->file;
+        out.records.push_back(std::move(r));
+        removing.push_back(seq);
+      }
+    }
+    AppendRecords(std::move(out.records),
+                  [this, removing = std::move(removing)](absl::Status s) {
+                    if (!s.ok()) {
+                      LOG_ERROR("relay: state log append failed: ", s.message());
+                      return;  // the files stay; the restart replays the log
+                    }
+                    for (uint64_t seq : removing) UnlinkRemoved(seq);
+                  });
+    return;
+  }
   AppendRecords(
       std::move(out.records),
       [this, dsns = std::move(out.dsns),
@@ -284,18 +328,25 @@ void RelayService::RemoveFinished(uint64_t seq) {
   r.kind = storage::queue::StateRecord::Kind::kRemoved;
   r.file = m->file;
   std::string path = absl::StrCat(spool_dir_, "/new/", m->file);
-  AppendRecords({std::move(r)}, [this, seq, path](absl::Status s) {
+  AppendRecords({std::move(r)}, [this, seq](absl::Status s) {
     if (!s.ok()) return;  // stays; replay finishes it
-    loop_->file_io().UnlinkAt(AT_FDCWD, path, 0, [this, seq, path](int res) {
-      if (res < 0 && res != -ENOENT) {
-        LOG_ERROR("relay: unlink(", path, ") failed: ", strerror(-res));
-      }
-      recently_removed_.emplace_back(loop_->now(), path.substr(path.rfind('/') + 1));
-      while (recently_removed_.front().first < loop_->now() - absl::Minutes(1)) {
-        recently_removed_.pop_front();  // bounded: the journal checkpoints every ~1 s
-      }
-      scheduler_.Forget(seq);
-    });
+    UnlinkRemoved(seq);
+  });
+}
+
+void RelayService::UnlinkRemoved(uint64_t seq) {
+  const Message* m = scheduler_.Find(seq);
+  if (m == nullptr) return;
+  std::string path = absl::StrCat(spool_dir_, "/new/", m->file);
+  loop_->file_io().UnlinkAt(AT_FDCWD, path, 0, [this, seq, path](int res) {
+    if (res < 0 && res != -ENOENT) {
+      LOG_ERROR("relay: unlink(", path, ") failed: ", strerror(-res));
+    }
+    recently_removed_.emplace_back(loop_->now(), path.substr(path.rfind('/') + 1));
+    while (recently_removed_.front().first < loop_->now() - absl::Minutes(1)) {
+      recently_removed_.pop_front();  // bounded: the journal checkpoints every ~1 s
+    }
+    scheduler_.Forget(seq);
   });
 }
 

@@ -102,7 +102,10 @@ class RelayService {
   void SendDsn(DsnRequest req, absl::AnyInvocable<void(bool ok)> done);
   void DeliverDsn(const Message& m, std::string dsn_text,
                   absl::AnyInvocable<void(bool ok)> done);
+  // Appends `removed` for a finished message, then UnlinkRemoved.
   void RemoveFinished(uint64_t seq);
+  // Once its `removed` record is durable: unlinks the file, forgets it.
+  void UnlinkRemoved(uint64_t seq);
   // Rewrites the state log from the scheduler once it has grown enough.
   void MaybeCompact();
   void AppendRecords(std::vector<storage::queue::StateRecord> records,

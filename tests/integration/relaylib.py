@@ -41,13 +41,32 @@ def free_port_on_all(hosts):
     raise RuntimeError("no common free port")
 
 
+class _PortTaken(Exception):
+    """dnsmasq exited at start-up because its port was taken meanwhile."""
+
+
 class Dnsmasq:
     """dnsmasq on 127.0.0.1:<udp port>, answering only what it is given:
     mx = [(domain, host, preference)], hosts = [(name, ip)]."""
 
+    # free_port() releases the port before dnsmasq binds it, so another
+    # process can take it in between; dnsmasq then exits at start-up with
+    # "Address already in use" and we try again with a new port.
+    START_ATTEMPTS = 5
+
     def __init__(self, mx=(), hosts=()):
         self.dir = tempfile.mkdtemp(prefix="ringmail-dns.")
-        self.port = free_port(kind=socket.SOCK_DGRAM)
+        self.log = None
+        for attempt in range(self.START_ATTEMPTS):
+            self.port = free_port(kind=socket.SOCK_DGRAM)
+            try:
+                self._start(mx, hosts)
+                return
+            except _PortTaken:
+                if attempt + 1 == self.START_ATTEMPTS:
+                    raise RuntimeError(f"dnsmasq: no free port after {self.START_ATTEMPTS} attempts")
+
+    def _start(self, mx, hosts):
         args = [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "--keep-in-foreground",
                 "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
                 "--bind-interfaces", "--listen-address=127.0.0.1",
@@ -59,6 +78,8 @@ class Dnsmasq:
             args.append(f"--mx-host={domain},{host},{pref}")
         for name, ip in hosts:
             args.append(f"--host-record={name},{ip}")
+        if self.log:
+            self.log.close()
         self.log = open(os.path.join(self.dir, "log"), "wb")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         self._wait_ready(mx[0][0] if mx else "localhost")
@@ -71,7 +92,11 @@ class Dnsmasq:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("dnsmasq exited: " + open(self.log.name).read())
+                with open(self.log.name, errors="replace") as f:
+                    text = f.read()
+                if "Address already in use" in text:
+                    raise _PortTaken(text)
+                raise RuntimeError("dnsmasq exited: " + text)
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.settimeout(0.2)
             try:
@@ -115,6 +140,7 @@ class SinkState:
         # number (1-based) and returns one of those.
         self.behaviour = "accept"
         self.delay = 0.0         # seconds to sleep before answering DATA
+        self.tls_messages = 0    # messages received over STARTTLS
 
     def mode(self):
         b = self.behaviour
@@ -165,15 +191,31 @@ class _Handler:
         if delay:
             await asyncio.sleep(delay)
         with self.state.lock:
+            if session.ssl is not None:
+                self.state.tls_messages += 1
             self.state.messages.append((server._conn_id, envelope.mail_from,
                                         list(envelope.rcpt_tos), envelope.content))
         return "250 2.0.0 Ok: queued"
 
 
-class Sink:
-    """An aiosmtpd server on host:port with scripted answers."""
+def make_host_cert(directory, host):
+    """A fresh self-signed EC certificate naming `host` (CN and DNS SAN) and
+    its key in `directory`; returns (cert, key) paths. Never committed."""
+    cert = os.path.join(directory, f"{host}.crt")
+    key = os.path.join(directory, f"{host}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                    "-subj", f"/CN={host}", "-addext", f"subjectAltName=DNS:{host}",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self, host, port):
+
+class Sink:
+    """An aiosmtpd server on host:port with scripted answers; with
+    `tls_context` (an ssl.SSLContext) it offers STARTTLS."""
+
+    def __init__(self, host, port, tls_context=None):
         self.state = SinkState()
         state = self.state
 
@@ -183,7 +225,7 @@ class Sink:
 
         self.controller = _Controller(_Handler(state), hostname=host, port=port,
                                       server_hostname=f"sink-{host}",
-                                      enable_SMTPUTF8=True)
+                                      enable_SMTPUTF8=True, tls_context=tls_context)
         self.controller.start()
 
     def messages(self):

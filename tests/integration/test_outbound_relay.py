@@ -7,13 +7,15 @@ import glob
 import os
 import shutil
 import smtplib
+import ssl
 import subprocess
 import tempfile
 import time
 import unittest
 
+import harness
 from harness import Daemon, REPO
-from relaylib import Dnsmasq, Sink, free_port_on_all
+from relaylib import Dnsmasq, Sink, free_port_on_all, make_host_cert
 
 SINK_HOSTS = ["127.0.0.3", "127.0.0.4", "127.0.0.5"]
 DOWN_HOST = "127.0.0.2"  # nothing listens there: connection refused
@@ -54,7 +56,7 @@ class RelayCase(unittest.TestCase):
         self.sinks = {}
         for name, host in (("one", SINK_HOSTS[0]), ("two", SINK_HOSTS[1]),
                            ("three", SINK_HOSTS[2])):
-            sink = Sink(host, self.port)
+            sink = Sink(host, self.port, **self.sink_kwargs(name))
             self.addCleanup(sink.stop)
             self.sinks[name] = sink
         self.daemon = Daemon(extra_args=[
@@ -64,6 +66,9 @@ class RelayCase(unittest.TestCase):
         self.addCleanup(self.daemon.cleanup)
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
+
+    def sink_kwargs(self, name):
+        return {}
 
     def queue_files(self):
         return glob.glob(os.path.join(self.daemon.data_dir, "queue", "c*", "new", "*"))
@@ -78,7 +83,15 @@ class TestRelayBasics(RelayCase):
         self.assertEqual(msg[2], ["rcpt@one.test"])
         self.assertIn(b"Subject: relay test", msg[3])
         self.assertIn(b"Received: from", msg[3])  # our trace field went along
+        self.assertTrue(msg[3].endswith(b"\r\n\r\nhello\r\n"), msg[3][-40:])  # whole body
         wait_until(lambda: not self.queue_files(), what="queue to empty")
+
+    def test_large_message_arrives_whole(self):
+        # Several 256 KiB body reads; the last one ends at the file's length.
+        body = "".join(f"line {i:07d} " + "x" * 60 + "\r\n" for i in range(9000))
+        send(self.daemon.smtp_port, "alice@example.test", ["big@two.test"], body=body)
+        (msg,) = self.sinks["two"].wait_messages(1)
+        self.assertTrue(msg[3].endswith(b"\r\n\r\n" + body.encode()), len(msg[3]))
 
     def test_no_mx_uses_address_record(self):
         send(self.daemon.smtp_port, "alice@example.test", ["x@a-only.test"])
@@ -171,6 +184,77 @@ class TestRetryAndExpiry(RelayCase):
         send(self.daemon.smtp_port, "alice@example.test", ["drop@two.test"])
         msgs = self.sinks["two"].wait_messages(1, timeout=20)
         self.assertEqual(msgs[0][2], ["drop@two.test"])
+
+
+class VerifiedTlsCase(RelayCase):
+    """two.test's MX (mx.two.test) offers STARTTLS with a self-signed
+    certificate for `cert_host`; the relay's policy for two.test is verify."""
+    cert_host = "mx.two.test"
+
+    def setUp(self):
+        self.certdir = tempfile.mkdtemp(prefix="ringmail-relaytls.")
+        self.addCleanup(shutil.rmtree, self.certdir, ignore_errors=True)
+        self.cert, key = make_host_cert(self.certdir, self.cert_host)
+        self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.tls.load_cert_chain(self.cert, key)
+        self.extra = ("--destination_policy=two.test:tls=verify",) + tuple(self.ca_args())
+        super().setUp()
+
+    def ca_args(self):
+        return []
+
+    def sink_kwargs(self, name):
+        return {"tls_context": self.tls} if name == "two" else {}
+
+    def assert_deferred_for_tls(self):
+        send(self.daemon.smtp_port, "alice@example.test", ["v@two.test"])
+        wait_until(lambda: "451 4.7.5 TLS with mx.two.test failed" in self.daemon.log_tail(200),
+                   what="a TLS deferral in the log")
+        self.assertIn("certificate not verified", self.daemon.log_tail(200))
+        self.assertEqual(self.sinks["two"].messages(), [])
+        self.assertEqual(len(self.queue_files()), 1)  # deferred, not bounced
+        self.assertEqual(self.daemon.all_delivered(), [])
+
+
+class TestVerifyWithoutTheCa(VerifiedTlsCase):
+    # Default trust anchors: the system bundle, which does not know the
+    # sink's self-signed certificate.
+    def test_unverified_certificate_defers(self):
+        self.assert_deferred_for_tls()
+
+
+class TestVerifyWithTheCa(VerifiedTlsCase):
+    def ca_args(self):
+        return [f"--relay_tls_ca_file={self.cert}"]
+
+    def test_verified_certificate_delivers_over_tls(self):
+        send(self.daemon.smtp_port, "alice@example.test", ["v@two.test"])
+        (msg,) = self.sinks["two"].wait_messages(1)
+        self.assertEqual(msg[2], ["v@two.test"])
+        self.assertEqual(self.sinks["two"].state.tls_messages, 1)
+        wait_until(lambda: not self.queue_files(), what="queue to empty")
+
+
+class TestVerifyChecksTheHostName(VerifiedTlsCase):
+    # Trusted certificate, but for another name than the MX host.
+    cert_host = "other.test"
+
+    def ca_args(self):
+        return [f"--relay_tls_ca_file={self.cert}"]
+
+    def test_certificate_for_another_host_defers(self):
+        self.assert_deferred_for_tls()
+
+
+class TestVerifyNeedsTrustAnchors(unittest.TestCase):
+    def test_unreadable_ca_file_stops_start_up(self):
+        with tempfile.TemporaryDirectory(prefix="ringmail-relaytls.") as d:
+            p = subprocess.run(
+                [harness.binary(), f"--data_dir={d}", "--destination_policy=x.test:tls=verify",
+                 f"--relay_tls_ca_file={d}/missing.crt"],
+                capture_output=True, timeout=20)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"relay.tls_ca_file: tls = verify needs a readable CA file", p.stderr)
 
 
 class TestShaping(RelayCase):
