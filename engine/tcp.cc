@@ -19,8 +19,16 @@ namespace {
 constexpr absl::Duration kAcceptRetryDelay = absl::Milliseconds(100);
 // After -ENOBUFS (every provided buffer lent out), re-arm recv this soon.
 constexpr absl::Duration kNoBufsRetryDelay = absl::Milliseconds(1);
-// Keep an idle connection's output buffers small.
-constexpr size_t kMaxIdleOutputCapacity = 4096;
+// Output buffers up to this capacity are kept while more output is queued
+// (a busy connection reuses them); an idle connection keeps none.
+constexpr size_t kMaxBusyOutputCapacity = 64 << 10;
+
+// Frees a string's heap buffer (capacity() drops to the inline size).
+// References to the string stay valid.
+void ReleaseCapacity(std::string& s) {
+  s.clear();
+  std::string().swap(s);
+}
 
 std::string Errno(int e) { return std::strerror(e < 0 ? -e : e); }
 }  // namespace
@@ -312,10 +320,21 @@ void Connection::OnSent(int res) {
                        MSG_NOSIGNAL);
     return;
   }
-  sending_.clear();
   sent_ = 0;
-  if (sending_.capacity() > kMaxIdleOutputCapacity) sending_.shrink_to_fit();
+  if (out_.empty() || sending_.capacity() > kMaxBusyOutputCapacity) {
+    // Nothing more to send: the connection goes idle, and an idle
+    // connection holds no output buffer (thousands of idle sessions would
+    // otherwise each keep the capacity of their largest reply; issue 4).
+    ReleaseCapacity(sending_);
+    if (out_.empty()) ReleaseCapacity(out_);
+  } else {
+    sending_.clear();
+  }
   Flush();
+  if (!closing_ && !send_inflight_ && out_.empty() && handler_ != nullptr) {
+    handler_->OnOutputDrained();  // may Close (and so delete this): last
+    return;
+  }
   MaybeFinishClose();
 }
 
@@ -358,6 +377,12 @@ void Connection::Close() {
 void Connection::Abort() {
   closing_ = true;
   aborting_ = true;
+  if (send_inflight_) {
+    // A peer that reads nothing would hold the send, and so the close,
+    // forever; OnSent gets -ECANCELED (or the send finished first).
+    io_uring_prep_cancel64(loop_->ring().GetSqe(),
+                           reinterpret_cast<uint64_t>(&send_op_), 0);
+  }
   MaybeFinishClose();
 }
 

@@ -4,7 +4,9 @@
 // kernel spreads new connections over the cores; multishot accept.
 // Connection: multishot recv into the core's provided buffer ring (an idle
 // connection holds no receive buffer), one send in flight at a time with
-// everything queued meanwhile batched into the next send.
+// everything queued meanwhile batched into the next send; once all output
+// is sent the send buffers are freed, so an idle connection holds no heap
+// buffer at all.
 #ifndef RINGMAIL_ENGINE_TCP_H_
 #define RINGMAIL_ENGINE_TCP_H_
 
@@ -77,6 +79,12 @@ class ConnectionHandler {
   // The connection is gone (closed by us, reset, or error). Last call; the
   // Connection object has already been destroyed when this runs.
   virtual void OnClosed() = 0;
+  // A send completed and nothing is queued or in flight any more
+  // (pending_output() == 0), for handlers that produce output as the
+  // client takes it (back-pressure, e.g. POP3 RETR streaming). Not called
+  // while closing or handing over. The handler may queue and Flush output,
+  // or Close, from here.
+  virtual void OnOutputDrained() {}
 };
 
 class Connection final : public Stream {

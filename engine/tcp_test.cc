@@ -132,5 +132,69 @@ TEST(Tcp, MultishotAcceptRecvSendAndClose) {
   EXPECT_EQ(closed, 3);
 }
 
+// Replies to "big" with 8000 octets and to "cap" with the capacity of the
+// output buffer as the handler finds it: by then the big reply was sent.
+class CapacityHandler : public ConnectionHandler {
+ public:
+  explicit CapacityHandler(Connection* c) : c_(c) {}
+  void OnReceive(std::string_view data) override {
+    for (char ch : data) {
+      if (ch != '\n') {
+        line_ += ch;
+        continue;
+      }
+      if (line_ == "big") c_->output() += std::string(8000, 'b') + "\n";
+      if (line_ == "cap") c_->output() += "cap:" + std::to_string(c_->output().capacity()) + "\n";
+      line_.clear();
+    }
+    c_->Flush();
+  }
+  void OnPeerClosed() override { c_->Close(); }
+  void OnClosed() override { delete this; }
+
+ private:
+  Connection* c_;
+  std::string line_;
+};
+
+TEST(Tcp, IdleConnectionHoldsNoOutputBuffer) {
+  Mesh mesh(1, 1);
+  LoopOptions opts;
+  opts.ring.entries = 64;
+  opts.buffers.count = 4;
+  opts.buffers.buffer_size = 256;
+  auto addr = SocketAddress::Parse("127.0.0.1:0");
+  ASSERT_TRUE(addr.ok());
+  auto lfd = CreateListenSocket(*addr, 16);
+  ASSERT_TRUE(lfd.ok()) << lfd.status();
+  auto bound = BoundAddress(*lfd);
+  ASSERT_TRUE(bound.ok());
+  std::unique_ptr<Loop> loop;
+  std::unique_ptr<Listener> listener;
+  std::thread t([&] {
+    auto l = Loop::Create(0, &mesh, opts);
+    ASSERT_TRUE(l.ok()) << l.status();
+    loop = std::move(*l);
+    listener = std::make_unique<Listener>(loop.get(), *lfd, [&](int fd) {
+      auto* c = new Connection(loop.get(), fd);
+      c->Start(new CapacityHandler(c));
+    });
+    listener->Start();
+    loop->Run();
+    listener.reset();
+  });
+  mesh.WaitForLoops();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
+  ASSERT_EQ(write(fd, "big\n", 4), 4);
+  EXPECT_EQ(ReadUntil(fd, "\n").size(), 8001u);
+  ASSERT_EQ(write(fd, "cap\n", 4), 4);
+  // The inline (small-string) capacity only: no heap buffer kept.
+  EXPECT_EQ(ReadUntil(fd, "\n"), "cap:" + std::to_string(std::string().capacity()) + "\n");
+  close(fd);
+  mesh.PostFromThread(1, 0, [&] { loop->Stop(); });
+  t.join();
+}
+
 }  // namespace
 }  // namespace ringmail::engine

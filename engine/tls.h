@@ -254,6 +254,9 @@ class TlsStream final : public Stream, public ConnectionHandler {
   void OnReceive(std::string_view data) override;
   void OnPeerClosed() override;
   void OnClosed() override;
+  // The Connection sent everything: tells the app when no plaintext is
+  // waiting either (after the handshake, not while closing or released).
+  void OnOutputDrained() override;
 
  private:
   friend TlsStream* StartTls(Connection*, TlsContext*, ConnectionHandler*,

@@ -371,6 +371,11 @@ void TlsStream::OnClosed() {
   if (app != nullptr) app->OnClosed();
 }
 
+void TlsStream::OnOutputDrained() {
+  if (released_ || closing_ || !handshake_done_ || app_ == nullptr) return;
+  if (out_.empty()) app_->OnOutputDrained();
+}
+
 void TlsStream::SetHandshakeError(absl::Status status) {
   if (client_ && !handshake_done_ && handshake_error_.ok()) {
     handshake_error_ = std::move(status);

@@ -25,6 +25,10 @@ void Client::Wait::await_suspend(std::coroutine_handle<> h) {
   c->waiter_ = h;
   c->timer_ = c->loop_->AddTimer(c->timeout_, [c = c] {
     c->timer_ = 0;
+    if (c->soft_wait_) {
+      c->Wake();
+      return;
+    }
     c->timed_out_ = true;
     if (c->conn_ != nullptr) {
       c->conn_->Abort();  // OnClosed wakes the waiter
@@ -167,6 +171,17 @@ Task<absl::StatusOr<std::string>> Client::ReadDotBlock() {
     block.append(l);
     block.append("\r\n");
   }
+}
+
+Task<absl::Status> Client::WaitInput(absl::Duration max) {
+  if (!buffered().empty() || peer_closed_ || closed_ || timed_out_) co_return absl::OkStatus();
+  absl::Duration saved = timeout_;
+  timeout_ = max;
+  soft_wait_ = true;
+  co_await WaitForInput();
+  soft_wait_ = false;
+  timeout_ = saved;
+  co_return absl::OkStatus();
 }
 
 Task<absl::Status> Client::Close() {

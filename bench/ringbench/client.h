@@ -52,6 +52,12 @@ class Client final : public engine::ConnectionHandler {
   // Reads a POP3/SMTP style multi-line block up to the "." line and
   // returns it with dot-stuffing removed and the final "." line dropped.
   Task<absl::StatusOr<std::string>> ReadDotBlock();
+  // Waits up to `max` for input or the end of the stream; reaching `max` is
+  // not an error (unlike the reads' timeout) and leaves the connection up.
+  // For sessions that sit in IDLE and poll their run's stop condition.
+  Task<absl::Status> WaitInput(absl::Duration max);
+  // True when a whole line is buffered (ReadLine returns without waiting).
+  bool HasLine() const { return buffered().find('\n') != std::string_view::npos; }
 
   // Graceful close (output is flushed); returns when the connection is gone.
   Task<absl::Status> Close();
@@ -87,6 +93,7 @@ class Client final : public engine::ConnectionHandler {
   std::coroutine_handle<> waiter_;
   engine::Loop::TimerId timer_ = 0;
   bool timed_out_ = false;
+  bool soft_wait_ = false;  // WaitInput: the timer only wakes the waiter
   bool peer_closed_ = false;
   bool closed_ = true;  // no connection yet
   absl::Status connect_status_;

@@ -23,6 +23,7 @@ ThreadContext::ThreadContext(engine::Loop* loop, const Options& opts, int thread
 
 bool ThreadContext::stopping() const {
   return stopping_ || NowNanos() >= end_ns_ ||
+         (end_early != nullptr && end_early->load(std::memory_order_relaxed)) ||
          global_ops_->load(std::memory_order_relaxed) >= opts_.max_ops;
 }
 

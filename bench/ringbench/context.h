@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "bench/ringbench/client.h"
+#include "bench/ringbench/delivery_log.h"
 #include "bench/ringbench/options.h"
 #include "bench/ringbench/schedule.h"
 #include "bench/ringbench/stats.h"
@@ -49,6 +50,16 @@ class ThreadContext {
   void AbortAll();
   // Sessions currently established, over all threads (idle mode).
   std::atomic<int64_t>* sessions = nullptr;
+  // idle mode: clients past their opening phase (open or failed), over all
+  // threads; the deliverer starts once it reaches --connections.
+  std::atomic<int64_t>* settled = nullptr;
+  // idle mode with --deliver-rate: the deliverer's messages (shared).
+  DeliveryLog* deliveries = nullptr;
+  // Set by whoever ends the run early (the deliverer after
+  // --deliver-count); every thread's stopping() sees it.
+  std::atomic<bool>* end_early = nullptr;
+  // Monotonic time at which the run's duration ends.
+  int64_t end_ns() const { return end_ns_; }
 
  private:
   engine::Loop* loop_;
@@ -94,6 +105,12 @@ Task<absl::Status> RunSmtpClient(ThreadContext& ctx, int index);  // smtp, lmtp
 Task<absl::Status> RunPop3Client(ThreadContext& ctx, int index);
 Task<absl::Status> RunImapClient(ThreadContext& ctx, int index);
 Task<absl::Status> RunIdleClient(ThreadContext& ctx, int index);
+// idle mode's deliverer (one per run, --deliver-rate > 0).
+Task<absl::Status> RunDeliverer(ThreadContext& ctx);
+
+// Reads one SMTP reply (multi-line allowed) and returns its code.
+// Errors: the stream's (see Client), InvalidArgument for a malformed reply.
+Task<absl::StatusOr<int>> ReadSmtpReplyCode(Client& c);
 
 // Error kind for a failed stream read/connect ("timeout", "closed", ...).
 std::string ErrorKind(const absl::Status& s);

@@ -43,6 +43,12 @@ smtp/lmtp: --messages-per-connection=N (10) --recipients=N (1)
 imap: --mix=login=1,select=1,fetch_summary=30,... (see README) --mailbox=NAME
 pop3: --dele
 idle: --idle-protocol=imap|smtp (imap)  --spread-sources=on|off (on)
+  --deliver-rate=MSGS --smtp-target=HOST:PORT   (imap) while every session
+                            IDLEs, deliver MSGS/s by SMTP to their users and
+                            time each "* n EXISTS" (op exists_latency, from
+                            the end of DATA; exists_after_250 from the 250)
+  --deliver-delay=SECS (0)  start delivering SECS after all sessions opened
+  --deliver-count=N (0)     end the run after N deliveries (0: at --duration)
 )";
 }
 
@@ -148,6 +154,10 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
     else if (key == "dele") ok = ParseBool(v, &o.dele);
     else if (key == "idle-protocol") o.idle_protocol = std::string(v);
     else if (key == "spread-sources") ok = ParseBool(v, &o.spread_sources);
+    else if (key == "deliver-rate") dbl(&o.deliver_rate);
+    else if (key == "smtp-target") o.smtp_target_text = std::string(v);
+    else if (key == "deliver-delay") dbl(&o.deliver_delay_s);
+    else if (key == "deliver-count") num(&o.deliver_count);
     else return absl::InvalidArgumentError(absl::StrCat("unknown option --", key));
     if (!ok) return absl::InvalidArgumentError(absl::StrCat("bad value for --", key));
   }
@@ -177,6 +187,28 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   if (o.recipients < 1 || o.recipients > 1000) return absl::InvalidArgumentError("bad --recipients");
   if (o.idle_protocol != "imap" && o.idle_protocol != "smtp") {
     return absl::InvalidArgumentError("--idle-protocol is imap or smtp");
+  }
+  if (!(o.deliver_rate >= 0 && o.deliver_rate <= kMaxDeliverRate)) {
+    return absl::InvalidArgumentError(absl::StrCat("--deliver-rate must be 0..", kMaxDeliverRate));
+  }
+  if (!(o.deliver_delay_s >= 0 && o.deliver_delay_s <= kMaxDuration) || o.deliver_count < 0 ||
+      o.deliver_count > 100'000'000) {
+    return absl::InvalidArgumentError("bad --deliver-delay or --deliver-count");
+  }
+  if (o.deliver_rate > 0) {
+    if (o.mode != "idle" || o.idle_protocol != "imap") {
+      return absl::InvalidArgumentError("--deliver-rate needs idle mode over IMAP");
+    }
+    if (o.smtp_target_text.empty()) {
+      return absl::InvalidArgumentError("--deliver-rate needs --smtp-target=HOST:PORT");
+    }
+    auto st = engine::SocketAddress::Parse(o.smtp_target_text);
+    if (!st.ok()) return st.status();
+    o.smtp_target = *st;
+    if (!o.allow_remote && !IsLoopback(o.smtp_target)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--smtp-target ", o.smtp_target_text, " is not loopback; pass --allow-remote"));
+    }
   }
   if (!users_file.empty()) {
     auto u = ReadUsersFile(users_file);

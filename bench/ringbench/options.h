@@ -47,7 +47,20 @@ struct Options {
   // idle
   std::string idle_protocol = "imap";  // imap | smtp
   bool spread_sources = true;
+  // idle imap: new mail by SMTP to the held sessions' users at this rate
+  // (messages/s, 0 = none) once every session is open, each one timed to
+  // the "* n EXISTS" it causes (op `exists_latency`).
+  double deliver_rate = 0;
+  // Deliveries start this long after every session is open (room for an
+  // outside memory snapshot of the idle state); after `deliver_count`
+  // messages (0 = no limit) the run ends early.
+  double deliver_delay_s = 0;
+  int64_t deliver_count = 0;
+  std::string smtp_target_text;
+  engine::SocketAddress smtp_target;
 };
+
+inline constexpr double kMaxDeliverRate = 10000;
 
 inline constexpr int kMaxConnections = 200000;
 inline constexpr int kMaxThreads = 64;

@@ -49,6 +49,11 @@ absl::StatusOr<RunResult> Run(const Options& opts) {
   engine::Mesh mesh(opts.threads, 1);
   std::atomic<uint64_t> global_ops{0};
   std::atomic<int64_t> sessions{0};
+  std::atomic<int64_t> settled{0};
+  std::atomic<bool> end_early{false};
+  std::unique_ptr<DeliveryLog> deliveries;
+  const bool deliver = opts.mode == "idle" && opts.deliver_rate > 0;
+  if (deliver) deliveries = std::make_unique<DeliveryLog>(opts.users.size());
   std::vector<std::unique_ptr<ThreadSlot>> slots;
   for (int i = 0; i < opts.threads; ++i) slots.push_back(std::make_unique<ThreadSlot>());
   std::optional<ServerSample> before;
@@ -79,8 +84,18 @@ absl::StatusOr<RunResult> Run(const Options& opts) {
       slot.ctx = std::make_unique<ThreadContext>(loop->get(), opts, t, start_ns, &global_ops);
       ThreadContext* ctx = slot.ctx.get();
       ctx->sessions = &sessions;
+      ctx->settled = &settled;
+      ctx->end_early = &end_early;
+      ctx->deliveries = deliveries.get();
       int live = 0;
       for (int i = t; i < opts.connections; i += opts.threads) ++live;
+      if (deliver && t == 0) {
+        ++live;
+        Spawn(RunDeliverer(*ctx), [ctx, &live](absl::Status s) {
+          if (!s.ok()) ctx->Fail("internal");
+          if (--live == 0) ctx->loop()->Stop();
+        });
+      }
       for (int i = t; i < opts.connections; i += opts.threads) {
         Spawn(ClientFor(*ctx, i), [ctx, &live](absl::Status s) {
           if (!s.ok()) ctx->Fail("internal");

@@ -44,6 +44,12 @@ std::string ReplyKind(int code) { return absl::StrCat("smtp_", code); }
 
 }  // namespace
 
+Task<absl::StatusOr<int>> ReadSmtpReplyCode(Client& c) {
+  absl::StatusOr<Reply> r = co_await ReadReply(c);
+  if (!r.ok()) co_return r.status();
+  co_return r->code;
+}
+
 Task<absl::Status> RunSmtpClient(ThreadContext& ctx, int index) {
   const Options& o = ctx.opts();
   const bool lmtp = o.mode == "lmtp";

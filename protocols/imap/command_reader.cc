@@ -161,6 +161,9 @@ CommandReader::Event CommandReader::Next(std::string_view in,
       if (lf == std::string_view::npos) {
         buf_.append(in);
         *consumed = in.size();
+        // Waiting for IDLE's DONE (or an AUTHENTICATE line) with nothing
+        // of it read yet: hold no heap meanwhile.
+        if (buf_.empty()) ReleaseIdleMemory();
         return Event::kNeedMore;
       }
       *consumed = lf + 1;
@@ -375,8 +378,21 @@ CommandReader::Event CommandReader::Next(std::string_view in,
   if (mode_ == Mode::kLine || mode_ == Mode::kLiteral) {
     if (cmd_len_ > 0) StartBuffering(in, &seg_start, pos);
   }
+  if (mode_ == Mode::kLine && cmd_len_ == 0 && !buffering_ && !failed_) ReleaseIdleMemory();
   *consumed = pos;
   return Event::kNeedMore;
+}
+
+void CommandReader::ReleaseIdleMemory() {
+  // Between commands nothing refers to these (kNeedMore carries no views),
+  // and an idle session should hold no heap for its reader (issue 4):
+  // the next command allocates again, which costs less than keeping the
+  // capacity of the largest command on every idle connection.
+  std::vector<Arg>().swap(args_);
+  std::string().swap(buf_);
+  std::string().swap(error_reply_);
+  std::string().swap(pending_error_);
+  command_ = Command();
 }
 
 CommandReader::Event CommandReader::EndFailed(std::string_view in, size_t pos,

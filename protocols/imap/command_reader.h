@@ -121,42 +121,48 @@ class CommandReader {
   Event OnLiteral(std::string_view in, size_t* seg_start, size_t pos,
                   size_t* consumed, bool* keep_scanning);
   uint64_t InlineLiteralLimit() const;
+  // Between commands: frees the argument vector and the buffers.
+  void ReleaseIdleMemory();
 
+  // Members are ordered by size so that the one-octet fields share one
+  // word: the reader is part of every IMAP session, idle or not (issue 4).
   ReaderLimits limits_;
-  bool authenticated_ = false;
-  Mode mode_ = Mode::kLine;
 
   // Scanner state of the current command.
-  bool in_quoted_ = false;
-  bool quoted_escape_ = false;
-  Brace brace_ = Brace::kNone;
   uint64_t brace_value_ = 0;
-  size_t brace_digits_ = 0;
-  bool brace_plus_ = false;
   size_t brace_offset_ = 0;   // offset of '{' from the command start
   size_t cmd_len_ = 0;        // octets of the command so far (incl. literals)
   size_t line_octets_ = 0;    // non-literal octets so far
   uint64_t literal_total_ = 0;
   uint64_t literal_left_ = 0;
+  size_t discarded_ = 0;
+  std::array<char, kMaxTagLength> tag_;
+  int consecutive_errors_ = 0;
+  uint8_t tag_len_ = 0;       // <= kMaxTagLength
+  uint8_t brace_digits_ = 0;  // <= 19 (more is an error)
+  static_assert(kMaxTagLength <= UINT8_MAX);
+
+  bool authenticated_ = false;
+  Mode mode_ = Mode::kLine;
+  bool in_quoted_ = false;
+  bool quoted_escape_ = false;
+  Brace brace_ = Brace::kNone;
+  bool brace_plus_ = false;
   bool buffering_ = false;    // command bytes so far are in buf_
   bool failed_ = false;       // discarding the rest of a bad command
   bool silent_ = false;       // failed but the reply was already given
   bool append_tail_failed_ = false;
   bool append_rejected_ = false;
   bool stale_buf_ = false;    // buf_ backs only views of the last event
-  size_t discarded_ = 0;
-  std::array<char, kMaxTagLength> tag_;
-  size_t tag_len_ = 0;
   bool tag_done_ = false;
   bool tag_too_long_ = false;
-  int consecutive_errors_ = 0;
+  bool literal_sync_ = false;
+  bool append_ok_ = true;
 
   std::string buf_;
   std::vector<Arg> args_;
   Command command_;
   uint64_t literal_size_ = 0;
-  bool literal_sync_ = false;
-  bool append_ok_ = true;
   std::string_view chunk_;
   std::string error_reply_;
   std::string pending_error_;  // "BAD text" or "NO [..] text" to send at end

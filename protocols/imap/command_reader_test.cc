@@ -157,3 +157,36 @@ TEST(CommandReader, ZeroCopyWhenWhole) {
 
 }  // namespace
 }  // namespace ringmail::imap
+
+namespace ringmail::imap {
+namespace {
+
+// Between commands and while waiting for IDLE's DONE the reader frees its
+// buffers (an idle session holds no reader heap); reading goes on as if
+// nothing happened, including a DONE line split over several inputs.
+TEST(CommandReader, KeepsWorkingAfterReleasingIdleMemory) {
+  CommandReader r;
+  r.set_authenticated(true);
+  size_t used = 0;
+  std::string first = "a SELECT INBOX\r\n";
+  ASSERT_EQ(r.Next(first, &used), CommandReader::Event::kCommand);
+  EXPECT_EQ(r.command().tag, "a");
+  ASSERT_EQ(r.Next(std::string_view(first).substr(used), &used),
+            CommandReader::Event::kNeedMore);  // nothing in progress: released
+  std::string idle = "b IDLE\r\n";
+  ASSERT_EQ(r.Next(idle, &used), CommandReader::Event::kCommand);
+  r.ExpectRawLine();
+  EXPECT_EQ(r.Next("", &used), CommandReader::Event::kNeedMore);
+  EXPECT_EQ(r.Next("DO", &used), CommandReader::Event::kNeedMore);
+  ASSERT_EQ(r.Next("NE\r\n", &used), CommandReader::Event::kRawLine);
+  EXPECT_EQ(r.raw_line(), "DONE");
+  std::string split1 = "c UID FETCH 1:* (FL", split2 = "AGS)\r\n";
+  EXPECT_EQ(r.Next(split1, &used), CommandReader::Event::kNeedMore);
+  ASSERT_EQ(r.Next(split2, &used), CommandReader::Event::kCommand);
+  EXPECT_EQ(r.command().tag, "c");
+  EXPECT_TRUE(r.command().uid);
+  EXPECT_EQ(r.command().args.size(), 2u);
+}
+
+}  // namespace
+}  // namespace ringmail::imap

@@ -5,7 +5,6 @@
 #include <cassert>
 #include <utility>
 
-#include "protocols/pop3/message_encoder.h"
 #include "protocols/pop3/response.h"
 
 namespace ringmail::pop3 {
@@ -103,26 +102,23 @@ void Session::LoginDone(LoginResult result, std::vector<MaildropEntry> maildrop,
   AfterWait(out);
 }
 
-void Session::RetrieveDone(RetrieveStatus status, std::string_view content,
-                           std::string* out) {
-  if (mode_ != Mode::kWaiting || (wait_ != Wait::kRetr && wait_ != Wait::kTop)) {
+void Session::RetrieveStarted(RetrieveStatus status, std::string* out) {
+  if (mode_ != Mode::kWaiting || streaming_ ||
+      (wait_ != Wait::kRetr && wait_ != Wait::kTop)) {
     return;
   }
   const bool top = wait_ == Wait::kTop;
   switch (status) {
-    case RetrieveStatus::kOk: {
+    case RetrieveStatus::kOk:
       if (top) {
         AppendOk(out, "");
       } else {
         // The listed size, as LIST showed it (RFC 1939 §7 RETR example).
         AppendOk(out, std::to_string(maildrop_[retr_index_].size) + " octets");
       }
-      out->reserve(out->size() + content.size() + content.size() / 32 + 8);
-      MessageEncoder enc = top ? MessageEncoder::Top(top_lines_) : MessageEncoder();
-      enc.Feed(content, out);
-      enc.Finish(out);
-      break;
-    }
+      encoder_ = top ? MessageEncoder::Top(top_lines_) : MessageEncoder();
+      streaming_ = true;
+      return;  // still waiting: the body follows
     case RetrieveStatus::kVanished:
       AppendErr(out, "", "Message was deleted by another session.");
       break;
@@ -131,6 +127,34 @@ void Session::RetrieveDone(RetrieveStatus status, std::string_view content,
       break;
   }
   AfterWait(out);
+}
+
+bool Session::RetrieveData(std::string_view chunk, std::string* out) {
+  if (!streaming_) return false;
+  return encoder_.Feed(chunk, out);
+}
+
+void Session::RetrieveEnd(std::string* out) {
+  if (!streaming_) return;
+  streaming_ = false;
+  encoder_.Finish(out);
+  AfterWait(out);
+}
+
+void Session::RetrieveAborted() {
+  if (!streaming_) return;
+  streaming_ = false;
+  mode_ = Mode::kClosed;
+  wait_ = Wait::kNone;
+}
+
+void Session::RetrieveDone(RetrieveStatus status, std::string_view content,
+                           std::string* out) {
+  RetrieveStarted(status, out);
+  if (!streaming_) return;
+  out->reserve(out->size() + content.size() + content.size() / 32 + 8);
+  RetrieveData(content, out);
+  RetrieveEnd(out);
 }
 
 void Session::UpdateDone(size_t failed, std::string* out) {
@@ -147,6 +171,7 @@ void Session::UpdateDone(size_t failed, std::string* out) {
 
 void Session::OnIdleTimeout(std::string* out) {
   if (closed()) return;
+  if (streaming_) return RetrieveAborted();  // no -ERR inside a response
   Close("", "Disconnected for inactivity.", out);
 }
 

@@ -10,6 +10,13 @@
 // in waiting(); Consume then takes no input until the host answers with the
 // matching *Done call (which may happen inside the request).
 //
+// RETR and TOP stream: the host opens the message and answers with
+// RetrieveStarted (the status line goes out), then hands over the stored
+// message in chunks of any size with RetrieveData, then RetrieveEnd. The
+// session encodes each chunk at once (MessageEncoder; nothing is kept
+// here) and stays waiting() until RetrieveEnd, so pipelined commands are
+// not parsed in the middle of the response.
+//
 // Ownership: the host must outlive the session.
 #ifndef RINGMAIL_PROTOCOLS_POP3_SESSION_H_
 #define RINGMAIL_PROTOCOLS_POP3_SESSION_H_
@@ -23,6 +30,7 @@
 #include "protocols/pop3/args.h"
 #include "protocols/pop3/command_reader.h"
 #include "protocols/pop3/limits.h"
+#include "protocols/pop3/message_encoder.h"
 
 namespace ringmail::pop3 {
 
@@ -63,9 +71,13 @@ class SessionHost {
   // Check the credentials, then lock and list the maildrop. Answer with
   // Session::LoginDone. `password` is the host's to wipe.
   virtual void Login(std::string_view user, std::string password) = 0;
-  // The content of message `index` (0-based, in the listing), as stored.
-  // `retr` is true for RETR (the host marks the message seen), false for
-  // TOP. Answer with Session::RetrieveDone.
+  // Open message `index` (0-based, in the listing) for reading. `retr` is
+  // true for RETR (the host marks the message seen once all of it was
+  // given to the session), false for TOP. Answer with
+  // Session::RetrieveStarted; after kOk, feed the stored content with
+  // RetrieveData (stop early when it returns false) and end with
+  // RetrieveEnd, or RetrieveAborted if reading fails half-way.
+  // Session::RetrieveDone does all of it for content already in memory.
   virtual void Retrieve(size_t index, bool retr) = 0;
   // QUIT in TRANSACTION with messages marked: delete them (0-based,
   // ascending; never empty). Answer with Session::UpdateDone.
@@ -114,15 +126,35 @@ class Session {
   // Host answers. Each is ignored unless the session waits for it.
   void LoginDone(LoginResult result, std::vector<MaildropEntry> maildrop,
                  std::string* out);
-  // For kOk, `content` is the stored message (it need only stay valid
-  // during the call).
+  // Streaming RETR/TOP (see SessionHost::Retrieve). RetrieveStarted: for
+  // kOk appends the status line ("+OK <listed size> octets" for RETR, as
+  // LIST showed it; "+OK" for TOP) and the session starts streaming;
+  // otherwise appends -ERR and the wait ends.
+  void RetrieveStarted(RetrieveStatus status, std::string* out);
+  // The next stored octets, in order (`chunk` need only stay valid during
+  // the call): LF becomes CRLF, leading dots are stuffed. Returns false once
+  // no more input is wanted (TOP has sent its last line, or not streaming):
+  // the host stops reading and calls RetrieveEnd.
+  bool RetrieveData(std::string_view chunk, std::string* out);
+  // The message is complete: ends the last line, appends ".\r\n"; the wait
+  // ends (a pending shutdown closes now).
+  void RetrieveEnd(std::string* out);
+  // Reading failed after the status line went out: a -ERR cannot follow
+  // part of a multi-line response, so the session closes without another
+  // octet (the client sees the connection drop before the terminator).
+  void RetrieveAborted();
+  // All of the above for content in memory: RetrieveStarted, then for kOk
+  // RetrieveData(content) and RetrieveEnd.
   void RetrieveDone(RetrieveStatus status, std::string_view content,
                     std::string* out);
+  // Between an accepted RetrieveStarted and RetrieveEnd/RetrieveAborted.
+  bool streaming() const { return streaming_; }
   // `failed` messages could not be removed.
   void UpdateDone(size_t failed, std::string* out);
 
   // -ERR and close, without UPDATE (RFC 1939 §3: the autologout timer
-  // must not cause deletions).
+  // must not cause deletions). While streaming, closes without output (as
+  // RetrieveAborted).
   void OnIdleTimeout(std::string* out);
   // -ERR and close; while waiting, after the pending answer.
   void OnShutdown(std::string* out);
@@ -183,6 +215,8 @@ class Session {
   size_t deleted_count_ = 0;
   size_t retr_index_ = 0;   // RETR/TOP in progress
   uint64_t top_lines_ = 0;
+  bool streaming_ = false;  // RETR/TOP body being fed (RetrieveData)
+  MessageEncoder encoder_;  // its state across chunks
 };
 
 }  // namespace ringmail::pop3

@@ -30,10 +30,25 @@ class FakeHost : public SessionHost {
     }
     session->LoginDone(r, std::move(drop), out);
   }
+  // Whole content at once (chunk == 0), or streamed in pieces of `chunk`
+  // octets as the server does, stopping when the session wants no more.
   void Retrieve(size_t index, bool retr) override {
     retrieved.push_back(index);
     if (retr) seen.push_back(index);
-    session->RetrieveDone(RetrieveStatus::kOk, messages[index], out);
+    if (chunk == 0) {
+      session->RetrieveDone(RetrieveStatus::kOk, messages[index], out);
+      return;
+    }
+    session->RetrieveStarted(RetrieveStatus::kOk, out);
+    const std::string_view m = messages[index];
+    size_t pos = 0;
+    while (pos < m.size()) {
+      const size_t n = std::min(chunk, m.size() - pos);
+      pos += n;
+      if (!session->RetrieveData(m.substr(pos - n, n), out)) break;
+    }
+    fed.push_back(pos);
+    session->RetrieveEnd(out);
   }
   void Update(std::vector<size_t> deleted) override {
     updated = std::move(deleted);
@@ -51,6 +66,8 @@ class FakeHost : public SessionHost {
   Session* session = nullptr;
   std::string* out = nullptr;
   bool in_use = false;
+  size_t chunk = 0;          // 0: RetrieveDone with the whole message
+  std::vector<size_t> fed;   // per streamed retrieve: octets given
   std::vector<std::string> messages;
   std::vector<std::string> logins;
   std::vector<size_t> retrieved, seen, updated;

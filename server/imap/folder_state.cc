@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <deque>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -53,13 +53,20 @@ struct IndexWriteQueue : std::enable_shared_from_this<IndexWriteQueue> {
   }
 
   void RunNext() {
-    if (jobs.empty()) {
+    if (next == jobs.size()) {
+      // Drained: give the memory back (an idle folder holds none).
+      std::vector<absl::AnyInvocable<absl::Status()>>().swap(jobs);
+      next = 0;
       running = false;
       return;
     }
     running = true;
-    absl::AnyInvocable<absl::Status()> job = std::move(jobs.front());
-    jobs.pop_front();
+    absl::AnyInvocable<absl::Status()> job = std::move(jobs[next++]);
+    if (next >= 64 && next * 2 >= jobs.size()) {
+      // A queue that never drains must not keep its moved-from head.
+      jobs.erase(jobs.begin(), jobs.begin() + static_cast<ptrdiff_t>(next));
+      next = 0;
+    }
     RunBlocking<absl::Status>(pool, loop, std::move(job),
                               [self = shared_from_this()](absl::Status s) {
                                 if (!s.ok()) {
@@ -73,7 +80,10 @@ struct IndexWriteQueue : std::enable_shared_from_this<IndexWriteQueue> {
   engine::Loop* loop;
   engine::HelperPool* pool;
   std::string folder;
-  std::deque<absl::AnyInvocable<absl::Status()>> jobs;
+  // Pending jobs from `next` on. A vector, not a deque: libstdc++'s deque
+  // allocates ~576 bytes on construction, and every open folder has a queue.
+  std::vector<absl::AnyInvocable<absl::Status()>> jobs;
+  size_t next = 0;
   bool running = false;
 };
 

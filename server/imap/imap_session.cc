@@ -17,6 +17,8 @@ constexpr size_t kMaxPendingInput = 256 << 10;
 // A client that has not logged in gets this long (Dovecot: 1 minute of
 // login_timeout-like grace is common; we allow a little more).
 constexpr absl::Duration kPreAuthTimeout = absl::Minutes(3);
+// RFC 2177 §3: the shortest autologout for a session in IDLE.
+constexpr absl::Duration kMinIdleCommandTimeout = absl::Minutes(31);
 // Failed logins before the connection is dropped.
 constexpr int kMaxAuthFailures = 3;
 // Delay before a failed login is answered, to slow down guessing.
@@ -345,6 +347,11 @@ void ImapSession::ArmIdleTimer() {
 void ImapSession::OnIdleTimer() {
   absl::Duration timeout = user_ != nullptr ? svc_->ctx().config->imap.idle_timeout
                                             : kPreAuthTimeout;
+  // RFC 2177 §3: clients re-issue IDLE at least every 29 minutes, so an
+  // IDLE session is never logged out sooner than that, whatever the
+  // configured timer; the extra minute keeps a client that re-IDLEs on
+  // the dot from racing the timer.
+  if (raw_mode_ == RawMode::kIdle) timeout = std::max(timeout, kMinIdleCommandTimeout);
   absl::Duration idle = svc_->loop()->now() - last_activity_;
   if (idle < timeout || busy_) {
     idle_timer_ = svc_->loop()->AddTimer(std::max(timeout - idle, absl::Seconds(1)),

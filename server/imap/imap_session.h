@@ -98,7 +98,9 @@ class ImapSession final : public engine::ConnectionHandler {
   void CmdIdle();
   void OnIdleLine(std::string_view line);
 
-  // ---- mailboxes (imap_mailbox_commands.cc)
+  // ---- mailboxes: select_commands.cc (SELECT/EXAMINE, Unselect, default
+  // folders), imap_mailbox_commands.cc (CREATE/DELETE/RENAME/SUBSCRIBE),
+  // list_commands.cc (LIST/LSUB/STATUS/NAMESPACE), append_commands.cc
   void CmdSelect(const ringmail::imap::Command& cmd, bool read_only);
   void CmdCreate(const ringmail::imap::Command& cmd);
   void CmdDelete(const ringmail::imap::Command& cmd);
@@ -113,7 +115,8 @@ class ImapSession final : public engine::ConnectionHandler {
   void Unselect();
   void EnsureDefaultFolders(absl::AnyInvocable<void()> then);
 
-  // ---- messages (imap_message_commands.cc)
+  // ---- messages: imap_message_commands.cc (sets, CHECK/CLOSE/EXPUNGE),
+  // fetch_store_commands.cc, search_commands.cc, copy_commands.cc
   void CmdCheck();
   void CmdClose(bool expunge);
   void CmdExpunge(const ringmail::imap::Command& cmd);

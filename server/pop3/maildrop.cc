@@ -11,7 +11,6 @@
 #include "engine/log.h"
 #include "protocols/pop3/uidl.h"
 #include "server/imap/blocking.h"
-#include "server/imap/file_reader.h"
 #include "storage/mailbox/message_ops.h"
 
 namespace ringmail::server::pop3 {
@@ -150,51 +149,54 @@ void Maildrop::FinishOpen(OpenFn done) {
       });
 }
 
-void Maildrop::Read(size_t index, bool retr, ReadFn done) {
+void Maildrop::OpenMessage(size_t index, OpenMessageFn done) {
   assert(index < uids_.size());
-  ReadAttempt(index, retr, 1, std::move(done));
+  OpenAttempt(index, 1, std::move(done));
 }
 
-void Maildrop::ReadAttempt(size_t index, bool retr, int attempt, ReadFn done) {
+void Maildrop::OpenAttempt(size_t index, int attempt, OpenMessageFn done) {
   const uint32_t uid = uids_[index];
   auto pos = folder_->index().PositionOfUid(uid);
   if (!pos) {
-    done(RetrieveStatus::kVanished, "");
+    done(RetrieveStatus::kVanished, nullptr);
     return;
   }
   const storage::MessageEntry& e = folder_->index().at(*pos);
-  imap::ReadWholeFile(
-      &loop_->file_io(), absl::StrCat(folder_->path(), "/", e.RelativePath()),
-      e.size, options_.max_message_bytes,
-      [this, alive = alive_, index, retr, attempt, uid,
-       done = std::move(done)](absl::StatusOr<std::string> data) mutable {
-        if (!*alive) return;
-        if (absl::IsNotFound(data.status()) && attempt < kMaxReadAttempts) {
+  loop_->file_io().OpenAt(
+      AT_FDCWD, absl::StrCat(folder_->path(), "/", e.RelativePath()),
+      O_RDONLY | O_CLOEXEC, 0,
+      [this, alive = alive_, io = &loop_->file_io(), index, attempt, uid,
+       done = std::move(done)](int fd) mutable {
+        if (!*alive) {
+          if (fd >= 0) io->Close(fd, [](int) {});
+          return;
+        }
+        if (fd == -ENOENT && attempt < kMaxReadAttempts) {
           // Renamed by another client (a flag change): learn the new name.
-          folder_->Sync([this, alive, index, retr, attempt,
+          folder_->Sync([this, alive, index, attempt,
                          done = std::move(done)](absl::Status) mutable {
-            if (*alive) ReadAttempt(index, retr, attempt + 1, std::move(done));
+            if (*alive) OpenAttempt(index, attempt + 1, std::move(done));
           });
           return;
         }
-        if (!data.ok()) {
-          if (absl::IsNotFound(data.status())) {
-            done(RetrieveStatus::kVanished, "");
-          } else {
-            LOG_WARNING("pop3: reading ", folder_->path(), " UID ", uid, ": ",
-                        data.status().ToString());
-            done(RetrieveStatus::kFailed, "");
-          }
+        if (fd == -ENOENT) {
+          done(RetrieveStatus::kVanished, nullptr);
           return;
         }
-        if (!retr || !options_.mark_seen) {
-          done(RetrieveStatus::kOk, std::move(*data));
+        if (fd < 0) {
+          LOG_WARNING("pop3: opening ", folder_->path(), " UID ", uid, ": ",
+                      strerror(-fd));
+          done(RetrieveStatus::kFailed, nullptr);
           return;
         }
-        MarkSeen(uid, [done = std::move(done), content = std::move(*data)]() mutable {
-          done(RetrieveStatus::kOk, std::move(content));
-        });
+        done(RetrieveStatus::kOk, std::make_unique<MessageFile>(&loop_->file_io(), fd));
       });
+}
+
+void Maildrop::MarkRetrieved(size_t index, absl::AnyInvocable<void()> then) {
+  assert(index < uids_.size());
+  if (!options_.mark_seen) return then();
+  MarkSeen(uids_[index], std::move(then));
 }
 
 void Maildrop::MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then) {

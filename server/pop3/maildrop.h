@@ -23,13 +23,12 @@
 #include "server/imap/folder_state.h"
 #include "server/imap/imap_service.h"
 #include "server/imap/mail_user.h"
+#include "server/pop3/message_file.h"
 
 namespace ringmail::server::pop3 {
 
 struct MaildropOptions {
   std::string uidl_format;     // validated (pop3::ValidateUidlFormat)
-  uint64_t max_message_bytes;  // larger files fail RETR with [SYS/PERM]-like
-                               // kFailed rather than filling memory
   bool mark_seen = true;       // RETR sets \Seen (Dovecot's
                                // pop3_no_flag_updates = no)
 };
@@ -51,11 +50,18 @@ class Maildrop {
   // INBOX is an empty maildrop. Unavailable when the folder cannot be read.
   void Open(OpenFn done);
 
-  using ReadFn = absl::AnyInvocable<void(ringmail::pop3::RetrieveStatus, std::string)>;
-  // Reads message `index` of the listing as stored; with `retr` and
-  // mark_seen, moves it new/ -> cur/ with \Seen afterwards (a failed rename
-  // does not fail the read). kVanished if another session expunged it.
-  void Read(size_t index, bool retr, ReadFn done);
+  using OpenMessageFn = absl::AnyInvocable<void(ringmail::pop3::RetrieveStatus,
+                                                std::unique_ptr<MessageFile>)>;
+  // Opens message `index` of the listing for streaming (the file is null
+  // unless kOk). A file renamed by another client (a flag change) is found
+  // again after a resync (kMaxReadAttempts); kVanished if it was expunged,
+  // kFailed (logged) for other errors.
+  void OpenMessage(size_t index, OpenMessageFn done);
+
+  // RETR sent the whole message: with mark_seen, moves it new/ -> cur/ with
+  // \Seen (a failed rename is ignored), then `then` (not called if the
+  // Maildrop is destroyed first).
+  void MarkRetrieved(size_t index, absl::AnyInvocable<void()> then);
 
   // UPDATE: unlinks the messages at `indices`, updates the index and tells
   // IMAP views; `done(failed)` counts the files that could not be removed
@@ -65,7 +71,7 @@ class Maildrop {
  private:
   struct DeleteJob;
   void FinishOpen(OpenFn done);
-  void ReadAttempt(size_t index, bool retr, int attempt, ReadFn done);
+  void OpenAttempt(size_t index, int attempt, OpenMessageFn done);
   void MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then);
   void DeleteNext(std::shared_ptr<DeleteJob> job);
 

@@ -17,6 +17,9 @@ using ringmail::pop3::RetrieveStatus;
 
 // Unconsumed input kept while the session waits; above it reading pauses.
 constexpr size_t kMaxPendingInput = 64 << 10;
+// RETR/TOP back-pressure: the next chunk is read only while less than this
+// is queued for the client (plaintext and ciphertext).
+constexpr size_t kRetrMaxPendingOutput = kRetrChunkBytes;
 // A client that has not logged in gets this long (as IMAP).
 constexpr absl::Duration kPreAuthTimeout = absl::Minutes(3);
 // Delay before a failed login is answered, to slow down guessing.
@@ -175,13 +178,23 @@ void Pop3Session::ArmIdleTimer() {
 
 void Pop3Session::OnIdleTimer() {
   const absl::Duration idle = svc_->loop()->now() - last_activity_;
-  if (idle < Timeout() || session_.waiting()) {
+  // A host request in progress does not count as idle, but a client that
+  // stops taking a streamed RETR does (last_activity_ moves per chunk).
+  if (idle < Timeout() || (session_.waiting() && !session_.streaming())) {
     idle_timer_ = svc_->loop()->AddTimer(std::max(Timeout() - idle, absl::Seconds(1)),
                                          [this] { OnIdleTimer(); });
     return;
   }
   idle_timer_ = 0;
+  const bool stalled = session_.streaming();  // the client stopped reading
   session_.OnIdleTimeout(&out());
+  if (stalled) {
+    // Close() would wait for the send queue the client does not read.
+    closing_ = true;
+    retr_file_.reset();
+    stream_->Abort();
+    return;
+  }
   CloseConnection();
 }
 
@@ -268,10 +281,6 @@ void Pop3Session::OpenMaildrop(const Directory::Mailbox& mailbox) {
   const Config& config = *svc_->ctx().config;
   MaildropOptions options;
   options.uidl_format = config.pop3.uidl_format;
-  // Whatever SMTP or IMAP APPEND may have stored, with room for foreign
-  // files; larger ones fail RETR instead of filling memory.
-  options.max_message_bytes =
-      2 * std::max(config.smtp.max_message_size, config.imap.max_message_size);
   maildrop_ = std::make_unique<Maildrop>(svc_->loop(), svc_->ctx().pool, svc_->imap(),
                                          mailbox, std::move(options));
   maildrop_->Open([this, alive = alive_](
@@ -285,20 +294,64 @@ void Pop3Session::OpenMaildrop(const Directory::Mailbox& mailbox) {
       session_.LoginDone(LoginResult::kMaildropFailed, {}, &out());
     } else {
       session_.LoginDone(LoginResult::kOk, std::move(*listing), &out());
+      // From now on the configured idle timeout applies, not the pre-login one.
+      svc_->loop()->CancelTimer(idle_timer_);
+      ArmIdleTimer();
     }
     AfterAnswer();
   });
 }
 
 void Pop3Session::Retrieve(size_t index, bool retr) {
-  assert(maildrop_ != nullptr);
-  maildrop_->Read(index, retr, [this, alive = alive_](RetrieveStatus st,
-                                                      std::string content) {
+  assert(maildrop_ != nullptr && retr_file_ == nullptr);
+  maildrop_->OpenMessage(index, [this, alive = alive_, index, retr](
+                                    RetrieveStatus st,
+                                    std::unique_ptr<MessageFile> file) mutable {
     if (!*alive) return;
-    // TODO(pop3): stream large messages through MessageEncoder chunk by
-    // chunk instead of reading them whole.
-    session_.RetrieveDone(st, content, &out());
-    AfterAnswer();
+    session_.RetrieveStarted(st, &out());
+    if (!session_.streaming()) return AfterAnswer();  // -ERR sent
+    retr_file_ = std::move(file);
+    retr_index_ = index;
+    retr_seen_ = retr;
+    stream_->Flush();  // the status line goes out while the file is read
+    ContinueRetrieve();
+  });
+}
+
+void Pop3Session::OnOutputDrained() { ContinueRetrieve(); }
+
+void Pop3Session::ContinueRetrieve() {
+  if (gone_ || closing_ || retr_file_ == nullptr || retr_file_->reading()) return;
+  if (stream_->pending_output() >= kRetrMaxPendingOutput) return;  // drain first
+  retr_file_->ReadNext([this, alive = alive_](absl::StatusOr<std::string_view> chunk) {
+    if (!*alive || gone_ || closing_) return;
+    if (!chunk.ok()) {
+      LOG_WARNING("pop3: ", lock_key_, " RETR/TOP message ", retr_index_ + 1, ": ",
+                  chunk.status().ToString());
+      retr_file_.reset();
+      session_.RetrieveAborted();  // a -ERR cannot follow part of a response
+      return AfterAnswer();        // closes
+    }
+    if (chunk->empty()) return FinishRetrieve();
+    last_activity_ = svc_->loop()->now();  // the client is taking the response
+    const bool more = session_.RetrieveData(*chunk, &out());
+    stream_->Flush();
+    if (!more) return FinishRetrieve();  // TOP has all it needs
+    ContinueRetrieve();
+  });
+}
+
+void Pop3Session::FinishRetrieve() {
+  retr_file_.reset();
+  auto end = [this] {
+    session_.RetrieveEnd(&out());
+    AfterAnswer();  // pipelined commands run now
+  };
+  if (!retr_seen_) return end();
+  // As before streaming: the whole message is in the output when the
+  // message becomes seen, and the next command waits for the rename.
+  maildrop_->MarkRetrieved(retr_index_, [this, alive = alive_, end]() {
+    if (*alive && !gone_ && !closing_) end();
   });
 }
 

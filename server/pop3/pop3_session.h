@@ -6,6 +6,12 @@
 // (bounded: reading pauses above kMaxPendingInput) and offered again once
 // the host answers. Host answers are delivered from callbacks, never from
 // inside Session::Consume.
+//
+// RETR / TOP stream the message file: one chunk (kRetrChunkBytes) is read
+// through the ring, encoded into the stream's output and flushed; the next
+// is read only once the output has drained below kRetrMaxPendingOutput
+// (OnOutputDrained), so a session holds about one chunk plus what the
+// socket queues, whatever the message size.
 #ifndef RINGMAIL_SERVER_POP3_POP3_SESSION_H_
 #define RINGMAIL_SERVER_POP3_POP3_SESSION_H_
 
@@ -19,6 +25,7 @@
 #include "protocols/pop3/session.h"
 #include "server/directory.h"
 #include "server/pop3/maildrop.h"
+#include "server/pop3/message_file.h"
 #include "server/pop3/pop3_service.h"
 
 namespace ringmail::server::pop3 {
@@ -45,6 +52,7 @@ class Pop3Session final : public engine::ConnectionHandler,
   void OnReceive(std::string_view data) override;
   void OnPeerClosed() override;
   void OnClosed() override;
+  void OnOutputDrained() override;
 
   // ringmail::pop3::SessionHost
   void Login(std::string_view user, std::string password) override;
@@ -56,6 +64,10 @@ class Pop3Session final : public engine::ConnectionHandler,
   void AfterAnswer();  // output, more input, or close
   void LoggedIn(const Directory::Mailbox& mailbox);
   void OpenMaildrop(const Directory::Mailbox& mailbox);
+  // RETR/TOP streaming: reads and encodes the next chunk when the output
+  // has room; at the end marks a RETR seen and ends the response.
+  void ContinueRetrieve();
+  void FinishRetrieve();
   std::string& out() { return stream_->output(); }
   void StartStream();
   // The session accepted STLS: drop the `discarded` octets pipelined after
@@ -74,6 +86,9 @@ class Pop3Session final : public engine::ConnectionHandler,
   ringmail::pop3::Session session_;
   std::unique_ptr<Maildrop> maildrop_;
   std::string lock_key_;  // non-empty while this session holds the lock
+  std::unique_ptr<MessageFile> retr_file_;  // RETR/TOP being streamed
+  size_t retr_index_ = 0;
+  bool retr_seen_ = false;  // RETR (not TOP): mark seen at the end
 
   std::string pending_;   // input not yet consumed
   bool in_consume_ = false;

@@ -48,10 +48,10 @@ MaildirKeywords MaildirKeywords::Parse(std::string_view text) {
     std::string_view name = line.substr(sp + 1);
     if (!absl::SimpleAtoi(AbslView(num), &idx) || idx < 0 ||
         idx >= kMaxMaildirKeywords || !IsAtom(name) ||
-        !kw.names_[idx].empty() || kw.IndexOf(name)) {
+        !kw.At(idx).empty() || kw.IndexOf(name)) {
       continue;
     }
-    kw.names_[idx] = std::string(name);
+    kw.Set(idx, name);
   }
   return kw;
 }
@@ -59,21 +59,21 @@ MaildirKeywords MaildirKeywords::Parse(std::string_view text) {
 std::string MaildirKeywords::Format() const {
   std::string out;
   for (int i = 0; i < kMaxMaildirKeywords; ++i) {
-    if (!names_[i].empty()) absl::StrAppend(&out, i, " ", names_[i], "\n");
+    if (!At(i).empty()) absl::StrAppend(&out, i, " ", names_[i], "\n");
   }
   return out;
 }
 
 std::optional<int> MaildirKeywords::IndexOf(std::string_view keyword) const {
   for (int i = 0; i < kMaxMaildirKeywords; ++i) {
-    if (!names_[i].empty() && EqualsIgnoreCase(names_[i], keyword)) return i;
+    if (!At(i).empty() && EqualsIgnoreCase(At(i), keyword)) return i;
   }
   return std::nullopt;
 }
 
 std::string_view MaildirKeywords::NameAt(int index) const {
   if (index < 0 || index >= kMaxMaildirKeywords) return "";
-  return names_[index];
+  return At(index);
 }
 
 absl::StatusOr<int> MaildirKeywords::Assign(std::string_view keyword) {
@@ -82,8 +82,8 @@ absl::StatusOr<int> MaildirKeywords::Assign(std::string_view keyword) {
   }
   if (std::optional<int> i = IndexOf(keyword)) return *i;
   for (int i = 0; i < kMaxMaildirKeywords; ++i) {
-    if (names_[i].empty()) {
-      names_[i] = std::string(keyword);
+    if (At(i).empty()) {
+      Set(i, keyword);
       return i;
     }
   }
@@ -93,7 +93,7 @@ absl::StatusOr<int> MaildirKeywords::Assign(std::string_view keyword) {
 std::vector<std::string> MaildirKeywords::NamesOf(uint32_t mask) const {
   std::vector<std::string> out;
   for (int i = 0; i < kMaxMaildirKeywords; ++i) {
-    if ((mask >> i) & 1 && !names_[i].empty()) out.push_back(names_[i]);
+    if ((mask >> i) & 1 && !At(i).empty()) out.push_back(std::string(At(i)));
   }
   return out;
 }

@@ -7,7 +7,6 @@
 #ifndef RINGMAIL_STORAGE_MAILBOX_KEYWORDS_H_
 #define RINGMAIL_STORAGE_MAILBOX_KEYWORDS_H_
 
-#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +43,18 @@ class MaildirKeywords {
   bool empty() const;
 
  private:
-  std::array<std::string, kMaxMaildirKeywords> names_;
+  // The name at index i, or "" (unused); sized to the highest index in use
+  // (at most kMaxMaildirKeywords), because every open folder holds one of
+  // these and most folders have no keywords: a fixed array of 26 strings
+  // would cost 832 bytes per folder.
+  std::string_view At(size_t i) const {
+    return i < names_.size() ? std::string_view(names_[i]) : std::string_view();
+  }
+  void Set(size_t i, std::string_view name) {
+    if (names_.size() <= i) names_.resize(i + 1);
+    names_[i] = std::string(name);
+  }
+  std::vector<std::string> names_;
 };
 
 // BLOCKING. Reads <folder>/dovecot-keywords (empty map when missing).

@@ -8,6 +8,7 @@ import poplib
 import re
 import smtplib
 import socket
+import ssl
 import subprocess
 import time
 
@@ -34,8 +35,10 @@ def stuffed(crlf_bytes):
 class RawPOP:
     """A line-level POP3 client for what poplib hides (exact wire bytes)."""
 
-    def __init__(self, port, timeout=15.0):
+    def __init__(self, port, timeout=15.0, ctx=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if ctx is not None:  # implicit TLS (port 995)
+            self.sock = ctx.wrap_socket(self.sock)
         self.buf = b""
 
     def line(self):
@@ -53,12 +56,14 @@ class RawPOP:
 
     def multiline(self):
         """The raw bytes of a multi-line body up to and including '.\r\n'."""
+        start = 0  # no terminator before here (keeps large bodies linear)
         while True:
             data = b"\r\n" + self.buf  # so an empty body matches too
-            i = data.find(b"\r\n.\r\n")
+            i = data.find(b"\r\n.\r\n", start)
             if i >= 0:
                 body, self.buf = self.buf[: i + 3], self.buf[i + 3:]
                 return body
+            start = max(0, len(data) - 4)
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("closed mid-response")
@@ -66,6 +71,60 @@ class RawPOP:
 
     def close(self):
         self.sock.close()
+
+
+def pop3_encode(stored, top_lines=None):
+    """The RETR (or TOP) body of a stored message, as RFC 1939 §3 and §7 say:
+    CRLF line ends (a stored CRLF kept), leading dots stuffed, terminator."""
+    out = []
+    header = True
+    lines = stored.split(b"\n")
+    last_unterminated = lines[-1] != b""
+    if not last_unterminated:
+        lines.pop()
+    for line in lines:
+        if top_lines is not None and not header and top_lines == 0:
+            break
+        out.append((b"." if line.startswith(b".") else b"") + line +
+                   (b"\n" if line.endswith(b"\r") else b"\r\n"))
+        if top_lines is not None:
+            if header:
+                header = line not in (b"", b"\r")
+            else:
+                top_lines -= 1
+    return b"".join(out) + b".\r\n"
+
+
+def big_message(mib=5):
+    """A message of several MiB written by 'other software': bare LF and
+    CRLF lines mixed, lines of dots, lines longer than a RETR chunk, and no
+    LF at the end, so every kind of line crosses chunk boundaries."""
+    parts = [b"From: big@example.test\r\nSubject: big\nX-Mixed: yes\r\n\n"]
+    size = 0
+    i = 0
+    while size < mib << 20:
+        kind = i % 7
+        if kind == 0:
+            line = b"." * (1 + i % 3) + b"dot line %d\n" % i
+        elif kind == 1:
+            line = b"crlf line %d\r\n" % i
+        elif kind == 2:
+            line = b"\n"
+        elif kind == 3 and i % 49 == 3:
+            line = (b"%d " % i) * (1 + (i * 7919) % 40000) + b"\n"  # up to ~300 KB
+        elif kind == 4:
+            line = b".\r\n"
+        else:
+            line = b"text %d " % i + b"x" * (i % 200) + b"\n"
+        parts.append(line)
+        size += len(line)
+        i += 1
+    parts.append(b"..end without LF")
+    return b"".join(parts)
+
+
+def crlf_size(stored):
+    return len(stored) + stored.count(b"\n") - stored.count(b"\r\n")
 
 
 class Pop3Test(DaemonTestCase):
@@ -314,3 +373,124 @@ class Pop3Test(DaemonTestCase):
         out = subprocess.run(["curl", "-sS", "--max-time", "20"] + auth + [url + "1"],
                              capture_output=True, check=True).stdout
         self.assertIn(out, stored.values())
+
+    def put_big(self):
+        """Delivers a small message (creating the Maildir), then stores a
+        large one straight into new/ (no S=/W= in its name: the server
+        counts its CRLF size itself). Returns the large one's content."""
+        self.deliver(ALICE, self.messages(1, "small"))
+        big = big_message()
+        new = os.path.join(self.daemon.maildir(ALICE), "new")
+        with open(os.path.join(new, "1700000000.M1P1.othersoftware"), "wb") as f:
+            f.write(big)
+        return big
+
+    def test_retr_and_top_of_a_large_message_stream_byte_exact(self):
+        big = self.put_big()
+        raw = RawPOP(self.daemon.pop3_port, timeout=60)
+        self.addCleanup(raw.close)
+        raw.line()
+        raw.cmd(f"USER {ALICE}")
+        self.assertTrue(raw.cmd(f"PASS {USERS[ALICE]}").startswith(b"+OK"))
+        # The large file sorts first (oldest name) or second: find it by size.
+        raw.sock.sendall(b"LIST\r\n")
+        self.assertTrue(raw.line().startswith(b"+OK"))
+        sizes = {int(a): int(b) for a, b in
+                 (l.split() for l in raw.multiline()[:-3].split(b"\r\n")[:-1])}
+        n = [k for k, v in sizes.items() if v == crlf_size(big)]
+        self.assertEqual(len(n), 1, sizes)
+        n = n[0]
+        # Pipelined behind the RETR: answered after the whole response.
+        raw.sock.sendall(f"RETR {n}\r\nNOOP\r\nTOP {n} 40\r\nLIST {n}\r\n".encode())
+        self.assertEqual(raw.line(), f"+OK {crlf_size(big)} octets".encode())
+        body = raw.multiline()
+        self.assertEqual(len(body), len(pop3_encode(big)))
+        self.assertEqual(body, pop3_encode(big))
+        self.assertEqual(raw.line(), b"+OK")
+        self.assertEqual(raw.line(), b"+OK")
+        self.assertEqual(raw.multiline(), pop3_encode(big, top_lines=40))
+        self.assertEqual(raw.line(), f"+OK {n} {crlf_size(big)}".encode())
+        self.assertEqual(raw.cmd("QUIT"), b"+OK Logging out.")
+        # RETR marked it seen (new/ -> cur/ with S), the content untouched.
+        cur = os.path.join(self.daemon.maildir(ALICE), "cur")
+        names = [x for x in os.listdir(cur) if x.startswith("1700000000.")]
+        self.assertEqual(len(names), 1)
+        self.assertTrue(names[0].endswith(":2,S"), names[0])
+        self.assertEqual(read(os.path.join(cur, names[0])), big)
+
+
+class Pop3StalledClientTest(DaemonTestCase):
+    """A client that stops reading a streamed RETR is disconnected after the
+    idle timeout (the server holds one chunk meanwhile), and its maildrop
+    lock is released."""
+
+    extra_args = ("--pop3_idle_timeout=2s",)
+
+    def test_stalled_retr_is_disconnected(self):
+        Pop3Test.deliver(self, ALICE, [make_message("small", SENDER, ALICE)])
+        big = big_message(mib=8)
+        new = os.path.join(self.daemon.maildir(ALICE), "new")
+        with open(os.path.join(new, "1700000000.M1P1.othersoftware"), "wb") as f:
+            f.write(big)
+        raw = RawPOP(self.daemon.pop3_port, timeout=30)
+        self.addCleanup(raw.close)
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        raw.line()
+        raw.cmd(f"USER {ALICE}")
+        self.assertTrue(raw.cmd(f"PASS {USERS[ALICE]}").startswith(b"+OK"))
+        raw.sock.sendall(b"RETR 1\r\nRETR 2\r\n")
+        time.sleep(4)  # read nothing for longer than the idle timeout
+        got = b""
+        while True:
+            chunk = raw.sock.recv(1 << 20)
+            if not chunk:
+                break
+            got += chunk
+        # Cut off: less than both responses, no -ERR inside the body.
+        self.assertLess(len(got), 2 * len(pop3_encode(big)))
+        self.assertNotIn(b"-ERR", got)
+        p = poplib.POP3("127.0.0.1", self.daemon.pop3_port, timeout=15)
+        self.addCleanup(p.close)
+        p.user(ALICE)
+        p.pass_(USERS[ALICE])  # not [IN-USE]
+        self.assertEqual(p.stat()[0], 2)
+        p.quit()
+
+
+class Pop3TlsTest(DaemonTestCase):
+    """The streamed RETR over implicit TLS (TlsStream's drain signal)."""
+
+    tls = True
+    extra_args = ("--pop3s_listen=127.0.0.1:0",)
+
+    def test_large_retr_over_pop3s(self):
+        Pop3Test.deliver(self, ALICE, [make_message("small", SENDER, ALICE)])
+        big = big_message(mib=3)
+        new = os.path.join(self.daemon.maildir(ALICE), "new")
+        with open(os.path.join(new, "1700000000.M1P1.othersoftware"), "wb") as f:
+            f.write(big)
+        port = None
+        with open(self.daemon.ports_file) as f:
+            for line in f.read().splitlines():
+                name, addr = line.split()
+                if name == "pop3s":
+                    port = int(addr.rsplit(":", 1)[1])
+        ctx = ssl.create_default_context(cafile=self.daemon.cert_file)
+        ctx.check_hostname = False
+        raw = RawPOP(port, timeout=60, ctx=ctx)
+        self.addCleanup(raw.close)
+        raw.line()
+        raw.cmd(f"USER {ALICE}")
+        self.assertTrue(raw.cmd(f"PASS {USERS[ALICE]}").startswith(b"+OK"))
+        for n in (1, 2):
+            head = raw.cmd(f"RETR {n}")
+            body = raw.multiline()
+            if head == f"+OK {crlf_size(big)} octets".encode():
+                self.assertEqual(body, pop3_encode(big))
+                break
+        else:
+            self.fail("large message not found")
+        raw.sock.sendall(b"TOP 2 3\r\nTOP 1 3\r\nQUIT\r\n")
+        tops = [raw.line(), raw.multiline(), raw.line(), raw.multiline()]
+        self.assertIn(pop3_encode(big, top_lines=3), tops)
+        self.assertEqual(raw.line(), b"+OK Logging out.")

@@ -104,6 +104,16 @@ class RingbenchAgainstRingmail(DaemonTestCase):
                        "--idle-protocol=smtp")
         self.assertEqual(r["ops"]["open"]["count"], 40)
 
+    def test_idle_imap_times_delivery_to_exists(self):
+        # Two sessions per user; every delivery reaches both as EXISTS.
+        n = 2 * len(USERS)
+        r = self.check("idle", self.daemon.imap_port, ["open", "close", "deliver", "exists_latency"],
+                       f"--connections={n}", "--deliver-rate=20", "--deliver-count=10",
+                       f"--smtp-target=127.0.0.1:{self.port}", "--size=1000")
+        self.assertEqual(r["ops"]["deliver"]["count"], 10)
+        self.assertEqual(r["ops"]["exists_latency"]["count"], 20)
+        self.assertEqual(r["ops"]["exists_after_250"]["count"], 20)
+
     def test_html_report_has_svg_plots_with_data(self):
         report = os.path.join(self.daemon.workdir, "report.html")
         self.check("smtp", self.port, ["message"], "--connections=2", f"--report={report}")
@@ -129,6 +139,13 @@ class RingbenchAgainstRingmail(DaemonTestCase):
             p = subprocess.run([RINGBENCH, "smtp"] + args, capture_output=True, text=True,
                                timeout=20)
             self.assertEqual(p.returncode, 2, p.stderr)
+        for args in (["--deliver-rate=5"], ["--deliver-rate=5", "--idle-protocol=smtp",
+                                            "--smtp-target=127.0.0.1:25"],
+                     ["--deliver-rate=5", "--smtp-target=192.0.2.1:25"]):
+            p = subprocess.run([RINGBENCH, "idle", "--target=127.0.0.1:143", "--users=u",
+                                "--password=p"] + args, capture_output=True, text=True,
+                               timeout=20)
+            self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
         p = subprocess.run([RINGBENCH, "smtp", "--target=192.0.2.1:25"], capture_output=True,
                            text=True, timeout=20)
         self.assertIn("--allow-remote", p.stderr)

@@ -34,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   FakeHost host;
   host.messages = {"Subject: a\n\n.x\n", std::string(in.substr(0, 512)), ""};
+  host.chunk = step % 3 == 0 ? 0 : step;  // whole (RetrieveDone) or streamed
   SessionLimits limits;
   limits.max_errors = 50;
   Session s(limits, &host);
