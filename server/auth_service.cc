@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "engine/log.h"
@@ -55,14 +56,33 @@ void AuthService::Verify(engine::Loop* loop, std::string_view user,
       (*reply)(std::move(result));
     };
   };
-  if (!pool_->Submit(loop, work)) {
-    LOG_WARNING("auth: helper queue full; answering a temporary failure");
+  SubmitOrWait(loop, std::make_shared<engine::HelperPool::Work>(std::move(work)),
+               std::move(reply), loop->now() + kMaxAuthQueueWait, kFirstAuthRetry);
+}
+
+void AuthService::SubmitOrWait(
+    engine::Loop* loop, std::shared_ptr<engine::HelperPool::Work> work,
+    std::shared_ptr<absl::AnyInvocable<void(AuthResult)>> reply,
+    absl::Time deadline, absl::Duration retry) {
+  if (pool_->Submit(loop, *work)) return;
+  if (loop->now() >= deadline) {
+    LOG_WARNING("auth: helper queue full for ", absl::FormatDuration(kMaxAuthQueueWait),
+                "; answering a temporary failure");
     loop->Defer([reply] {
       AuthResult busy;
       busy.code = AuthResult::Code::kTempFail;
       (*reply)(std::move(busy));
     });
+    return;
   }
+  // A login storm (every client reconnecting after a restart) fills the
+  // helper queues for a moment: wait with back-off instead of refusing,
+  // as Dovecot's auth clients queue their requests.
+  loop->AddTimer(retry, [this, loop, work = std::move(work), reply = std::move(reply),
+                         deadline, retry]() mutable {
+    SubmitOrWait(loop, std::move(work), std::move(reply), deadline,
+                 std::min(retry * 2, kMaxAuthRetry));
+  });
 }
 
 }  // namespace ringmail::server

@@ -3,10 +3,12 @@
 #ifndef RINGMAIL_SERVER_AUTH_SERVICE_H_
 #define RINGMAIL_SERVER_AUTH_SERVICE_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "server/directory.h"
@@ -28,11 +30,21 @@ class AuthService {
   // Checks `user` ("local@domain") and `password` on a helper thread and
   // runs `done` on `loop`'s thread. The password is wiped from memory once
   // checked. An unknown user costs a hash too, so timing does not reveal
-  // which users exist. kTempFail when the helper queue is full.
+  // which users exist. While the helper queue is full the check waits (with
+  // back-off); kTempFail only if it stays full for kMaxAuthQueueWait.
   void Verify(engine::Loop* loop, std::string_view user, std::string password,
               absl::AnyInvocable<void(AuthResult)> done);
 
+  // How long a password check may wait for room in the helper queue.
+  static constexpr absl::Duration kMaxAuthQueueWait = absl::Seconds(10);
+
  private:
+  static constexpr absl::Duration kFirstAuthRetry = absl::Milliseconds(1);
+  static constexpr absl::Duration kMaxAuthRetry = absl::Milliseconds(64);
+  void SubmitOrWait(engine::Loop* loop, std::shared_ptr<engine::HelperPool::Work> work,
+                    std::shared_ptr<absl::AnyInvocable<void(AuthResult)>> reply,
+                    absl::Time deadline, absl::Duration retry);
+
   const Directory* directory_;
   engine::HelperPool* pool_;
 };
