@@ -96,8 +96,11 @@ int64_t DaysFromCivilDate(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + doe - 719468;
 }
 
-std::optional<int64_t> ParseDateTime(std::string_view value) {
-  Scanner sc(value);
+namespace {
+
+// The date part: [day-of-week ","] day month year, leaving `sc` after the
+// year. Days since 1970-01-01, or nullopt (see ParseDateTime).
+std::optional<int64_t> ScanDate(Scanner& sc) {
   sc.SkipCfws();
   if (sc.AtAlpha()) {  // day-of-week, comma optional in practice
     sc.Word();
@@ -128,7 +131,21 @@ std::optional<int64_t> ParseDateTime(std::string_view value) {
   if (day < 1 || day > kDays[month - 1]) return std::nullopt;
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   if (month == 2 && day == 29 && !leap) return std::nullopt;
+  return DaysFromCivilDate(year, month, static_cast<unsigned>(day));
+}
 
+}  // namespace
+
+std::optional<int64_t> ParseDateDay(std::string_view value) {
+  Scanner sc(value);
+  return ScanDate(sc);
+}
+
+std::optional<int64_t> ParseDateTime(std::string_view value) {
+  Scanner sc(value);
+  const std::optional<int64_t> days = ScanDate(sc);
+  if (!days) return std::nullopt;
+  size_t nd = 0;
   sc.SkipCfws();
   const int64_t hour = sc.Number(2, &nd);
   if (nd == 0 || sc.AtDigit()) return std::nullopt;
@@ -159,8 +176,7 @@ std::optional<int64_t> ParseDateTime(std::string_view value) {
   } else if (sc.AtAlpha()) {
     zone_minutes = NamedZoneMinutes(sc.Word());
   }
-  return DaysFromCivilDate(year, month, static_cast<unsigned>(day)) * 86400 +
-         hour * 3600 + minute * 60 + second - int64_t{zone_minutes} * 60;
+  return *days * 86400 + hour * 3600 + minute * 60 + second - int64_t{zone_minutes} * 60;
 }
 
 }  // namespace ringmail::mime

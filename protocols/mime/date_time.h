@@ -20,6 +20,11 @@ namespace ringmail::mime {
 // caller falls back to the internal date.
 std::optional<int64_t> ParseDateTime(std::string_view value);
 
+// The calendar day written in the same Date: value (days since 1970-01-01),
+// ignoring time and zone, as IMAP SENTBEFORE/SENTON/SENTSINCE require
+// (RFC 3501 §6.4.4). nullopt when the day, month or year cannot be read.
+std::optional<int64_t> ParseDateDay(std::string_view value);
+
 // Days since 1970-01-01 of a proleptic Gregorian date (month 1..12).
 int64_t DaysFromCivilDate(int64_t year, unsigned month, unsigned day);
 

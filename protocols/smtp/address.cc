@@ -11,6 +11,8 @@ bool IsLetDig(unsigned char c, bool utf8) {
   return IsAlpha(c) || IsDigit(c) || (utf8 && c >= 0x80);
 }
 
+}  // namespace
+
 // RFC 5322 atext; with SMTPUTF8, RFC 6531 §3.3 adds UTF8-non-ascii.
 bool IsAtext(unsigned char c, bool utf8) {
   if (IsAlpha(c) || IsDigit(c)) return true;
@@ -24,11 +26,6 @@ bool IsAtext(unsigned char c, bool utf8) {
   }
 }
 
-// qtextSMTP = %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2).
-bool IsQtext(unsigned char c, bool utf8) {
-  return (c >= 32 && c <= 126 && c != '"' && c != '\\') || (utf8 && c >= 0x80);
-}
-
 bool IsDotString(std::string_view s, bool utf8) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -40,6 +37,13 @@ bool IsDotString(std::string_view s, bool utf8) {
     }
   }
   return true;
+}
+
+namespace {
+
+// qtextSMTP = %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2).
+bool IsQtext(unsigned char c, bool utf8) {
+  return (c >= 32 && c <= 126 && c != '"' && c != '\\') || (utf8 && c >= 0x80);
 }
 
 // Returns the length of the Quoted-string at the start of `s`, or 0.

@@ -66,6 +66,13 @@ AddressError ParsePath(std::string_view path, PathKind kind, bool allow_utf8,
 bool IsValidDomain(std::string_view s, bool allow_utf8);
 bool IsValidAddressLiteral(std::string_view s);
 
+// RFC 5322 §3.2.3 atext; with `utf8`, RFC 6531 §3.3 adds UTF8-non-ascii
+// (any octet >= 0x80; UTF-8 validity is checked separately).
+bool IsAtext(unsigned char c, bool utf8);
+// RFC 5321 §4.1.2 Dot-string = Atom *("." Atom) (the same shape as RFC 5322
+// dot-atom-text), atoms of IsAtext(c, utf8).
+bool IsDotString(std::string_view s, bool utf8);
+
 // Returns the length of the well-formed UTF-8 prefix of `s` (s.size() when
 // all of it is valid). Rejects overlongs, surrogates and > U+10FFFF.
 size_t ValidUtf8Prefix(std::string_view s);

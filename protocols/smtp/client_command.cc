@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "protocols/smtp/address.h"
 
 namespace ringmail::smtp {
 namespace {
@@ -13,38 +14,6 @@ bool Iequals(std::string_view a, std::string_view b) {
 }
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
-
-// RFC 5322 atext, plus UTF8-non-ascii (RFC 6531 §3.3): the server decides
-// whether 8-bit is acceptable (SMTPUTF8 is checked by the session).
-bool IsAtext(unsigned char c) {
-  if (c >= 0x80) return true;
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
-  }
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_':
-    case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// RFC 5321 §4.1.2 Dot-string = Atom *("." Atom).
-bool IsDotString(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '.') {
-      if (s[i + 1] == '.') return false;  // i + 1 < size: back() != '.'
-    } else if (!IsAtext(c)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // RFC 5321 §4.1.2 Quoted-string, with quoted-pairSMTP = "\" %d32-126.
 bool IsQuotedString(std::string_view s) {
@@ -105,8 +74,7 @@ bool IsOrcpt(std::string_view s) {
     return false;
   }
   for (size_t i = 0; i < semi; ++i) {
-    if (!IsAtext(static_cast<unsigned char>(s[i])) ||
-        static_cast<unsigned char>(s[i]) >= 0x80) {
+    if (!IsAtext(static_cast<unsigned char>(s[i]), /*utf8=*/false)) {
       return false;
     }
   }
@@ -149,7 +117,7 @@ bool AppendPath(std::string_view address, std::string* out) {
     }
   }
   out->push_back('<');
-  if (IsDotString(local) || IsQuotedString(local)) {
+  if (IsDotString(local, /*utf8=*/true) || IsQuotedString(local)) {
     out->append(local.data(), local.size());
   } else {
     out->push_back('"');

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "protocols/smtp/address.h"
 #include "protocols/smtp/xtext.h"
 
 namespace ringmail::smtp {
@@ -22,16 +23,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
-}
-
-// RFC 5322 §3.2.3 atext (ASCII).
-bool IsAtext(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) !=
-         std::string_view::npos;
 }
 
 // RFC 3461 §4.4: xtext whose decoded form is 1..kMaxEnvidLength printable
@@ -55,7 +46,11 @@ bool IsValidOrcpt(std::string_view v, bool smtputf8) {
   }
   const std::string_view type = v.substr(0, semi);
   const std::string_view addr = v.substr(semi + 1);
-  if (!std::all_of(type.begin(), type.end(), IsAtext)) return false;
+  if (!std::all_of(type.begin(), type.end(), [](char c) {
+        return IsAtext(static_cast<unsigned char>(c), /*utf8=*/false);
+      })) {
+    return false;
+  }
   if (XtextDecode(addr)) return true;
   return smtputf8 && EqualsIgnoreCase(type, "utf-8") &&
          std::all_of(addr.begin(), addr.end(), [](char ch) {

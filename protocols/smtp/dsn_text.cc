@@ -4,40 +4,13 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "protocols/smtp/address.h"
+
 namespace ringmail::smtp::dsn_internal {
 namespace {
 
 // Any line we write stays below this (RFC 5322 §2.1.1 allows 998).
 constexpr size_t kMaxLine = 950;
-
-bool IsAtext(unsigned char c) {
-  if (c >= 0x80) return true;  // RFC 6532 §3.2: UTF-8 is atext
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
-  }
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_':
-    case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsDotAtom(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '.') {
-      if (s[i - 1] == '.') return false;
-    } else if (!IsAtext(c)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 enum class FoldMode : uint8_t {
   kField,  // RFC 5322 folding: the space moves to the continuation line
@@ -165,7 +138,7 @@ std::string AddrSpec(std::string_view canonical) {
   const size_t at = canonical.rfind('@');
   const std::string_view local = canonical.substr(0, at);
   std::string out;
-  if (IsDotAtom(local)) {
+  if (IsDotString(local, /*utf8=*/true)) {  // RFC 6532 §3.2: UTF-8 is atext
     out.append(local);
   } else {
     out.push_back('"');

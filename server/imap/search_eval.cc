@@ -299,70 +299,7 @@ bool Matches(const proto::SearchNode& node, const MessageView& v,
 }
 
 std::optional<int64_t> ParseSentDay(std::string_view s) {
-  size_t i = 0;
-  // CFWS: whitespace and (possibly nested) comments, bounded by s.size().
-  auto skip_cfws = [&] {
-    int depth = 0;
-    while (i < s.size()) {
-      const char c = s[i];
-      if (c == '(') {
-        ++depth;
-      } else if (c == ')' && depth > 0) {
-        --depth;
-      } else if (c == '\\' && depth > 0 && i + 1 < s.size()) {
-        ++i;
-      } else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' &&
-                 c != '\n') {
-        return;
-      }
-      ++i;
-    }
-  };
-  auto alpha = [](char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; };
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  auto number = [&](size_t max_digits, size_t* n_digits) -> int64_t {
-    int64_t v = 0;
-    *n_digits = 0;
-    while (i < s.size() && digit(s[i]) && *n_digits < max_digits) {
-      v = v * 10 + (s[i++] - '0');
-      ++*n_digits;
-    }
-    return v;
-  };
-
-  skip_cfws();
-  if (i < s.size() && alpha(s[0 + i])) {  // day-of-week ","
-    while (i < s.size() && alpha(s[i])) ++i;
-    skip_cfws();
-    if (i < s.size() && s[i] == ',') ++i;
-    skip_cfws();
-  }
-  size_t nd = 0;
-  const int64_t day = number(2, &nd);
-  if (nd == 0 || (i < s.size() && digit(s[i]))) return std::nullopt;
-  skip_cfws();
-  if (i + 3 > s.size()) return std::nullopt;
-  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr",
-                                                 "may", "jun", "jul", "aug",
-                                                 "sep", "oct", "nov", "dec"};
-  unsigned month = 0;
-  for (unsigned k = 0; k < 12; ++k) {
-    if (mime::EqualsIgnoreCase(s.substr(i, 3), kMonths[k])) month = k + 1;
-  }
-  if (month == 0) return std::nullopt;
-  i += 3;
-  if (i < s.size() && alpha(s[i])) return std::nullopt;  // "March" etc.
-  skip_cfws();
-  int64_t year = number(4, &nd);
-  if (nd < 2 || (i < s.size() && digit(s[i]))) return std::nullopt;
-  if (nd == 2) year += year < 50 ? 2000 : 1900;  // RFC 5322 §4.3
-  if (nd == 3) year += 1900;
-  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30,
-                                       31, 31, 30, 31, 30, 31};
-  if (day < 1 || day > kDays[month - 1]) return std::nullopt;
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month == 2 && day == 29 && !leap) return std::nullopt;
-  return mime::DaysFromCivilDate(year, month, static_cast<unsigned>(day));
+  return mime::ParseDateDay(s);
 }
 
 }  // namespace ringmail::server::imap
