@@ -55,9 +55,14 @@ class FileIo {
                         int new_dirfd, std::string_view new_path,
                         IoCallback done) = 0;
 
-  // linkat(2) (no AT_SYMLINK_FOLLOW). Result: 0 or -errno.
+  // linkat(2). `flags` is 0 or AT_SYMLINK_FOLLOW; the latter is how an
+  // O_TMPFILE inode gets its name: old_path "/proc/self/fd/<fd>" with
+  // old_dirfd AT_FDCWD (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+  // Fails like linkat(2): -EEXIST if new_path exists, -ENOENT if a
+  // directory (or /proc) is missing. Result: 0 or -errno.
   virtual void LinkAt(int old_dirfd, std::string_view old_path, int new_dirfd,
-                      std::string_view new_path, IoCallback done) = 0;
+                      std::string_view new_path, int flags,
+                      IoCallback done) = 0;
 
   // unlinkat(2); `flags` may be AT_REMOVEDIR. Result: 0 or -errno.
   virtual void UnlinkAt(int dirfd, std::string_view path, int flags,

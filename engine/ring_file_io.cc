@@ -66,10 +66,10 @@ void RingFileIo::RenameAt(int old_dirfd, std::string_view old_path,
 
 void RingFileIo::LinkAt(int old_dirfd, std::string_view old_path,
                         int new_dirfd, std::string_view new_path,
-                        IoCallback done) {
+                        int flags, IoCallback done) {
   FileOp* op = NewOp(std::move(done), old_path, new_path);
   io_uring_prep_linkat(ring_->GetSqe(op), old_dirfd, op->a(), new_dirfd,
-                       op->b(), 0);
+                       op->b(), flags);
 }
 
 void RingFileIo::UnlinkAt(int dirfd, std::string_view path, int flags,

@@ -23,7 +23,8 @@ class RingFileIo final : public FileIo {
   void RenameAt(int old_dirfd, std::string_view old_path, int new_dirfd,
                 std::string_view new_path, IoCallback done) override;
   void LinkAt(int old_dirfd, std::string_view old_path, int new_dirfd,
-              std::string_view new_path, IoCallback done) override;
+              std::string_view new_path, int flags,
+              IoCallback done) override;
   void UnlinkAt(int dirfd, std::string_view path, int flags,
                 IoCallback done) override;
   void MkdirAt(int dirfd, std::string_view path, mode_t mode,

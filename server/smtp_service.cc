@@ -599,6 +599,7 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
       opts.durability = storage::Durability::kJournal;
       opts.journal = *journal;
       opts.checkpoint_interval = ctx.config->checkpoint_interval;
+      opts.tmpfile = true;  // O_TMPFILE + linkat (docs/durability.md)
     } else {
       LOG_WARNING("core ", loop->id(), ": journal unusable (",
                   journal.status().ToString(), "); using fsync durability");

@@ -1,6 +1,7 @@
 #include "engine/testing/fake_file_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -88,6 +89,7 @@ void FakeFileIo::Complete(Record record, IoCallback done) {
 void FakeFileIo::OpenAt(int dirfd, std::string_view path, int flags,
                         mode_t mode, IoCallback done) {
   Record r{Op::kOpen, -1, Resolve(dirfd, path)};
+  if ((flags & O_TMPFILE) == O_TMPFILE) r.path += kTmpfileSuffix;
   r.result = TakeFault(Op::kOpen, r.path, "");
   if (r.result == 0) {
     std::string p(path);
@@ -153,14 +155,29 @@ void FakeFileIo::RenameAt(int old_dirfd, std::string_view old_path,
 
 void FakeFileIo::LinkAt(int old_dirfd, std::string_view old_path,
                         int new_dirfd, std::string_view new_path,
-                        IoCallback done) {
+                        int flags, IoCallback done) {
   Record r{Op::kLink, -1, Resolve(old_dirfd, old_path),
            Resolve(new_dirfd, new_path)};
+  constexpr std::string_view kProcFd = "/proc/self/fd/";
+  int linked_fd = -1;
+  if (old_dirfd == AT_FDCWD && old_path.substr(0, kProcFd.size()) == kProcFd) {
+    std::string digits(old_path.substr(kProcFd.size()));
+    char* end = nullptr;
+    long n = strtol(digits.c_str(), &end, 10);
+    if (!digits.empty() && *end == '\0' && n >= 0 && n < (1 << 30)) {
+      linked_fd = static_cast<int>(n);
+      r.fd = linked_fd;
+    }
+  }
   r.result = TakeFault(Op::kLink, r.path, r.path2);
   if (r.result == 0) {
     std::string a(old_path), b(new_path);
-    int rc = ::linkat(old_dirfd, a.c_str(), new_dirfd, b.c_str(), 0);
+    int rc = ::linkat(old_dirfd, a.c_str(), new_dirfd, b.c_str(), flags);
     r.result = rc == 0 ? 0 : -errno;
+  }
+  if (r.result == 0 && linked_fd >= 0 && (flags & AT_SYMLINK_FOLLOW) != 0) {
+    auto it = fd_paths_.find(linked_fd);
+    if (it != fd_paths_.end()) it->second = r.path2;
   }
   Complete(std::move(r), std::move(done));
 }

@@ -13,6 +13,14 @@
 // Every operation is recorded (kind, fd, resolved path(s), result) in issue
 // order, so tests can assert orderings such as "fdatasync before rename".
 //
+// O_TMPFILE: the open really creates the unnamed inode; its record and the
+// fd's path are "<dir>/(O_TMPFILE)" (see kTmpfileSuffix), so faults and
+// counts can single such files out. LinkAt of "/proc/self/fd/<fd>" with
+// AT_SYMLINK_FOLLOW (how the inode gets a name) records `fd` and, on
+// success, makes the link target the fd's path from then on. /proc must be
+// mounted for the real linkat; tests simulate its absence with faults on
+// paths containing "/proc/self/fd".
+//
 // Single-threaded, like the real FileIo. Not for production use.
 #ifndef RINGMAIL_ENGINE_TESTING_FAKE_FILE_IO_H_
 #define RINGMAIL_ENGINE_TESTING_FAKE_FILE_IO_H_
@@ -45,10 +53,13 @@ class FakeFileIo final : public FileIo {
     kClose,
   };
   static std::string_view OpName(Op op);
+  // Appended to the directory path of an O_TMPFILE open (and its fd).
+  static constexpr std::string_view kTmpfileSuffix = "/(O_TMPFILE)";
 
   // One issued operation. `path` is the resolved path (for fd operations,
   // the path the fd was opened with; "" if unknown). `path2` is the target
-  // of a rename/link. `result` is what the callback receives.
+  // of a rename/link. For a link from "/proc/self/fd/<n>", `fd` is n.
+  // `result` is what the callback receives.
   struct Record {
     Op op;
     int fd = -1;
@@ -77,7 +88,8 @@ class FakeFileIo final : public FileIo {
   void RenameAt(int old_dirfd, std::string_view old_path, int new_dirfd,
                 std::string_view new_path, IoCallback done) override;
   void LinkAt(int old_dirfd, std::string_view old_path, int new_dirfd,
-              std::string_view new_path, IoCallback done) override;
+              std::string_view new_path, int flags,
+              IoCallback done) override;
   void UnlinkAt(int dirfd, std::string_view path, int flags,
                 IoCallback done) override;
   void MkdirAt(int dirfd, std::string_view path, mode_t mode,

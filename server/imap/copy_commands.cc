@@ -114,7 +114,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                   NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname));
               if (!plan.ok()) continue;
               svc_->loop()->file_io().LinkAt(
-                  AT_FDCWD, plan->from, AT_FDCWD, plan->to,
+                  AT_FDCWD, plan->from, AT_FDCWD, plan->to, 0,
                   [alive, step, copied, uid, name = plan->new_filename](int res) {
                     if (!*alive) return;
                     if (res == 0) copied->push_back({uid, name});

@@ -45,7 +45,7 @@ TEST(MessageOpsTest, FlagsExpungeCopyAppend) {
   absl::StatusOr<FileMove> cp = PlanCopy(inbox, index.at(0), sent, "9.M9P9.h");
   ASSERT_TRUE(cp.ok());
   EXPECT_EQ(cp->new_filename, "9.M9P9.h,S=5,W=6:2,Sa");
-  io.LinkAt(AT_FDCWD, cp->from, AT_FDCWD, cp->to, [&](int r) { rc = r; });
+  io.LinkAt(AT_FDCWD, cp->from, AT_FDCWD, cp->to, 0, [&](int r) { rc = r; });
   io.RunUntilIdle();
   ASSERT_EQ(rc, 0);
   auto copied = ResolveNewMessagesBlocking(

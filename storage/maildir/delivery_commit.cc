@@ -12,9 +12,11 @@
 // journal batch (pipelined: the next one starts once this one's journal
 // flush ended, while its renames run):
 //   journal:    one pwrite of all records + ONE fdatasync of the journal
-//   per file:   close (in parallel with the journal flush)
+//   per file:   close (in parallel with the journal flush); an O_TMPFILE
+//               file stays open (its fd is its only name)
 //   per message (once closed, and this and every earlier batch's journal
-//               flush succeeded): rename tmp/x -> new/x,S=,W=
+//               flush succeeded): rename tmp/x -> new/x,S=,W= (O_TMPFILE:
+//               linkat /proc/self/fd/N -> new/x,S=,W=, then close)
 //   then:       done callbacks; the journal may retire the records at its
 //               next checkpoint (syncfs)
 #include <errno.h>
@@ -169,8 +171,15 @@ bool DeliveryQueue::StartJournalBatch() {
   b->end = journal_->Append(records, [this, b](int r) { JournalFlushed(b, r); });
   for (MessageState* m : messages) {
     m->journal_body = std::string();
-    m->step_pending = static_cast<int>(m->targets.size());
-    for (size_t t = 0; t < m->targets.size(); ++t) CloseOnly(m, t);
+    m->step_pending = static_cast<int>(std::count_if(
+        m->targets.begin(), m->targets.end(),
+        [](const TargetState& ts) { return !ts.tmpfile; }));
+    // Only unnamed files: nothing to close before their links, which
+    // JournalFlushed issues (always later, from the flush's completion).
+    if (m->step_pending == 0) m->closed = true;
+    for (size_t t = 0; t < m->targets.size(); ++t) {
+      if (!m->targets[t].tmpfile) CloseOnly(m, t);
+    }
   }
   return true;
 }
@@ -249,31 +258,49 @@ void DeliveryQueue::MaybeCompleteJournalBatch(Batch* b) {
   if (!defer_drain_) DrainBatches();
 }
 
+// fsync batch, one file: (an O_TMPFILE file is first linked into tmp/,
+// delivery_tmpfile.cc) fdatasync -> close. Renames once all files of the
+// message are through.
 void DeliveryQueue::SyncAndClose(MessageState* m, size_t t) {
+  if (m->targets[t].tmpfile) return LinkIntoTmp(m, t);
+  SyncFile(m, t);
+}
+
+void DeliveryQueue::SyncFile(MessageState* m, size_t t) {
+  TargetState& ts = m->targets[t];
   ++m->ops_in_flight;
-  io_->Fsync(m->targets[t].fd, true, [this, m, t](int r) {
+  io_->Fsync(ts.fd, !ts.full_fsync, [this, m, t](int r) {
+    --m->ops_in_flight;
     TargetState& ts = m->targets[t];
     if (r < 0) {
-      opts_.log(SyscallError(absl::StrCat("fdatasync(", ts.tmp_path, ")"), r));
+      const char* call = ts.full_fsync ? "fsync(" : "fdatasync(";
+      opts_.log(SyscallError(absl::StrCat(call, ts.tmp_path, ")"), r));
       FailMessage(m, GenericIoStatus(r));
     }
-    int fd = ts.fd;
-    ts.fd = -1;
-    io_->Close(fd, [this, m, t](int r) {
-      --m->ops_in_flight;
-      TargetState& ts = m->targets[t];
-      if (r < 0) {
-        // close() can report delayed write errors (e.g. NFS): not durable.
-        opts_.log(SyscallError(absl::StrCat("close(", ts.tmp_path, ")"), r));
-        FailMessage(m, GenericIoStatus(r));
-      }
-      if (--m->step_pending > 0) return;
-      if (!m->error.ok()) {
-        MessageReachedBarrier(m);
-        return Cleanup(m);
-      }
-      RenameAll(m);
-    });
+    CloseSynced(m, t);
+  });
+}
+
+void DeliveryQueue::CloseSynced(MessageState* m, size_t t) {
+  TargetState& ts = m->targets[t];
+  std::string label = internal::FileLabel(ts);
+  int fd = ts.fd;
+  ts.fd = -1;
+  ts.tmpfile = false;
+  ++m->ops_in_flight;
+  io_->Close(fd, [this, m, label = std::move(label)](int r) {
+    --m->ops_in_flight;
+    if (r < 0) {
+      // close() can report delayed write errors (e.g. NFS): not durable.
+      opts_.log(SyscallError(absl::StrCat("close(", label, ")"), r));
+      FailMessage(m, GenericIoStatus(r));
+    }
+    if (--m->step_pending > 0) return;
+    if (!m->error.ok()) {
+      MessageReachedBarrier(m);
+      return Cleanup(m);
+    }
+    RenameAll(m);
   });
 }
 
@@ -289,12 +316,18 @@ void DeliveryQueue::ComputeNewNames(MessageState* m) {
 
 // Renames only after every file of the message is durable, so a failure of
 // one target never leaves another target's copy behind in new/ for long.
+// An O_TMPFILE file (journal batch only) is linked into new/ instead.
 void DeliveryQueue::RenameAll(MessageState* m) {
   m->phase = Phase::kRenaming;
   m->step_pending = static_cast<int>(m->targets.size());
   for (size_t t = 0; t < m->targets.size(); ++t) {
     TargetState& ts = m->targets[t];
     std::string new_path = absl::StrCat(ts.new_dir, "/", ts.new_name);
+    if (ts.tmpfile) {
+      assert(m->batch != nullptr && m->batch->journal);
+      LinkIntoNew(m, t, std::move(new_path));
+      continue;
+    }
     ++m->ops_in_flight;
     io_->RenameAt(AT_FDCWD, ts.tmp_path, AT_FDCWD, new_path,
                   [this, m, t, new_path](int r) {
@@ -310,15 +343,20 @@ void DeliveryQueue::RenameAll(MessageState* m) {
                           r));
                       FailMessage(m, GenericIoStatus(r));
                     }
-                    if (--m->step_pending > 0) return;
-                    if (!m->error.ok()) {
-                      MessageReachedBarrier(m);
-                      return Cleanup(m);  // unlinks the renamed copies too
-                    }
-                    m->phase = Phase::kBarrier;
-                    MessageReachedBarrier(m);
+                    RenamedOne(m);
                   });
   }
+}
+
+// One target's rename (or link + close) ended.
+void DeliveryQueue::RenamedOne(MessageState* m) {
+  if (--m->step_pending > 0) return;
+  if (!m->error.ok()) {
+    MessageReachedBarrier(m);
+    return Cleanup(m);  // unlinks the renamed (linked) copies too
+  }
+  m->phase = Phase::kBarrier;
+  MessageReachedBarrier(m);
 }
 
 void DeliveryQueue::MessageReachedBarrier(MessageState* m) {

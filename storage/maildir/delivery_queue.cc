@@ -62,6 +62,7 @@ DeliveryQueue::DeliveryQueue(engine::FileIo* io, DeliveryOptions opts,
                                           journal_->data_size() / 8);
     }
   }
+  if (opts_.tmpfile && journal_ != nullptr) ProbeProcFd();
 }
 
 DeliveryQueue::~DeliveryQueue() {
@@ -123,8 +124,10 @@ void DeliveryQueue::Shutdown(absl::AnyInvocable<void()> drained) {
 }
 
 void DeliveryQueue::MaybeDrained() {
-  if (!shutting_down_ || !drained_ || !messages_.empty() || !batches_.empty())
+  if (!shutting_down_ || !drained_ || !messages_.empty() ||
+      !batches_.empty() || probe_in_flight_) {
     return;
+  }
   assert(ready_.empty());
   if (journal_ != nullptr && !journal_shutdown_) {
     // Final checkpoint, so that a clean restart has nothing to replay.
@@ -197,10 +200,13 @@ void DeliveryQueue::Cleanup(MessageState* m) {
   };
   for (internal::TargetState& ts : m->targets) {
     if (ts.fd >= 0) {
+      // An O_TMPFILE inode that was never linked has no name: closing the
+      // last fd frees it, there is nothing to unlink.
       ++m->ops_in_flight;
-      std::string what = absl::StrCat("close(", ts.tmp_path, ")");
+      std::string what = absl::StrCat("close(", internal::FileLabel(ts), ")");
       io_->Close(ts.fd, [after, what](int r) mutable { after(r, what); });
       ts.fd = -1;
+      ts.tmpfile = false;
     }
     // ENOENT is fine: e.g. an IMAP client expunged the new/ file already.
     std::string path = ts.renamed ? absl::StrCat(ts.new_dir, "/", ts.new_name)

@@ -6,7 +6,8 @@
 // Life of a message:
 //   Begin(targets)  -> opens tmp/<unique> in every target Maildir (creating
 //                      the Maildir on first delivery) and writes each
-//                      target's header_prefix.
+//                      target's header_prefix. With `tmpfile` in journal
+//                      mode: an unnamed O_TMPFILE file in new/ instead.
 //   Reserve/Commit  -> body chunks; each full chunk is written to every
 //                      target's tmp file (one buffer, N writes).
 //   Finish(done)    -> last chunk, then group commit. Two modes:
@@ -14,7 +15,8 @@
 //              one fsync per distinct new/ directory, then `done`.
 //     journal: append one record per target (full content) to the core's
 //              journal + ONE fdatasync of it (in parallel: close the tmp
-//              files), then rename tmp/ -> new/, then `done`. A periodic
+//              files), then rename tmp/ -> new/ (O_TMPFILE: linkat into
+//              new/ via /proc/self/fd, then close), then `done`. A periodic
 //              checkpoint (syncfs) makes the files durable and retires the
 //              records; start-up recovery replays them (journal.h).
 //              Messages too big for the journal take the fsync path.
@@ -95,6 +97,15 @@ struct DeliveryOptions {
   // Makes renamed files durable at a checkpoint; empty: syncfs(2) on a
   // helper thread (FsSyncer). Tests inject their own.
   SyncFsFn sync_fs;
+  // Journal mode only: journal-eligible messages are written to unnamed
+  // O_TMPFILE files in new/'s directory and linkat(2)ed into new/ through
+  // /proc/self/fd after the journal flush, instead of tmp/ + rename (no
+  // tmp/ directory lock, no cross-directory rename). Falls back to tmp/
+  // for the rest of the queue's life when the file system lacks O_TMPFILE
+  // (EOPNOTSUPP/EISDIR) or /proc/self/fd is missing (probed through the
+  // FileIo at construction and after a link fails with ENOENT; tmp/ is used
+  // until the first probe succeeds). docs/durability.md, "Journal mode".
+  bool tmpfile = false;
 };
 
 // The outcome of one message. `new_names[i]` is the file name in
@@ -108,7 +119,8 @@ using DeliveryDone = absl::AnyInvocable<void(DeliveryResult)>;
 class DeliveryQueue;
 namespace internal {
 struct MessageState;
-}
+struct TargetState;
+}  // namespace internal
 
 // The body sink of one message being delivered to 1..N Maildirs. Owned by
 // the caller; destroying it before Finish() is Abort(). Body bytes must use
@@ -174,6 +186,8 @@ class DeliveryQueue {
   // Null in fsync mode.
   const JournalWriter* journal() const { return journal_.get(); }
   bool journal_active() const { return journal_ != nullptr && !journal_->broken(); }
+  // True when a new journal-eligible message would use O_TMPFILE.
+  bool tmpfile_active() const;
 
  struct Batch;  // internal (delivery_state.h)
 
@@ -203,11 +217,14 @@ class DeliveryQueue {
   void StartFsyncBatch();
   bool StartJournalBatch();
   void SyncAndClose(internal::MessageState* m, size_t t);
+  void SyncFile(internal::MessageState* m, size_t t);
+  void CloseSynced(internal::MessageState* m, size_t t);
   void CloseOnly(internal::MessageState* m, size_t t);
   void JournalFlushed(Batch* b, int r);
   void MaybeRenameJournaled(internal::MessageState* m);
   void ComputeNewNames(internal::MessageState* m);
   void RenameAll(internal::MessageState* m);
+  void RenamedOne(internal::MessageState* m);
   void MessageReachedBarrier(internal::MessageState* m);
   void MaybeCompleteJournalBatch(Batch* b);
   void SyncDirs(Batch* b);
@@ -216,6 +233,15 @@ class DeliveryQueue {
   void CloseDirFdsThenDrained();
   void MaybeDrained();
   std::string NextUniqueName();
+  // O_TMPFILE (delivery_tmpfile.cc).
+  bool WantsTmpfile(const internal::MessageState* m) const;
+  bool TmpfileUnsupported(int open_result);
+  void ProbeProcFd();
+  void LinkIntoTmp(internal::MessageState* m, size_t t);
+  void LinkIntoNew(internal::MessageState* m, size_t t,
+                   std::string new_path);
+  void LinkFailed(internal::MessageState* m, const internal::TargetState& ts,
+                  const std::string& to, int r);
 
   engine::FileIo* io_;
   DeliveryOptions opts_;
@@ -246,6 +272,13 @@ class DeliveryQueue {
   uint64_t batch_timer_generation_ = 0;
   uint64_t batches_committed_ = 0;
   bool shutting_down_ = false;
+  // O_TMPFILE state: whether /proc/self/fd was found (linkat needs it),
+  // whether a probe is running (Shutdown waits for it), and whether the
+  // file system accepted O_TMPFILE so far.
+  enum class ProcFd { kUnknown, kPresent, kMissing };
+  ProcFd proc_fd_ = ProcFd::kUnknown;
+  bool probe_in_flight_ = false;
+  bool tmpfile_supported_ = true;
   absl::AnyInvocable<void()> drained_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

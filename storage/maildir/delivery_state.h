@@ -25,6 +25,10 @@ struct Chunk {
   int writes_in_flight = 0;
 };
 
+// Where a target's file is. Classic: created in tmp/, renamed into new/.
+// O_TMPFILE (journal mode, see delivery_tmpfile.cc): an unnamed inode in
+// new/'s file system, linked into new/ (journal batch) or, if the message
+// ends up on the fsync path, into tmp/ and then handled as classic.
 struct TargetState {
   DeliveryTarget target;
   std::string base;      // unique name
@@ -32,6 +36,13 @@ struct TargetState {
   std::string new_dir;   // <maildir>/new
   std::string new_name;  // <base>,S=..,W=..
   int fd = -1;
+  // fd is an O_TMPFILE inode without any name: closing it frees the file.
+  // Cleared once it is linked (into tmp/: `created`; into new/: `renamed`).
+  bool tmpfile = false;
+  // Was an O_TMPFILE inode, now linked into tmp/: make it durable with
+  // fsync, not fdatasync (the link count must reach the disk; see
+  // SyncAndClose in delivery_tmpfile.cc).
+  bool full_fsync = false;
   bool created = false;  // tmp file exists (ours to unlink)
   bool renamed = false;  // now lives at new_dir/new_name
   bool prefix_issued = false;
@@ -39,6 +50,12 @@ struct TargetState {
   int open_attempts = 0;
   uint64_t next_chunk = 0;  // seq of the next chunk to issue
 };
+
+// For log lines: the file's current name, or what an unnamed one is.
+inline std::string FileLabel(const TargetState& ts) {
+  if (ts.tmpfile) return ts.new_dir + " (O_TMPFILE for " + ts.base + ")";
+  return ts.tmp_path;
+}
 
 enum class Phase {
   kWriting,   // open + writes; Finish not yet complete
@@ -76,7 +93,7 @@ struct MessageState {
   // until the batch's records are written; false once it grew too big.
   bool journal_eligible = false;
   std::string journal_body;
-  bool closed = false;  // journal batch: every tmp fd closed
+  bool closed = false;  // journal batch: every classic tmp fd closed
 };
 
 }  // namespace ringmail::storage::internal

@@ -1,6 +1,7 @@
-// DeliveryQueue, writing phase: open tmp/<unique> in each target, write the
-// target's header prefix and every body chunk, track chunk lifetimes and
-// back-pressure, and hand the fully written message to the group commit.
+// DeliveryQueue, writing phase: open tmp/<unique> (or an O_TMPFILE file in
+// new/) in each target, write the target's header prefix and every body
+// chunk, track chunk lifetimes and back-pressure, and hand the fully written
+// message to the group commit.
 #include <errno.h>
 #include <fcntl.h>
 
@@ -40,19 +41,29 @@ void DeliveryQueue::StartOpen(MessageState* m, size_t t) {
   });
 }
 
+// Opens the target's file: tmp/<base> (O_EXCL: never someone else's file),
+// or, for a journal-eligible message with `tmpfile`, an unnamed O_TMPFILE
+// inode in new/ (delivery_tmpfile.cc links it).
 void DeliveryQueue::OpenTmp(MessageState* m, size_t t) {
   TargetState& ts = m->targets[t];
+  const bool tmpfile = WantsTmpfile(m);
   ++ts.open_attempts;
   ++m->ops_in_flight;
   io_->OpenAt(
-      AT_FDCWD, ts.tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600,
-      [this, m, t](int fd) {
+      AT_FDCWD, tmpfile ? ts.new_dir : ts.tmp_path,
+      tmpfile ? O_WRONLY | O_TMPFILE | O_CLOEXEC
+              : O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+      0600, [this, m, t, tmpfile](int fd) {
         --m->ops_in_flight;
         TargetState& ts = m->targets[t];
         if (fd >= 0) {
           ts.fd = fd;
-          ts.created = true;
+          ts.tmpfile = tmpfile;
+          ts.created = !tmpfile;
           IssueWrites(m, t);  // no-op if the message failed meanwhile
+        } else if (tmpfile && TmpfileUnsupported(fd) && m->error.ok()) {
+          --ts.open_attempts;  // not this name's fault
+          OpenTmp(m, t);       // now the classic way
         } else if ((fd == -EEXIST || fd == -ENOENT) &&
                    ts.open_attempts < kMaxOpenAttempts && m->error.ok()) {
           if (fd == -EEXIST) {
@@ -67,7 +78,10 @@ void DeliveryQueue::OpenTmp(MessageState* m, size_t t) {
           }
           StartOpen(m, t);
         } else {
-          opts_.log(SyscallError(absl::StrCat("open(", ts.tmp_path, ")"), fd));
+          opts_.log(SyscallError(
+              absl::StrCat("open(", tmpfile ? ts.new_dir : ts.tmp_path,
+                           tmpfile ? ", O_TMPFILE)" : ")"),
+              fd));
           FailMessage(m, GenericIoStatus(fd));
         }
         Advance(m);
@@ -120,9 +134,9 @@ void DeliveryQueue::WriteSome(MessageState* m, size_t t, uint64_t seq,
     TargetState& ts = m->targets[t];
     bool complete = false;
     if (r < 0 || r == 0) {
-      opts_.log(r < 0 ? SyscallError(absl::StrCat("pwrite(", ts.tmp_path, ")"),
-                                     r)
-                      : absl::StrCat("pwrite(", ts.tmp_path, ") wrote 0 bytes"));
+      std::string what = absl::StrCat("pwrite(", internal::FileLabel(ts), ")");
+      opts_.log(r < 0 ? SyscallError(what, r)
+                      : absl::StrCat(what, " wrote 0 bytes"));
       FailMessage(m, GenericIoStatus(r < 0 ? r : -EIO));
     } else if (static_cast<size_t>(r) < len && m->error.ok()) {
       WriteSome(m, t, seq, done_bytes + r);  // short write: the rest
