@@ -89,6 +89,9 @@ fresh_fs() {
   local dir="$1" img="$1.img" dev
   truncate -s "$fs_size" "$img" || return 1
   mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" || return 1
+  # mkfs wrote the image through the page cache: flush it now, or its
+  # writeback (tens of MB of inode tables) would run during the measurement.
+  sync "$img" || return 1
   dev=$(losetup -f --show --direct-io=on "$img") || return 1
   fs_devs+=("$dev")
   mkdir -p "$dir" && mount "$dev" "$dir" || return 1

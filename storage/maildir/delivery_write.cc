@@ -145,7 +145,11 @@ void DeliveryQueue::WriteSome(MessageState* m, size_t t, uint64_t seq,
     }
     if (seq == kPrefixSeq) {
       ts.prefix_done = ts.prefix_done || complete;
-    } else if (chunk->writes_in_flight == 0 || complete) {
+    } else if (auto it = m->chunks.find(seq);
+               // FailMessage above frees every chunk no write is using,
+               // this one included: look it up, never trust `chunk` now.
+               it != m->chunks.end() &&
+               (it->second->writes_in_flight == 0 || complete)) {
       ReleaseChunk(m, seq, complete);
     }
     bool want_resume = m->attached;
