@@ -1,6 +1,7 @@
 #include "engine/loop.h"
 
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,11 +43,22 @@ class Loop::WakeOp final : public Operation {
   uint64_t value_ = 0;
 };
 
-Loop::Loop(int id, Mesh* mesh) : id_(id), mesh_(mesh) {}
+namespace {
+absl::Time SteadyNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return absl::UnixEpoch() + absl::DurationFromTimespec(ts);
+}
+}  // namespace
+
+Loop::Loop(int id, Mesh* mesh)
+    : id_(id), mesh_(mesh), steady_now_(SteadyNow()) {}
 
 absl::StatusOr<std::unique_ptr<Loop>> Loop::Create(int id, Mesh* mesh,
                                                    const LoopOptions& opts) {
   std::unique_ptr<Loop> loop(new Loop(id, mesh));
+  if (opts.wall_clock != nullptr) loop->wall_clock_ = opts.wall_clock;
+  loop->now_ = loop->wall_clock_();
   auto ring = Ring::Create(opts.ring);
   if (!ring.ok()) return ring.status();
   loop->ring_ = std::move(*ring);
@@ -76,15 +88,15 @@ Loop::~Loop() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-Loop::TimerId Loop::AddTimer(absl::Time deadline, Task fn) {
+Loop::TimerId Loop::AddTimer(absl::Duration delay, Task fn) {
   TimerId id = next_timer_id_++;
   timers_.emplace(id, std::move(fn));
-  timer_heap_.push(TimerEntry{deadline, id});
+  timer_heap_.push(TimerEntry{steady_now_ + delay, id});
   return id;
 }
 
 void Loop::RunTimers() {
-  while (!timer_heap_.empty() && timer_heap_.top().deadline <= now_) {
+  while (!timer_heap_.empty() && timer_heap_.top().deadline <= steady_now_) {
     TimerId id = timer_heap_.top().id;
     timer_heap_.pop();
     auto it = timers_.find(id);
@@ -105,7 +117,7 @@ absl::Duration Loop::NextTimeout() const {
     if (!q.empty()) return absl::Milliseconds(1);  // retry a full queue soon
   }
   if (timer_heap_.empty()) return absl::InfiniteDuration();
-  return timer_heap_.top().deadline - now_;
+  return timer_heap_.top().deadline - steady_now_;
 }
 
 bool Loop::DrainInbound() {
@@ -140,7 +152,8 @@ void Loop::FlushOutbound() {
 
 void Loop::Run() {
   while (!stop_requested_ || !deferred_.empty()) {
-    now_ = absl::Now();
+    now_ = wall_clock_();
+    steady_now_ = SteadyNow();
     DrainInbound();
     RunTimers();
     for (int i = 0; i < kMaxDeferredPerRound && !deferred_.empty(); ++i) {

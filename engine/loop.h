@@ -32,6 +32,8 @@ class Mesh;
 struct LoopOptions {
   RingOptions ring;
   BufferRingOptions buffers;
+  // Reads the wall clock; null: absl::Now. Tests set it to step the clock.
+  absl::Time (*wall_clock)() = nullptr;
 };
 
 class Loop {
@@ -55,17 +57,26 @@ class Loop {
   BufferRing& buffers() { return *buffers_; }
   FileIo& file_io() { return *file_io_; }
   // Wall-clock time, refreshed once per loop iteration (cheap to call often).
+  // For dates and times that are stored or shown; it jumps when the clock is
+  // set. Measure intervals (idle time, waits) with steady_now().
   absl::Time now() const { return now_; }
+  // CLOCK_MONOTONIC as an absl::Time (its epoch is arbitrary: only
+  // differences mean anything), refreshed with now(). Never jumps.
+  absl::Time steady_now() const { return steady_now_; }
 
   // Runs `fn` on this loop after the current batch of completions: the way
   // to call back "later" without re-entering the caller.
   void Defer(Task fn) { deferred_.push_back(std::move(fn)); }
 
   using TimerId = uint64_t;
-  // Runs `fn` once at or after `deadline`. The id cancels it.
-  TimerId AddTimer(absl::Time deadline, Task fn);
-  TimerId AddTimer(absl::Duration delay, Task fn) {
-    return AddTimer(now_ + delay, std::move(fn));
+  // Runs `fn` once `delay` has passed. Timers run on the monotonic clock: a
+  // step of the wall clock (NTP, an admin) neither fires them early nor
+  // holds them back. The id cancels it.
+  TimerId AddTimer(absl::Duration delay, Task fn);
+  // Runs `fn` at or after the wall-clock `deadline`, taken as the interval
+  // from now(): a later clock step does not move it.
+  TimerId AddTimer(absl::Time deadline, Task fn) {
+    return AddTimer(deadline - now_, std::move(fn));
   }
   // Cancels a timer that has not fired; harmless for unknown or fired ids.
   void CancelTimer(TimerId id) { timers_.erase(id); }
@@ -89,12 +100,14 @@ class Loop {
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<BufferRing> buffers_;
   std::unique_ptr<FileIo> file_io_;
+  absl::Time (*wall_clock_)() = &absl::Now;
   absl::Time now_ = absl::Now();
+  absl::Time steady_now_;
   bool stop_requested_ = false;
   std::deque<Task> deferred_;
 
   struct TimerEntry {
-    absl::Time deadline;
+    absl::Time deadline;  // on the steady_now() clock
     TimerId id;
     bool operator>(const TimerEntry& o) const {
       return deadline != o.deadline ? deadline > o.deadline : id > o.id;

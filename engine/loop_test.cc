@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/helper_pool.h"
 
@@ -31,6 +33,42 @@ TEST(Loop, TimersFireInDeadlineOrderAndCancelWorks) {
   l.AddTimer(absl::Milliseconds(30), [&] { l.Stop(); });
   l.Run();
   EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+}
+
+// The wall clock as the loop sees it in ClockStepDoesNotFireTimers.
+absl::Duration g_wall_offset;
+absl::Time SteppedWallClock() { return absl::Now() + g_wall_offset; }
+
+// A wall-clock step (NTP, an admin) must not fire pending timers early: the
+// long timer still fires after the short one added after the step, and
+// steady_now() does not see the step while now() does.
+TEST(Loop, ClockStepDoesNotFireTimers) {
+  g_wall_offset = absl::ZeroDuration();
+  Mesh mesh(1, 0);
+  LoopOptions opts = SmallLoop();
+  opts.wall_clock = &SteppedWallClock;
+  auto loop = Loop::Create(0, &mesh, opts);
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  Loop& l = **loop;
+  std::vector<std::string> fired;
+  absl::Duration wall_seen, steady_seen;
+  l.AddTimer(absl::Seconds(2), [&] {
+    fired.push_back("long");
+    l.Stop();
+  });
+  l.Defer([&] {
+    absl::Time wall0 = l.now(), steady0 = l.steady_now();
+    g_wall_offset = absl::Hours(1);  // the clock is set an hour ahead
+    l.AddTimer(absl::Milliseconds(1), [&, wall0, steady0] {
+      fired.push_back("short");
+      wall_seen = l.now() - wall0;
+      steady_seen = l.steady_now() - steady0;
+    });
+  });
+  l.Run();
+  EXPECT_EQ(fired, (std::vector<std::string>{"short", "long"}));
+  EXPECT_GE(wall_seen, absl::Hours(1));
+  EXPECT_LT(steady_seen, absl::Hours(1));
 }
 
 TEST(Loop, DeferRunsAfterCurrentTask) {

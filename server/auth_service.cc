@@ -57,7 +57,7 @@ void AuthService::Verify(engine::Loop* loop, std::string_view user,
     };
   };
   SubmitOrWait(loop, std::make_shared<engine::HelperPool::Work>(std::move(work)),
-               std::move(reply), loop->now() + kMaxAuthQueueWait, kFirstAuthRetry);
+               std::move(reply), loop->steady_now() + kMaxAuthQueueWait, kFirstAuthRetry);
 }
 
 void AuthService::SubmitOrWait(
@@ -65,7 +65,7 @@ void AuthService::SubmitOrWait(
     std::shared_ptr<absl::AnyInvocable<void(AuthResult)>> reply,
     absl::Time deadline, absl::Duration retry) {
   if (pool_->Submit(loop, *work)) return;
-  if (loop->now() >= deadline) {
+  if (loop->steady_now() >= deadline) {
     LOG_WARNING("auth: helper queue full for ", absl::FormatDuration(kMaxAuthQueueWait),
                 "; answering a temporary failure");
     loop->Defer([reply] {

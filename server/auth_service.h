@@ -43,7 +43,7 @@ class AuthService {
   static constexpr absl::Duration kMaxAuthRetry = absl::Milliseconds(64);
   void SubmitOrWait(engine::Loop* loop, std::shared_ptr<engine::HelperPool::Work> work,
                     std::shared_ptr<absl::AnyInvocable<void(AuthResult)>> reply,
-                    absl::Time deadline, absl::Duration retry);
+                    absl::Time deadline /* steady_now() */, absl::Duration retry);
 
   const Directory* directory_;
   engine::HelperPool* pool_;

@@ -70,7 +70,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   }
 
   void Start() {
-    last_activity_ = svc_->loop()->now();
+    last_activity_ = svc_->loop()->steady_now();
     if (conn_ != nullptr) {
       conn_->Start(this);
     } else {
@@ -104,7 +104,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
 
   // ---- engine::ConnectionHandler
   void OnReceive(std::string_view data) override {
-    last_activity_ = svc_->loop()->now();
+    last_activity_ = svc_->loop()->steady_now();
     if (!pending_.empty() || session_.waiting()) {
       pending_.append(data);
       if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
@@ -513,7 +513,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
 
   void OnIdleTimer() {
     absl::Duration timeout = svc_->ctx().config->smtp.idle_timeout;
-    absl::Duration idle = svc_->loop()->now() - last_activity_;
+    absl::Duration idle = svc_->loop()->steady_now() - last_activity_;
     // A session waiting for its own delivery is not idle.
     if (idle < timeout || session_.waiting()) {
       ArmIdleTimer(std::max(timeout - idle, absl::Seconds(1)));
@@ -553,7 +553,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   int queue_target_ = -1;
   uint64_t queued_header_bytes_ = 0;  // Received field, CRLF octets
   bool relay_client_ = false;  // from relay.trusted_networks
-  absl::Time last_activity_;
+  absl::Time last_activity_;  // Loop::steady_now() clock
   engine::Loop::TimerId idle_timer_ = 0;
   bool finishing_ = false;
   bool auth_inflight_ = false;  // Authenticate called, FinishAuth not yet

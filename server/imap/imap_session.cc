@@ -90,7 +90,7 @@ std::string ImapSession::Capabilities() const {
 }
 
 void ImapSession::StartFresh() {
-  last_activity_ = svc_->loop()->now();
+  last_activity_ = svc_->loop()->steady_now();
   // The greeting is queued before Start: an implicit-TLS stream keeps it
   // until the handshake is done.
   absl::StrAppend(&out(), "* OK [CAPABILITY ", Capabilities(),
@@ -104,7 +104,7 @@ void ImapSession::StartAuthenticated(MailUser* user, std::string unread) {
   user_ = user;
   state_.OnCommandOk(ringmail::imap::CommandId::kLogin);
   reader_.set_authenticated(true);
-  last_activity_ = svc_->loop()->now();
+  last_activity_ = svc_->loop()->steady_now();
   // Plaintext the client pipelined on the old core comes before anything
   // the stream delivers (an adopted TLS stream may deliver from Start).
   pending_ = std::move(unread);
@@ -122,7 +122,7 @@ void ImapSession::Shutdown() {
 // ------------------------------------------------------------ input
 
 void ImapSession::OnReceive(std::string_view data) {
-  last_activity_ = svc_->loop()->now();
+  last_activity_ = svc_->loop()->steady_now();
   if (busy_ || !pending_.empty()) {
     pending_.append(data.data(), data.size());
     if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
@@ -352,7 +352,7 @@ void ImapSession::OnIdleTimer() {
   // configured timer; the extra minute keeps a client that re-IDLEs on
   // the dot from racing the timer.
   if (raw_mode_ == RawMode::kIdle) timeout = std::max(timeout, kMinIdleCommandTimeout);
-  absl::Duration idle = svc_->loop()->now() - last_activity_;
+  absl::Duration idle = svc_->loop()->steady_now() - last_activity_;
   if (idle < timeout || busy_) {
     idle_timer_ = svc_->loop()->AddTimer(std::max(timeout - idle, absl::Seconds(1)),
                                          [this] { OnIdleTimer(); });

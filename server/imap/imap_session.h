@@ -288,7 +288,7 @@ class ImapSession final : public engine::ConnectionHandler {
   std::unique_ptr<AppendState> append_;
 
   std::string pending_;  // unparsed input while busy
-  absl::Time last_activity_;
+  absl::Time last_activity_;  // Loop::steady_now() clock
   engine::Loop::TimerId idle_timer_ = 0;
   bool gone_ = false;
   bool closing_ = false;

@@ -68,7 +68,7 @@ Pop3Session::~Pop3Session() {
 }
 
 void Pop3Session::StartFresh() {
-  last_activity_ = svc_->loop()->now();
+  last_activity_ = svc_->loop()->steady_now();
   // Queued before Start: an implicit-TLS stream holds it until the
   // handshake is done.
   session_.Start(&out());
@@ -78,7 +78,7 @@ void Pop3Session::StartFresh() {
 }
 
 void Pop3Session::StartHandedOver(const Directory::Mailbox& user, std::string unread) {
-  last_activity_ = svc_->loop()->now();
+  last_activity_ = svc_->loop()->steady_now();
   session_.ResumeLogin(carry_.session);
   pending_ = std::move(unread);
   StartStream();  // may deliver decrypted bytes; they queue behind pending_
@@ -96,7 +96,7 @@ void Pop3Session::Shutdown() {
 // ------------------------------------------------------------ input
 
 void Pop3Session::OnReceive(std::string_view data) {
-  last_activity_ = svc_->loop()->now();
+  last_activity_ = svc_->loop()->steady_now();
   pending_.append(data.data(), data.size());
   Pump();
 }
@@ -177,7 +177,7 @@ void Pop3Session::ArmIdleTimer() {
 }
 
 void Pop3Session::OnIdleTimer() {
-  const absl::Duration idle = svc_->loop()->now() - last_activity_;
+  const absl::Duration idle = svc_->loop()->steady_now() - last_activity_;
   // A host request in progress does not count as idle, but a client that
   // stops taking a streamed RETR does (last_activity_ moves per chunk).
   if (idle < Timeout() || (session_.waiting() && !session_.streaming())) {
@@ -333,7 +333,7 @@ void Pop3Session::ContinueRetrieve() {
       return AfterAnswer();        // closes
     }
     if (chunk->empty()) return FinishRetrieve();
-    last_activity_ = svc_->loop()->now();  // the client is taking the response
+    last_activity_ = svc_->loop()->steady_now();  // the client is taking the response
     const bool more = session_.RetrieveData(*chunk, &out());
     stream_->Flush();
     if (!more) return FinishRetrieve();  // TOP has all it needs
