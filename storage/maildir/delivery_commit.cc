@@ -281,20 +281,30 @@ void DeliveryQueue::SyncFile(MessageState* m, size_t t) {
   });
 }
 
-void DeliveryQueue::CloseSynced(MessageState* m, size_t t) {
+// Closes target `t`'s fd (gone either way, so it no longer counts as an
+// unnamed O_TMPFILE file). close() can report delayed write errors (e.g.
+// NFS): an error fails the message, logged with `label`. Then runs `then`.
+void DeliveryQueue::CloseTargetFd(MessageState* m, size_t t,
+                                  std::string label,
+                                  absl::AnyInvocable<void()> then) {
   TargetState& ts = m->targets[t];
-  std::string label = internal::FileLabel(ts);
   int fd = ts.fd;
   ts.fd = -1;
   ts.tmpfile = false;
   ++m->ops_in_flight;
-  io_->Close(fd, [this, m, label = std::move(label)](int r) {
+  io_->Close(fd, [this, m, label = std::move(label),
+                  then = std::move(then)](int r) mutable {
     --m->ops_in_flight;
     if (r < 0) {
-      // close() can report delayed write errors (e.g. NFS): not durable.
       opts_.log(SyscallError(absl::StrCat("close(", label, ")"), r));
       FailMessage(m, GenericIoStatus(r));
     }
+    then();
+  });
+}
+
+void DeliveryQueue::CloseSynced(MessageState* m, size_t t) {
+  CloseTargetFd(m, t, internal::FileLabel(m->targets[t]), [this, m] {
     if (--m->step_pending > 0) return;
     if (!m->error.ok()) {
       MessageReachedBarrier(m);

@@ -219,6 +219,8 @@ class DeliveryQueue {
   void SyncAndClose(internal::MessageState* m, size_t t);
   void SyncFile(internal::MessageState* m, size_t t);
   void CloseSynced(internal::MessageState* m, size_t t);
+  void CloseTargetFd(internal::MessageState* m, size_t t, std::string label,
+                     absl::AnyInvocable<void()> then);
   void CloseOnly(internal::MessageState* m, size_t t);
   void JournalFlushed(Batch* b, int r);
   void MaybeRenameJournaled(internal::MessageState* m);

@@ -141,20 +141,8 @@ void DeliveryQueue::LinkIntoNew(MessageState* m, size_t t,
         } else {
           LinkFailed(m, ts, new_path, r);
         }
-        std::string label =
-            ts.renamed ? new_path : internal::FileLabel(ts);
-        int fd = ts.fd;
-        ts.fd = -1;
-        ts.tmpfile = false;
-        ++m->ops_in_flight;
-        io_->Close(fd, [this, m, label = std::move(label)](int r) {
-          --m->ops_in_flight;
-          if (r < 0) {
-            opts_.log(SyscallError(absl::StrCat("close(", label, ")"), r));
-            FailMessage(m, GenericIoStatus(r));
-          }
-          RenamedOne(m);
-        });
+        CloseTargetFd(m, t, ts.renamed ? new_path : internal::FileLabel(ts),
+                      [this, m] { RenamedOne(m); });
       });
 }
 

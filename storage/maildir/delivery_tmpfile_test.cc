@@ -21,47 +21,20 @@
 #include "storage/maildir/delivery_queue.h"
 #include "storage/maildir/journal.h"
 #include "storage/maildir/maildir_name.h"
+#include "storage/maildir/maildir_test_util.h"
 
 namespace ringmail::storage {
 namespace {
 
 using engine::testing::FakeFileIo;
 using Op = FakeFileIo::Op;
+using testing::ListDir;
+using testing::MakeBody;
+using testing::ReadFile;
+
+std::string MakeTempDir() { return testing::MakeTempDir("tf"); }
 
 constexpr std::string_view kTmpfile = FakeFileIo::kTmpfileSuffix;
-
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base ? base : "/tmp") + "/tfXXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string MakeBody(size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += (i % 7 == 6) ? '\n' : char('a' + i % 26);
-  return s;
-}
 
 class TmpfileTest : public ::testing::Test {
  protected:
