@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/loop_test_server.h"
 #include "engine/tcp.h"
 
 namespace ringmail::engine {
@@ -58,37 +59,14 @@ class StreamingHandler : public ConnectionHandler {
 };
 
 TEST(Tcp, OutputDrainedDrivesStreamingOutput) {
-  Mesh mesh(1, 1);
-  LoopOptions opts;
-  opts.ring.entries = 64;
-  opts.buffers.count = 4;
-  opts.buffers.buffer_size = 256;
-  auto addr = SocketAddress::Parse("127.0.0.1:0");
-  ASSERT_TRUE(addr.ok());
-  auto lfd = CreateListenSocket(*addr, 16);
-  ASSERT_TRUE(lfd.ok()) << lfd.status();
-  auto bound = BoundAddress(*lfd);
-  ASSERT_TRUE(bound.ok());
   int drained = 0;
   bool pending_zero = true;
   std::atomic<bool> server_closed{false};
-  std::unique_ptr<Loop> loop;
-  std::unique_ptr<Listener> listener;
-  std::thread t([&] {
-    auto l = Loop::Create(0, &mesh, opts);
-    ASSERT_TRUE(l.ok()) << l.status();
-    loop = std::move(*l);
-    listener = std::make_unique<Listener>(loop.get(), *lfd, [&](int fd) {
-      auto* c = new Connection(loop.get(), fd);
-      c->Start(new StreamingHandler(c, &drained, &pending_zero, &server_closed));
-    });
-    listener->Start();
-    loop->Run();
-    listener.reset();
+  LoopTestServer server(256, [&](Connection* c) -> ConnectionHandler* {
+    return new StreamingHandler(c, &drained, &pending_zero, &server_closed);
   });
-  mesh.WaitForLoops();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
+  int fd = server.Connect();
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, "go\n", 3), 3);
   std::string got;
   char buf[65536];
@@ -108,8 +86,7 @@ TEST(Tcp, OutputDrainedDrivesStreamingOutput) {
   // connection leaks (LeakSanitizer in the ASan run).
   for (int i = 0; i < 500 && !server_closed.load(); ++i) usleep(10'000);
   EXPECT_TRUE(server_closed.load());
-  mesh.PostFromThread(1, 0, [&] { loop->Stop(); });
-  t.join();
+  server.Stop();
   // One drain per chunk handed to the kernel (the last one's drain too).
   EXPECT_EQ(drained, kChunks);
   EXPECT_TRUE(pending_zero);
@@ -140,43 +117,18 @@ class StuckHandler : public ConnectionHandler {
 };
 
 TEST(Tcp, AbortDoesNotWaitForAPeerThatDoesNotRead) {
-  Mesh mesh(1, 1);
-  LoopOptions opts;
-  opts.ring.entries = 64;
-  opts.buffers.count = 4;
-  opts.buffers.buffer_size = 256;
-  auto addr = SocketAddress::Parse("127.0.0.1:0");
-  ASSERT_TRUE(addr.ok());
-  auto lfd = CreateListenSocket(*addr, 16);
-  ASSERT_TRUE(lfd.ok()) << lfd.status();
-  auto bound = BoundAddress(*lfd);
-  ASSERT_TRUE(bound.ok());
   std::atomic<bool> closed{false};
-  std::unique_ptr<Loop> loop;
-  std::unique_ptr<Listener> listener;
-  std::thread t([&] {
-    auto l = Loop::Create(0, &mesh, opts);
-    ASSERT_TRUE(l.ok()) << l.status();
-    loop = std::move(*l);
-    listener = std::make_unique<Listener>(loop.get(), *lfd, [&](int fd) {
-      auto* c = new Connection(loop.get(), fd);
-      c->Start(new StuckHandler(c, &closed));
-    });
-    listener->Start();
-    loop->Run();
-    listener.reset();
+  LoopTestServer server(256, [&](Connection* c) -> ConnectionHandler* {
+    return new StuckHandler(c, &closed);
   });
-  mesh.WaitForLoops();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
+  int fd = server.Connect();
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, "go\n", 3), 3);
   // Never read. Polling, not a timing assertion: the bound only ends a
   // hang.
   for (int i = 0; i < 3000 && !closed.load(); ++i) usleep(10000);
   EXPECT_TRUE(closed.load());
   close(fd);
-  mesh.PostFromThread(1, 0, [&] { loop->Stop(); });
-  t.join();
 }
 
 }  // namespace

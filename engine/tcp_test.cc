@@ -1,3 +1,4 @@
+#include "engine/loop_test_server.h"
 #include "engine/tcp.h"
 
 #include <gtest/gtest.h>
@@ -87,37 +88,15 @@ std::string ReadUntil(int fd, std::string_view terminator) {
 }
 
 TEST(Tcp, MultishotAcceptRecvSendAndClose) {
-  Mesh mesh(1, 1);
-  LoopOptions opts;
-  opts.ring.entries = 64;
-  opts.buffers.count = 4;  // few buffers: forces buffer reuse
-  opts.buffers.buffer_size = 64;
-  auto addr = SocketAddress::Parse("127.0.0.1:0");
-  ASSERT_TRUE(addr.ok());
-  auto lfd = CreateListenSocket(*addr, 16);
-  ASSERT_TRUE(lfd.ok()) << lfd.status();
-  auto bound = BoundAddress(*lfd);
-  ASSERT_TRUE(bound.ok());
   int closed = 0;
-  std::unique_ptr<Loop> loop;
-  std::unique_ptr<Listener> listener;
-  std::thread t([&] {
-    auto l = Loop::Create(0, &mesh, opts);
-    ASSERT_TRUE(l.ok()) << l.status();
-    loop = std::move(*l);
-    listener = std::make_unique<Listener>(loop.get(), *lfd, [&](int fd) {
-      auto* c = new Connection(loop.get(), fd);
-      c->Start(new EchoHandler(c, &closed));
-    });
-    listener->Start();
-    loop->Run();
-    listener.reset();
+  // Few, small buffers: forces buffer reuse.
+  LoopTestServer server(64, [&](Connection* c) -> ConnectionHandler* {
+    return new EchoHandler(c, &closed);
   });
-  mesh.WaitForLoops();
 
   for (int round = 0; round < 3; ++round) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
+    int fd = server.Connect();
+    ASSERT_GE(fd, 0);
     std::string big(1000, 'x');  // larger than one 64-byte buffer
     std::string msg = "hello\npause\n" + big + "\nhandoff\nafter\nquit\n";
     ASSERT_EQ(write(fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
@@ -128,8 +107,7 @@ TEST(Tcp, MultishotAcceptRecvSendAndClose) {
     EXPECT_EQ(read(fd, &c, 1), 0);  // server closed
     close(fd);
   }
-  mesh.PostFromThread(1, 0, [&] { loop->Stop(); });
-  t.join();
+  server.Stop();
   EXPECT_EQ(closed, 3);
 }
 
@@ -163,35 +141,12 @@ class CapacityHandler : public ConnectionHandler {
 };
 
 TEST(Tcp, IdleConnectionHoldsNoOutputBuffer) {
-  Mesh mesh(1, 1);
-  LoopOptions opts;
-  opts.ring.entries = 64;
-  opts.buffers.count = 4;
-  opts.buffers.buffer_size = 256;
-  auto addr = SocketAddress::Parse("127.0.0.1:0");
-  ASSERT_TRUE(addr.ok());
-  auto lfd = CreateListenSocket(*addr, 16);
-  ASSERT_TRUE(lfd.ok()) << lfd.status();
-  auto bound = BoundAddress(*lfd);
-  ASSERT_TRUE(bound.ok());
   std::atomic<bool> server_closed{false};
-  std::unique_ptr<Loop> loop;
-  std::unique_ptr<Listener> listener;
-  std::thread t([&] {
-    auto l = Loop::Create(0, &mesh, opts);
-    ASSERT_TRUE(l.ok()) << l.status();
-    loop = std::move(*l);
-    listener = std::make_unique<Listener>(loop.get(), *lfd, [&](int fd) {
-      auto* c = new Connection(loop.get(), fd);
-      c->Start(new CapacityHandler(c, &server_closed));
-    });
-    listener->Start();
-    loop->Run();
-    listener.reset();
+  LoopTestServer server(256, [&](Connection* c) -> ConnectionHandler* {
+    return new CapacityHandler(c, &server_closed);
   });
-  mesh.WaitForLoops();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&bound->storage), bound->len), 0);
+  int fd = server.Connect();
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, "big\n", 4), 4);
   EXPECT_EQ(ReadUntil(fd, "\n").size(), 8001u);
   ASSERT_EQ(write(fd, "cap\n", 4), 4);
@@ -202,8 +157,6 @@ TEST(Tcp, IdleConnectionHoldsNoOutputBuffer) {
   // would leak the connection (LeakSanitizer in the ASan run).
   for (int i = 0; i < 500 && !server_closed.load(); ++i) usleep(10'000);
   EXPECT_TRUE(server_closed.load());
-  mesh.PostFromThread(1, 0, [&] { loop->Stop(); });
-  t.join();
 }
 
 }  // namespace
