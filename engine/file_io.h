@@ -11,7 +11,7 @@
 //     later completion), so callers may issue several calls and then return.
 //   * The result is >= 0 on success (an fd for OpenAt, a byte count for
 //     Write, 0 otherwise) or -errno on failure, exactly as io_uring reports.
-//   * Buffers passed to Write must stay valid and unmodified until `done`
+//   * Buffers passed to Write/WriteV must stay valid and unmodified until `done`
 //     runs. Path strings are copied by the implementation.
 //   * A FileIo is owned by one core and used only from that core's thread.
 #ifndef RINGMAIL_ENGINE_FILE_IO_H_
@@ -19,12 +19,14 @@
 
 #include <fcntl.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/types/span.h"
 
 namespace ringmail::engine {
 
@@ -42,6 +44,16 @@ class FileIo {
   // caller resubmits the rest. Result: bytes written or -errno.
   virtual void Write(int fd, const void* data, size_t len, uint64_t offset,
                      IoCallback done) = 0;
+
+  // pwritev(2) of `parts` (at most kMaxWriteParts, laid end to end) at
+  // `offset`: one operation where separate Writes would each be one trip
+  // through the kernel's worker pool. The iovec array is copied; the buffers
+  // it points to follow the Write rule above. May complete short (anywhere,
+  // also inside a part); the caller resubmits the rest. Result: bytes
+  // written or -errno.
+  static constexpr size_t kMaxWriteParts = 8;
+  virtual void WriteV(int fd, absl::Span<const iovec> parts, uint64_t offset,
+                      IoCallback done) = 0;
 
   // pread(2) into [data, data+len) at `offset`. Result: bytes read or -errno.
   virtual void Read(int fd, void* data, size_t len, uint64_t offset,

@@ -1,5 +1,6 @@
 #include "engine/loop.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "engine/log.h"
 #include "engine/ring_file_io.h"
 
 namespace ringmail::engine {
@@ -59,6 +61,14 @@ absl::StatusOr<std::unique_ptr<Loop>> Loop::Create(int id, Mesh* mesh,
   std::unique_ptr<Loop> loop(new Loop(id, mesh));
   if (opts.wall_clock != nullptr) loop->wall_clock_ = opts.wall_clock;
   loop->now_ = loop->wall_clock_();
+  if (opts.sched_batch) {
+    // Before the ring exists, so its io-wq workers are created with it.
+    sched_param param{};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+      LOG_WARNING("core ", id, ": sched_setscheduler(SCHED_BATCH) failed: ",
+                  std::strerror(errno), "; running SCHED_OTHER");
+    }
+  }
   auto ring = Ring::Create(opts.ring);
   if (!ring.ok()) return ring.status();
   loop->ring_ = std::move(*ring);

@@ -34,6 +34,14 @@ struct LoopOptions {
   BufferRingOptions buffers;
   // Reads the wall clock; null: absl::Now. Tests set it to step the clock.
   absl::Time (*wall_clock)() = nullptr;
+  // Runs the loop's thread (and the io-wq workers its ring creates later,
+  // which inherit the policy) under SCHED_BATCH: a wake-up of the loop no
+  // longer preempts the task running on that CPU at once. A loop drains
+  // every ready completion per wake-up, so it loses nothing by waiting for
+  // the running task's slice, while preempting on each packet or file
+  // completion cost a context switch per event (docs/performance.md has the
+  // measurements). Failure to switch is logged and ignored.
+  bool sched_batch = false;
 };
 
 class Loop {

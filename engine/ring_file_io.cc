@@ -1,5 +1,8 @@
 #include "engine/ring_file_io.h"
 
+#include <algorithm>
+#include <array>
+#include <cassert>
 #include <string>
 
 namespace ringmail::engine {
@@ -19,12 +22,16 @@ class RingFileIo::FileOp final : public Operation {
   }
   const char* a() const { return path_a_.c_str(); }
   const char* b() const { return path_b_.c_str(); }
+  // WriteV's iovec array: the kernel may read it only when a worker runs
+  // the request, so it lives as long as the operation.
+  iovec* parts() { return parts_.data(); }
 
  private:
   RingFileIo* owner_;
   IoCallback done_;
   std::string path_a_;
   std::string path_b_;
+  std::array<iovec, kMaxWriteParts> parts_{};
 };
 
 RingFileIo::FileOp* RingFileIo::NewOp(IoCallback done, std::string_view a,
@@ -43,6 +50,15 @@ void RingFileIo::Write(int fd, const void* data, size_t len, uint64_t offset,
                        IoCallback done) {
   io_uring_prep_write(ring_->GetSqe(NewOp(std::move(done))), fd, data,
                       static_cast<unsigned>(len), offset);
+}
+
+void RingFileIo::WriteV(int fd, absl::Span<const iovec> parts,
+                        uint64_t offset, IoCallback done) {
+  assert(!parts.empty() && parts.size() <= kMaxWriteParts);
+  FileOp* op = NewOp(std::move(done));
+  std::copy(parts.begin(), parts.end(), op->parts());
+  io_uring_prep_writev(ring_->GetSqe(op), fd, op->parts(),
+                       static_cast<unsigned>(parts.size()), offset);
 }
 
 void RingFileIo::Read(int fd, void* data, size_t len, uint64_t offset,

@@ -17,6 +17,8 @@ class RingFileIo final : public FileIo {
               IoCallback done) override;
   void Write(int fd, const void* data, size_t len, uint64_t offset,
              IoCallback done) override;
+  void WriteV(int fd, absl::Span<const iovec> parts, uint64_t offset,
+              IoCallback done) override;
   void Read(int fd, void* data, size_t len, uint64_t offset,
             IoCallback done) override;
   void Fsync(int fd, bool datasync, IoCallback done) override;

@@ -59,6 +59,12 @@ const std::vector<KeyDef>& CoreKeys() {
        [](Config& c, std::string_view t) {
          return ParseDurationText(t, &c.checkpoint_interval);
        }},
+      {"storage.commit_delay", "commit_delay",
+       "group-commit wait for messages still arriving on the core, e.g. "
+       "\"500us\"; 0 starts every batch at once",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.commit_delay);
+       }},
       {"engine.ring_entries", "ring_entries", "io_uring SQ entries per core",
        Uint(&Config::ring_entries)},
       {"engine.recv_buffers", "recv_buffers",
@@ -69,6 +75,11 @@ const std::vector<KeyDef>& CoreKeys() {
       {"engine.max_file_workers", "max_file_workers",
        "kernel io-wq workers per core for file work (0: kernel default)",
        Uint(&Config::max_file_workers)},
+      {"engine.sched_batch", "sched_batch",
+       "run core threads SCHED_BATCH (no preemption on wake-up)",
+       [](Config& c, std::string_view t) {
+         return ParseBool(t, &c.sched_batch);
+       }},
       {"smtp.listen", "smtp_listen",
        "SMTP listen addresses ADDR:PORT (comma-separated, repeatable)",
        [](Config& c, std::string_view t) {
@@ -433,6 +444,9 @@ absl::Status FinalizeConfig(Config& c) {
   if (c.checkpoint_interval < absl::Milliseconds(10) ||
       c.checkpoint_interval > absl::Minutes(10)) {
     return absl::InvalidArgumentError("checkpoint_interval: must be 10ms..10m");
+  }
+  if (c.commit_delay > absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("commit_delay: must be 0..10ms");
   }
   if (c.pop3.max_connections == 0 || c.pop3.max_connections_per_ip == 0) {
     return absl::InvalidArgumentError(

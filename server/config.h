@@ -143,6 +143,8 @@ struct Config {
   uint32_t recv_buffer_size = 16384;
   // io-wq workers per core for blocking file work (0: kernel default).
   uint32_t max_file_workers = 4;
+  // Core threads (and their io-wq workers) run SCHED_BATCH.
+  bool sched_batch = true;
   std::string log_level = "info";
   // Delivery durability (docs/durability.md): "journal" (per-core
   // write-ahead log, one fdatasync per batch, syncfs checkpoints) or
@@ -150,6 +152,8 @@ struct Config {
   std::string durability = "journal";
   uint64_t journal_size = 64ull << 20;      // bytes per core
   absl::Duration checkpoint_interval = absl::Seconds(1);
+  // Group-commit delay while other messages of the core are in progress.
+  absl::Duration commit_delay = absl::Microseconds(500);
   SmtpConfig smtp;
   ImapConfig imap;
   Pop3Config pop3;

@@ -53,6 +53,26 @@ TEST(Config, DurabilityKeys) {
   EXPECT_FALSE(Load({"--durability=none"}).ok());
   EXPECT_FALSE(Load({"--journal_size=1000"}).ok());
   EXPECT_FALSE(Load({"--checkpoint_interval=1ms"}).ok());
+  EXPECT_EQ(Load({})->commit_delay, absl::Microseconds(500));
+  c = Load({"--commit_delay=0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->commit_delay, absl::ZeroDuration());
+  c = Load({"--commit_delay=2ms"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->commit_delay, absl::Milliseconds(2));
+  EXPECT_FALSE(Load({"--commit_delay=11ms"}).ok());
+}
+
+TEST(Config, SchedBatch) {
+  EXPECT_TRUE(Load({})->sched_batch);
+  auto c = Load({"--sched_batch=false"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->sched_batch);
+  std::string file = WriteFile("e.toml", "[engine]\nsched_batch = false\n");
+  c = Load({"--config=" + file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->sched_batch);
+  EXPECT_FALSE(Load({"--sched_batch=maybe"}).ok());
 }
 
 TEST(Config, FlagsOverrideFileAndListenRepeats) {

@@ -336,6 +336,7 @@ int Main(int argc, char** argv) {
       opts.buffers.count = config.recv_buffers;
       opts.buffers.buffer_size = config.recv_buffer_size;
       opts.ring.max_file_workers = config.max_file_workers;
+      opts.sched_batch = config.sched_batch;
       auto loop = engine::Loop::Create(i, &mesh, opts);
       if (!loop.ok()) {
         slot.error = std::string(loop.status().message());

@@ -590,6 +590,7 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
   opts.hostname = ctx.config->hostname;
   opts.core_id = loop->id();
   opts.max_message_bytes = sc.max_message_size + (1 << 20);  // + trace headers
+  opts.commit_delay = ctx.config->commit_delay;
   if (ctx.config->durability == "journal") {
     // Blocking open + header read, before this core serves: the file was
     // prepared (recovered, zero-filled) by RecoverMailStore.

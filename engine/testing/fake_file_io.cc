@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace ringmail::engine::testing {
 
@@ -110,6 +112,32 @@ void FakeFileIo::Write(int fd, const void* data, size_t len, uint64_t offset,
   if (r.result == 0) {
     size_t n = max_write_bytes_ > 0 ? std::min(len, max_write_bytes_) : len;
     ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
+    r.result = w >= 0 ? static_cast<int>(w) : -errno;
+  }
+  Complete(std::move(r), std::move(done));
+}
+
+void FakeFileIo::WriteV(int fd, absl::Span<const iovec> parts,
+                        uint64_t offset, IoCallback done) {
+  size_t total = 0;
+  for (const iovec& p : parts) total += p.iov_len;
+  Record r{Op::kWrite, fd, PathOf(fd)};
+  r.offset = offset;
+  r.len = total;
+  r.result = TakeFault(Op::kWrite, r.path, "");
+  if (r.result == 0) {
+    // Cut the list at the short-write cap, possibly inside a part.
+    size_t budget = max_write_bytes_ > 0 ? std::min(total, max_write_bytes_)
+                                         : total;
+    std::vector<iovec> cut;
+    for (const iovec& p : parts) {
+      if (budget == 0) break;
+      size_t n = std::min(p.iov_len, budget);
+      cut.push_back({p.iov_base, n});
+      budget -= n;
+    }
+    ssize_t w = ::pwritev(fd, cut.data(), static_cast<int>(cut.size()),
+                          static_cast<off_t>(offset));
     r.result = w >= 0 ? static_cast<int>(w) : -errno;
   }
   Complete(std::move(r), std::move(done));

@@ -82,6 +82,9 @@ class FakeFileIo final : public FileIo {
               IoCallback done) override;
   void Write(int fd, const void* data, size_t len, uint64_t offset,
              IoCallback done) override;
+  // Recorded (and faulted) as a kWrite of the parts' total length.
+  void WriteV(int fd, absl::Span<const iovec> parts, uint64_t offset,
+              IoCallback done) override;
   void Read(int fd, void* data, size_t len, uint64_t offset,
             IoCallback done) override;
   void Fsync(int fd, bool datasync, IoCallback done) override;
@@ -115,7 +118,7 @@ class FakeFileIo final : public FileIo {
   // n = 1 is the next operation of that kind.
   void FailNth(Op op, int n, int err) { Fail(op, err, "", n - 1); }
   void ClearFaults() { faults_.clear(); }
-  // Every Write transfers at most `max_bytes` (0 = unlimited), so callers
+  // Every Write (and WriteV) transfers at most `max_bytes` (0 = unlimited), so callers
   // must handle short writes.
   void SetMaxWriteBytes(size_t max_bytes) { max_write_bytes_ = max_bytes; }
 

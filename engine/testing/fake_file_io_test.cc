@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <string>
@@ -49,6 +50,39 @@ TEST(FakeFileIoTest, CallbacksAreDeferredAndRecorded) {
   EXPECT_EQ(io.records()[2].op, Op::kFdatasync);
   EXPECT_EQ(io.records()[2].path, dir + "/f");
   EXPECT_EQ(io.IndexOf(Op::kClose, "/f"), 3);
+}
+
+TEST(FakeFileIoTest, WriteVGathersPartsAndHonoursTheShortWriteCap) {
+  FakeFileIo io;
+  std::string dir = MakeTempDir();
+  int fd = -1;
+  io.OpenAt(AT_FDCWD, dir + "/v", O_RDWR | O_CREAT | O_EXCL, 0600,
+            [&](int r) { fd = r; });
+  io.RunUntilIdle();
+  ASSERT_GE(fd, 0);
+  std::string a = "head:", b = "body";
+  const iovec parts[] = {{a.data(), a.size()}, {b.data(), b.size()}};
+  int written = 0;
+  io.WriteV(fd, parts, 2, [&](int r) { written = r; });
+  io.RunUntilIdle();
+  EXPECT_EQ(written, 9);
+  char buf[16] = {};
+  ASSERT_EQ(pread(fd, buf, sizeof buf, 0), 11);
+  EXPECT_EQ(std::string(buf + 2, 9), "head:body");
+  // The cap cuts inside the second part.
+  io.SetMaxWriteBytes(7);
+  io.WriteV(fd, parts, 0, [&](int r) { written = r; });
+  io.RunUntilIdle();
+  EXPECT_EQ(written, 7);
+  ASSERT_EQ(io.records().back().op, Op::kWrite);
+  EXPECT_EQ(io.records().back().len, 9u);  // the request, not the result
+  // A write fault applies to WriteV too.
+  io.FailNext(Op::kWrite, EIO);
+  io.WriteV(fd, parts, 0, [&](int r) { written = r; });
+  io.RunUntilIdle();
+  EXPECT_EQ(written, -EIO);
+  io.Close(fd, [](int) {});
+  io.RunUntilIdle();
 }
 
 TEST(FakeFileIoTest, FaultsByKindCountAndPath) {

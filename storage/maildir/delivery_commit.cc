@@ -44,14 +44,36 @@ void DeliveryQueue::Enqueue(MessageState* m) {
   ready_.push_back(m);
   // Otherwise a batch completion (or journal flush) starts the next one.
   if (!CanStartBatch()) return;
-  if (opts_.batch_window <= absl::ZeroDuration() ||
-      ready_.size() >= opts_.max_batch_messages) {
+  absl::Duration delay = absl::ZeroDuration();
+  if (ready_.size() < opts_.max_batch_messages) {
+    if (opts_.batch_window > absl::ZeroDuration()) {
+      delay = opts_.batch_window;
+    } else if (opts_.commit_delay > absl::ZeroDuration() &&
+               OthersInProgress()) {
+      // Each flush is a trip through a kernel worker and a device cache
+      // flush; with many sessions per core, waiting briefly for the
+      // messages already arriving cut the flushes per message by about a
+      // half in the SMTP ingest benchmark (docs/performance.md).
+      delay = opts_.commit_delay;
+    }
+  }
+  if (delay <= absl::ZeroDuration()) {
     // Deferred by one loop iteration so messages completing in the same
-    // iteration share the batch.
+    // iteration share the batch. Supersedes a pending delayed start.
     ScheduleBatch(absl::ZeroDuration());
   } else if (!batch_scheduled_) {
-    ScheduleBatch(opts_.batch_window);
+    ScheduleBatch(delay);
   }
+}
+
+bool DeliveryQueue::OthersInProgress() const {
+  // Cheap exit for the common idle case; otherwise one pass over this
+  // core's messages in flight (bounded by its sessions).
+  if (messages_.size() <= ready_.size()) return false;
+  for (const auto& [id, m] : messages_) {
+    if (m->phase == Phase::kWriting) return true;
+  }
+  return false;
 }
 
 void DeliveryQueue::ScheduleBatch(absl::Duration delay) {

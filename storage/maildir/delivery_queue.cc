@@ -299,6 +299,9 @@ void IncomingMessage::Finish(DeliveryDone done) {
     queue_->DispatchChunk(m);
   }
   m->filling.reset();
+  // A message without body chunks still owes its prefix writes (IssueWrites
+  // held them for a first chunk).
+  for (size_t t = 0; t < m->targets.size(); ++t) queue_->IssueWrites(m, t);
   if (m->phase == Phase::kDone) {
     queue_->Complete(m);
   } else {

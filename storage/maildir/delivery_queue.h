@@ -73,7 +73,14 @@ struct DeliveryOptions {
   int64_t pid = 0;       // 0: getpid() at construction
   size_t chunk_size = 64 << 10;
   size_t max_chunks_in_flight = 8;     // per message; WantsPause() above it
+  // Fixed wait before a batch starts on an idle queue (tests); 0: none.
   absl::Duration batch_window = absl::ZeroDuration();
+  // Group-commit delay: when a batch could start while other messages of
+  // this queue are still being received or written, wait up to this long so
+  // they share its flush (PostgreSQL's commit_delay with commit_siblings =
+  // 1). A lone message never waits. Starts early once nothing is left in
+  // progress or max_batch_messages are ready. 0: off.
+  absl::Duration commit_delay = absl::ZeroDuration();
   size_t max_batch_messages = 256;
   size_t max_targets_per_message = 1000;
   size_t max_header_prefix_bytes = 64 << 10;
@@ -198,6 +205,9 @@ class DeliveryQueue {
   void StartOpen(internal::MessageState* m, size_t t);
   void OpenTmp(internal::MessageState* m, size_t t);
   void IssueWrites(internal::MessageState* m, size_t t);
+  // Writes the target's header prefix and its first body chunk `seq` in one
+  // WriteV (they are contiguous in the file).
+  void WritePrefixWithChunk(internal::MessageState* m, size_t t, uint64_t seq);
   void WriteSome(internal::MessageState* m, size_t t, uint64_t chunk_seq,
                  size_t done_bytes);
   void DispatchChunk(internal::MessageState* m);
@@ -211,6 +221,9 @@ class DeliveryQueue {
   // Commit phase (delivery_commit.cc).
   void Enqueue(internal::MessageState* m);
   void ScheduleBatch(absl::Duration delay);
+  // True if a message other than the ready ones is still being received or
+  // written (a candidate for the next batch).
+  bool OthersInProgress() const;
   bool CanStartBatch() const;
   bool UsesJournal(const internal::MessageState* m) const;
   void StartBatch();

@@ -250,6 +250,91 @@ TEST_F(DeliveryQueueTest, BatchWindowWaitsForMoreMessages) {
   EXPECT_EQ(queue_->batches_committed(), 1u);
 }
 
+TEST_F(DeliveryQueueTest, CommitDelayNeverHoldsALoneMessage) {
+  DeliveryOptions opts;
+  opts.commit_delay = absl::Milliseconds(5);
+  MakeQueue(std::move(opts));
+  Outcome out;
+  Deliver({{Maildir("u"), ""}}, "1\n", &out);
+  RunAll();  // no time passes
+  EXPECT_TRUE(out.called && out.result.status.ok());
+}
+
+TEST_F(DeliveryQueueTest, CommitDelayWaitsForAMessageInProgress) {
+  DeliveryOptions opts;
+  opts.commit_delay = absl::Milliseconds(5);
+  MakeQueue(std::move(opts));
+  auto slow = queue_->Begin({{Maildir("u"), ""}});
+  ASSERT_TRUE(slow.ok());
+  Feed(**slow, "part of the second message\n");
+  Outcome first, second;
+  Deliver({{Maildir("u"), ""}}, "1\n", &first);
+  RunAll();
+  EXPECT_FALSE(first.called);  // waits for the one still arriving
+  // The last one in progress becomes ready: the batch starts at once, both
+  // in it, before the delay ran out.
+  (*slow)->Finish([&](DeliveryResult r) {
+    second.called = true;
+    second.result = std::move(r);
+  });
+  RunAll();
+  EXPECT_TRUE(first.called && first.result.status.ok());
+  EXPECT_TRUE(second.called && second.result.status.ok());
+  EXPECT_EQ(queue_->batches_committed(), 1u);
+}
+
+TEST_F(DeliveryQueueTest, CommitDelayIsBounded) {
+  DeliveryOptions opts;
+  opts.commit_delay = absl::Milliseconds(5);
+  MakeQueue(std::move(opts));
+  auto slow = queue_->Begin({{Maildir("u"), ""}});
+  ASSERT_TRUE(slow.ok());
+  Outcome first;
+  Deliver({{Maildir("u"), ""}}, "1\n", &first);
+  RunAll();  // written and ready: the delay starts now
+  Advance(absl::Milliseconds(4));
+  EXPECT_FALSE(first.called);
+  Advance(absl::Milliseconds(1));
+  EXPECT_TRUE(first.called && first.result.status.ok());
+  EXPECT_EQ(queue_->batches_committed(), 1u);
+  (*slow)->Abort();
+  RunAll();
+}
+
+// The header prefix waits for the first body chunk so both go out in one
+// write; a message without a body writes its prefix at Finish. Short writes
+// anywhere (inside the prefix, at its end, inside the chunk) still give a
+// byte-exact file.
+TEST_F(DeliveryQueueTest, PrefixAndFirstChunkShareOneWrite) {
+  MakeQueue();  // chunk_size 16 here
+  const std::string prefix = "Delivered-To: u@example.com\n";
+  for (size_t body_size : {0, 10, 16, 40}) {
+    SCOPED_TRACE(body_size);
+    std::string body = MakeBody(body_size);
+    Outcome out;
+    io_.ClearRecords();
+    Deliver({{Maildir("u"), prefix}}, body, &out);
+    RunAll();
+    ASSERT_TRUE(out.called && out.result.status.ok()) << out.result.status;
+    EXPECT_EQ(ReadFile(Maildir("u") + "/new/" + out.result.new_names[0]),
+              prefix + body);
+    size_t chunks = (body_size + 15) / 16;
+    EXPECT_EQ(io_.Count(Op::kWrite), std::max<size_t>(chunks, 1));
+  }
+  for (size_t cap : {prefix.size() - 1, prefix.size(), prefix.size() + 1,
+                     prefix.size() + 7}) {
+    SCOPED_TRACE(cap);
+    io_.SetMaxWriteBytes(cap);
+    std::string body = MakeBody(12);
+    Outcome out;
+    Deliver({{Maildir("u"), prefix}}, body, &out);
+    RunAll();
+    ASSERT_TRUE(out.called && out.result.status.ok()) << out.result.status;
+    EXPECT_EQ(ReadFile(Maildir("u") + "/new/" + out.result.new_names[0]),
+              prefix + body);
+  }
+}
+
 // A fault in one message of a batch fails only that message.
 class FaultTest : public DeliveryQueueTest,
                   public ::testing::WithParamInterface<Op> {};

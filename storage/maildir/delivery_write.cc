@@ -4,6 +4,7 @@
 // message to the group commit.
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 
 #include <cassert>
 #include <limits>
@@ -88,18 +89,82 @@ void DeliveryQueue::OpenTmp(MessageState* m, size_t t) {
       });
 }
 
+// The prefix waits for the first body chunk (or the end of a message
+// without one) so both go out in one WriteV: every regular-file write is a
+// trip through io_uring's worker pool (buffered writes to ext4 cannot be
+// issued without blocking), and for the typical small message that halves
+// the file writes.
 void DeliveryQueue::IssueWrites(MessageState* m, size_t t) {
   TargetState& ts = m->targets[t];
   if (ts.fd < 0 || !m->error.ok()) return;
   if (!ts.prefix_issued) {
-    ts.prefix_issued = true;
     if (ts.target.header_prefix.empty()) {
+      ts.prefix_issued = true;
       ts.prefix_done = true;
-    } else {
+    } else if (ts.next_chunk < m->next_seq) {
+      ts.prefix_issued = true;
+      WritePrefixWithChunk(m, t, ts.next_chunk++);
+    } else if (m->finished) {
+      ts.prefix_issued = true;
       WriteSome(m, t, kPrefixSeq, 0);
+    } else {
+      return;  // until the first chunk (DispatchChunk) or Finish
     }
   }
   while (ts.next_chunk < m->next_seq) WriteSome(m, t, ts.next_chunk++, 0);
+}
+
+void DeliveryQueue::WritePrefixWithChunk(MessageState* m, size_t t,
+                                         uint64_t seq) {
+  TargetState& ts = m->targets[t];
+  const std::string& prefix = ts.target.header_prefix;
+  auto it = m->chunks.find(seq);
+  assert(it != m->chunks.end());
+  internal::Chunk* chunk = it->second.get();
+  assert(chunk->body_offset == 0 && chunk->size > 0 && !prefix.empty());
+  ++chunk->writes_in_flight;
+  ++m->ops_in_flight;
+  const iovec parts[] = {
+      {const_cast<char*>(prefix.data()), prefix.size()},
+      {chunk->data.get(), chunk->size},
+  };
+  const size_t prefix_len = prefix.size();
+  const size_t total = prefix_len + chunk->size;
+  io_->WriteV(ts.fd, parts, 0, [this, m, t, seq, prefix_len, total,
+                                chunk](int r) {
+    --m->ops_in_flight;
+    --chunk->writes_in_flight;  // alive: a write in flight pins it
+    TargetState& ts = m->targets[t];
+    bool chunk_complete = false;
+    if (r <= 0) {
+      std::string what = absl::StrCat("pwritev(", internal::FileLabel(ts), ")");
+      opts_.log(r < 0 ? SyscallError(what, r)
+                      : absl::StrCat(what, " wrote 0 bytes"));
+      FailMessage(m, GenericIoStatus(r < 0 ? r : -EIO));
+    } else if (static_cast<size_t>(r) == total) {
+      ts.prefix_done = true;
+      chunk_complete = true;
+    } else if (m->error.ok()) {
+      // Short: finish each part with plain writes.
+      size_t done = static_cast<size_t>(r);
+      if (done < prefix_len) {
+        WriteSome(m, t, kPrefixSeq, done);
+        WriteSome(m, t, seq, 0);
+      } else {
+        ts.prefix_done = true;
+        WriteSome(m, t, seq, done - prefix_len);
+      }
+    }
+    // As in WriteSome: FailMessage may have freed the chunk just now.
+    if (auto it = m->chunks.find(seq);
+        it != m->chunks.end() &&
+        (it->second->writes_in_flight == 0 || chunk_complete)) {
+      ReleaseChunk(m, seq, chunk_complete);
+    }
+    bool want_resume = m->attached;
+    Advance(m);
+    if (want_resume) MaybeResume(m);
+  });
 }
 
 // Writes the rest of one buffer (prefix or chunk `seq`) from `done_bytes`
