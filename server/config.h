@@ -153,7 +153,7 @@ struct Config {
   uint64_t journal_size = 64ull << 20;      // bytes per core
   absl::Duration checkpoint_interval = absl::Seconds(1);
   // Group-commit delay while other messages of the core are in progress.
-  absl::Duration commit_delay = absl::Microseconds(500);
+  absl::Duration commit_delay = absl::Milliseconds(1);
   SmtpConfig smtp;
   ImapConfig imap;
   Pop3Config pop3;

@@ -53,7 +53,7 @@ TEST(Config, DurabilityKeys) {
   EXPECT_FALSE(Load({"--durability=none"}).ok());
   EXPECT_FALSE(Load({"--journal_size=1000"}).ok());
   EXPECT_FALSE(Load({"--checkpoint_interval=1ms"}).ok());
-  EXPECT_EQ(Load({})->commit_delay, absl::Microseconds(500));
+  EXPECT_EQ(Load({})->commit_delay, absl::Milliseconds(1));
   c = Load({"--commit_delay=0"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->commit_delay, absl::ZeroDuration());
