@@ -52,8 +52,8 @@ void DeliveryQueue::Enqueue(MessageState* m) {
                OthersInProgress()) {
       // Each flush is a trip through a kernel worker and a device cache
       // flush; with many sessions per core, waiting briefly for the
-      // messages already arriving cut the flushes per message by about a
-      // half in the SMTP ingest benchmark (docs/performance.md).
+      // messages already arriving means fewer, larger batches (a few per
+      // cent in the SMTP ingest benchmark, docs/performance.md).
       delay = opts_.commit_delay;
     }
   }
