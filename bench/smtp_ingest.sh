@@ -29,6 +29,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../tools/lib/common.sh"
 # shellcheck source=lib/postfix.sh
 . "$here/lib/postfix.sh"
+# shellcheck source=lib/fresh_fs.sh
+. "$here/lib/fresh_fs.sh"
 PY=/usr/bin/python3
 HELPER="$here/smtp_ingest/helper.py"
 
@@ -54,7 +56,7 @@ done
 log() { printf '[smtp_ingest %s] %s\n' "$(date +%T)" "$*" >&2; }
 case "$fs" in fresh|host) ;; *) echo "--fs must be fresh or host" >&2; exit 2 ;; esac
 if [ "$fs" = fresh ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v mkfs.ext4 >/dev/null || ! losetup -f >/dev/null 2>&1; then
+  if ! fs_fresh_possible; then
     log "no loop device or mkfs.ext4 (or not root): using --fs host"
     fs=host
   fi
@@ -80,31 +82,16 @@ fi
 
 work="$(mktemp -d /tmp/ringmail-bench.XXXXXX)"
 chmod 755 "$work"
-rm_pid="" pf_conf="" measure_pid="" fs_mounts=() fs_devs=()
+rm_pid="" pf_conf="" measure_pid=""
 
-# Gives directory $1 a new, empty ext4 of its own (see --fs above). No lazy
-# inode-table or journal initialisation: a background ext4lazyinit thread
-# would compete with the server being measured.
+# Gives directory $1 a new, empty ext4 of its own (see --fs above).
 fresh_fs() {
-  local dir="$1" img="$1.img" dev
-  truncate -s "$fs_size" "$img" || return 1
-  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" || return 1
-  # mkfs wrote the image through the page cache: flush it now, or its
-  # writeback (tens of MB of inode tables) would run during the measurement.
-  sync "$img" || return 1
-  dev=$(losetup -f --show --direct-io=on "$img") || return 1
-  fs_devs+=("$dev")
-  mkdir -p "$dir" && mount "$dev" "$dir" || return 1
-  fs_mounts+=("$dir")
-  chmod 755 "$dir"
+  fs_fresh "$1" "$fs_size" || return 1
+  chmod 755 "$1"
 }
 release_fs() {
-  local m d
-  for m in "${fs_mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m"; done
-  for d in "${fs_devs[@]}"; do losetup -d "$d" 2>/dev/null; done
-  fs_mounts=() fs_devs=()
   # --keep keeps the images (mount them with: mount -o loop IMAGE DIR).
-  [ "$keep" = 1 ] || rm -f "$work"/*.img
+  FS_KEEP_IMAGES=$keep fs_release
 }
 describe_fs() {
   if [ "$fs" = fresh ]; then

@@ -480,6 +480,7 @@ def main():
     ap.add_argument("--idle-sessions", type=int, default=500)
     ap.add_argument("--workloads", default="smtp,sink,lmtp,imap,pop3,idle")
     ap.add_argument("--command", default="bench/compare")
+    ap.add_argument("--file-system", default="", help="description for the report")
     a = ap.parse_args()
     if not 1 <= a.runs <= 20 or not 0 < a.duration <= 120 or not 1 <= a.idle_sessions <= 5000:
         ap.error("--runs 1..20, --duration (0, 120], --idle-sessions 1..5000")
@@ -503,6 +504,8 @@ def main():
             "machine": f"{os.cpu_count()} cores, load average at start {loadavg()}",
             "command": a.command, "runs": a.runs, "duration_s": a.duration,
             "tree": f"{a.users} users x {a.messages} msgs x ~{a.size} B"}
+    if a.file_system:
+        meta["machine"] += f"; file system: {a.file_system}"
     b = Bench(a)
     rows = []
     for w in workloads:
