@@ -30,6 +30,12 @@ struct HeaderLimits {
   uint32_t max_field_length = 64 * 1024; // octets of one field incl. folding
 };
 
+// Every field of the block, however many and however long: for callers
+// whose input is already bounded (a stored message, at most
+// imap.max_message_size) and that must see what the client sees, so that
+// SEARCH HEADER finds each field FETCH BODY[HEADER.FIELDS] returns.
+inline constexpr HeaderLimits kWholeHeaderBlock{UINT32_MAX, UINT32_MAX};
+
 struct HeaderField {
   std::string_view name;       // before ':', trailing WSP removed
   std::string_view raw_value;  // after ':' up to (excluding) the final newline

@@ -303,8 +303,11 @@ void ImapSession::ListShared(std::string pattern, bool lsub,
   if (literal.compare(0, n, prefix, 0, n) != 0) return then();
   RunBlocking<std::vector<SharedOwnerListing>>(
       svc_->ctx().pool, svc_->loop(),
-      [svc = svc_, me = user_->user(), opts = user_->options(),
-       dict = svc_->SharedDictPath()]() {
+      // Not the service: it belongs to the core thread, which may be gone
+      // (shutdown) before a queued helper job runs; main owns these two
+      // until the helpers have stopped.
+      [directory = svc_->ctx().directory, location = svc_->ctx().location,
+       me = user_->user(), opts = user_->options(), dict = svc_->SharedDictPath()]() {
         std::vector<SharedOwnerListing> result;
         storage::SharedDictLimits limits;
         auto pairs = storage::ReadSharedDictBlocking(dict, limits);
@@ -312,9 +315,9 @@ void ImapSession::ListShared(std::string pattern, bool lsub,
         for (const std::string& owner : storage::OwnersSharingWith(*pairs, me, limits)) {
           // The directory is immutable and the location template pure, so
           // both are safe to use from a helper thread.
-          std::optional<Directory::Mailbox> mb = svc->FindUser(owner);
+          std::optional<Directory::Mailbox> mb = FindMailboxOfLogin(*directory, owner);
           if (!mb) continue;
-          auto root = svc->ctx().location->Expand(mb->local_part, mb->domain);
+          auto root = location->Expand(mb->local_part, mb->domain);
           if (!root.ok()) continue;
           storage::FolderTreeLimits tree_limits;
           tree_limits.max_folders = kMaxSharedFoldersPerOwner;

@@ -114,16 +114,16 @@ void ImapSession::AppendEnd() {
   std::unique_ptr<AppendState> st = std::move(append_);
   if (st->pending_cr) st->data.push_back('\r');
   const uint64_t stored_size = st->data.size();
-  storage::MaildirKeywords* table = nullptr;
   MailUser* owner = st->owner;
   assert(owner != nullptr);  // set by AppendBegin before the literal is read
   auto folder = owner->Open(st->folder);
   if (!folder.ok()) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
   FolderState* f = *folder;
-  table = &f->keywords();
   // Keywords the folder does not know yet are assigned letters first.
-  std::vector<std::string> unknown = UnknownKeywords(st->args.flags, *table);
-  auto store = [this, alive = alive_, f, owner,
+  std::vector<std::string> unknown = UnknownKeywords(st->args.flags, f->keywords());
+  // Nobody may have `f` selected: the pin keeps a concurrent DELETE or
+  // RENAME (MailUser::Forget) from freeing it between the steps below.
+  auto store = [this, alive = alive_, f, owner, pin = std::make_shared<FolderPin>(f->Pin()),
                 st = std::shared_ptr<AppendState>(std::move(st))]() {
     if (!*alive) return;
     storage::AppendRequest req;
@@ -148,8 +148,10 @@ void ImapSession::AppendEnd() {
         });
     storage::AppendMessageAsync(
         &svc_->loop()->file_io(), mtime_fn, std::move(req),
-        [this, alive, f, owner, mtime_fn](absl::StatusOr<std::string> name) {
-          svc_->loop()->Defer([mtime_fn] { delete mtime_fn; });
+        [this, alive, f, owner, pin, mtime_fn, loop = svc_->loop()](
+            absl::StatusOr<std::string> name) {
+          // The session may be gone: only captured values before the check.
+          loop->Defer([mtime_fn] { delete mtime_fn; });
           if (!*alive) return;
           if (!name.ok()) {
             LOG_WARNING("imap: APPEND to ", f->path(), " failed: ", name.status().ToString());
@@ -163,8 +165,9 @@ void ImapSession::AppendEnd() {
           // maildirsize (quota) is updated first.
           std::string key(storage::MaildirKey(*name));
           // A shared folder's messages count against its owner's quota.
-          NoteQuotaChange(static_cast<int64_t>(MaildirNameSize(*name)), 1, [this, alive, f, key] {
-            f->Sync([this, alive, f, key](absl::Status s) {
+          NoteQuotaChange(static_cast<int64_t>(MaildirNameSize(*name)), 1, [this, alive, f, pin, key] {
+            if (!*alive) return;
+            f->Sync([this, alive, f, pin, key](absl::Status s) {
               if (!*alive) return;
               const storage::MessageEntry* e = s.ok() ? f->index().FindByKey(key) : nullptr;
               if (e == nullptr) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
@@ -191,7 +194,7 @@ void ImapSession::AppendEnd() {
       [this, alive = alive_, f, store = std::move(checked_store)](
           absl::StatusOr<storage::MaildirKeywords> kw) mutable {
         if (!*alive) return;
-        if (kw.ok()) f->keywords() = std::move(*kw);
+        if (kw.ok()) f->SetKeywords(std::move(*kw));
         store();
       });
 }

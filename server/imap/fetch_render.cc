@@ -146,10 +146,7 @@ void AppendPiecesLiteral(std::string_view msg, const Pieces& pieces,
 // The top-level header block of `msg` (with its separator line), found
 // without a parsed structure so that a header-only prefix suffices.
 size_t HeaderEnd(std::string_view msg) {
-  mime::HeaderLimits hl;
-  hl.max_fields = UINT32_MAX;  // bounded by the message size
-  hl.max_field_length = UINT32_MAX;
-  mime::HeaderIterator it(msg, hl);
+  mime::HeaderIterator it(msg, mime::kWholeHeaderBlock);
   mime::HeaderField f;
   while (it.Next(&f)) {
   }
@@ -162,10 +159,7 @@ void HeaderFieldPieces(std::string_view msg, size_t header_end,
                        const std::vector<std::string>& names, bool negate,
                        Pieces* out) {
   const std::string_view block = msg.substr(0, header_end);
-  mime::HeaderLimits hl;
-  hl.max_fields = UINT32_MAX;
-  hl.max_field_length = UINT32_MAX;
-  mime::HeaderIterator it(block, hl);
+  mime::HeaderIterator it(block, mime::kWholeHeaderBlock);
   mime::HeaderField f;
   while (it.Next(&f)) {
     bool listed = false;

@@ -102,22 +102,28 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
       ++job->next;
       continue;
     }
+    // `mv` borrows the keyword table and the structure cache, which may be
+    // replaced or evicted while the read runs: only the UID crosses it.
     ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, e), e.size,
                   svc_->ctx().config->imap.max_message_size * 2,
-                  [this, alive = alive_, job, f, uid, mv, opts](
-                      absl::StatusOr<std::string> data) mutable {
+                  [this, alive = alive_, job, f, uid, opts](
+                      absl::StatusOr<std::string> data) {
                     if (!*alive) return;
                     ++job->next;
-                    if (data.ok()) {
-                      mv.content = *data;
-                      if (mv.vsize == 0 || mv.vsize == mv.size) mv.vsize = CrlfSize(*data);
+                    std::optional<MessageView> now =
+                        data.ok() ? CurrentViewOf(*view_, uid) : std::nullopt;
+                    if (now) {
+                      now->content = *data;
+                      if (now->vsize == 0 || now->vsize == now->size) {
+                        now->vsize = CrlfSize(*data);
+                      }
                       if (!f->CachedStructure(uid) && job->needs.structure) {
                         auto s = mime::ParseStructure(*data);
                         if (s.ok()) f->CacheStructure(uid, std::move(*s));
                       }
-                      mv.structure = f->CachedStructure(uid);
-                      RenderFetch(job->request, mv, opts, &out());
-                    } else if (!absl::IsNotFound(data.status())) {
+                      now->structure = f->CachedStructure(uid);
+                      RenderFetch(job->request, *now, opts, &out());
+                    } else if (!data.ok() && !absl::IsNotFound(data.status())) {
                       LOG_WARNING("imap: FETCH read failed: ", data.status().ToString());
                     }
                     // A vanished file: another client expunged it; the next
@@ -241,7 +247,7 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
           absl::StatusOr<storage::MaildirKeywords> kw) mutable {
         if (!*alive) return;
         if (!kw.ok()) return FinishNo(ringmail::imap::kCodeLimit, "Too many keywords.");
-        f->keywords() = std::move(*kw);
+        f->SetKeywords(std::move(*kw));
         apply();
       });
 }

@@ -103,6 +103,13 @@ FolderState::~FolderState() {
   assert(views_.empty());
   StopWatching();
   CloseIndex();
+  // Normally none are left (MailUser::Forget waits for Forgettable); when
+  // the whole MailUser goes, a waiter still gets its answer, never silence.
+  for (auto* waiters : {&running_waiters_, &next_waiters_}) {
+    for (auto& w : *waiters) {
+      loop_->Defer([w = std::move(w)]() mutable { w(absl::AbortedError("folder closed")); });
+    }
+  }
 }
 
 void FolderState::CloseIndex() {
@@ -194,6 +201,7 @@ void FolderState::StartSync() {
   std::string path = path_;
   storage::SyncLimits limits;
   uint64_t changes_at_start = local_changes_;
+  uint64_t keywords_at_start = keywords_generation_;
   RunBlocking<LoadResult>(
       pool_, loop_,
       [path, first, limits]() {
@@ -204,7 +212,7 @@ void FolderState::StartSync() {
         if (first && r.scan.ok()) r.opened = storage::OpenIndexBlocking(path, limits);
         return r;
       },
-      [this, alive = alive_, limits, changes_at_start](LoadResult r) mutable {
+      [this, alive = alive_, limits, changes_at_start, keywords_at_start](LoadResult r) mutable {
         if (!*alive) return;
         // Our own rename/unlink finished while the helper listed the
         // directory: the listing may predate it. Look again (bounded, so a
@@ -225,7 +233,11 @@ void FolderState::StartSync() {
           return;
         }
         if (r.opened) AdoptOpenedIndex(std::move(*r.opened), r.scan->uidlist.has_value());
-        if (r.keywords.ok()) keywords_ = std::move(*r.keywords);
+        // A STORE or APPEND installed a newer table while the helper read
+        // the file: keep it (the next sync reads the file again).
+        if (r.keywords.ok() && keywords_generation_ == keywords_at_start) {
+          keywords_ = std::move(*r.keywords);
+        }
         loaded_ = true;
         storage::ApplyScanResult applied = index_.ApplyScan(*r.scan);
         if (applied.uid_validity_changed) {
@@ -296,13 +308,22 @@ void FolderState::FinishSync(absl::Status status) {
 void FolderState::PublishNew(const std::vector<uint32_t>& uids) {
   for (uint32_t uid : uids) {
     auto pos = index_.PositionOfUid(uid);
-    bool recent = pos && index_.at(*pos).recent;
-    // RFC 3501 §2.3.2: \Recent belongs to one session only; give it to the
-    // first view (the others see the message as not recent).
-    bool first = true;
+    // RFC 3501 §2.3.2: \Recent belongs to one session only: the first
+    // read-write view claims it. With none, it stays unclaimed for the
+    // next SELECT (and STATUS RECENT counts it); EXAMINE views see it.
+    const FolderView* claimer = nullptr;
+    if (pos && index_.at(*pos).recent) {
+      for (FolderView* v : views_) {
+        if (v->ClaimsRecent()) {
+          claimer = v;
+          index_.ClaimRecent(*pos);
+          break;
+        }
+      }
+    }
+    const bool unclaimed = pos && index_.at(*pos).recent;
     for (FolderView* v : views_) {
-      v->OnNew(uid, recent && first);
-      first = false;
+      v->OnNew(uid, v == claimer || (unclaimed && v->live()));
     }
   }
 }

@@ -51,6 +51,33 @@ namespace ringmail::server::imap {
 class FolderView;
 struct IndexWriteQueue;
 
+// Keeps a FolderState from being forgotten (MailUser::Forget) while a
+// command that holds no view of it (APPEND, a COPY/MOVE target) works on it
+// across asynchronous steps. Like a Seastar gate holder, it may outlive the
+// FolderState: it only shares a counter with it. Move-only.
+class FolderPin {
+ public:
+  FolderPin() = default;
+  explicit FolderPin(std::shared_ptr<uint32_t> count) : count_(std::move(count)) {
+    ++*count_;
+  }
+  FolderPin(FolderPin&&) = default;
+  FolderPin& operator=(FolderPin&& o) {
+    Release();
+    count_ = std::move(o.count_);
+    return *this;
+  }
+  FolderPin(const FolderPin&) = delete;
+  FolderPin& operator=(const FolderPin&) = delete;
+  ~FolderPin() { Release(); }
+
+ private:
+  void Release() {
+    if (count_) --*std::exchange(count_, nullptr);
+  }
+  std::shared_ptr<uint32_t> count_;
+};
+
 class FolderState {
  public:
   // `path` is the folder's Maildir directory. `watcher` (may be null: sync
@@ -66,7 +93,16 @@ class FolderState {
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
   storage::FolderIndex& index() { return index_; }
-  storage::MaildirKeywords& keywords() { return keywords_; }
+  // The folder's keyword table. Replaced whole by a sync and by
+  // SetKeywords: names taken from it are valid within one synchronous step.
+  const storage::MaildirKeywords& keywords() const { return keywords_; }
+  // Installs a table that storage::AssignKeywordsBlocking returned (it
+  // holds every keyword of the file at that moment), and makes a sync that
+  // read the file before this call keep it instead of its older copy.
+  void SetKeywords(storage::MaildirKeywords table) {
+    keywords_ = std::move(table);
+    ++keywords_generation_;
+  }
   bool loaded() const { return loaded_; }
   bool guest() const { return guest_; }
   // Mod-sequences survive restarts (HIGHESTMODSEQ); false means the owner
@@ -99,6 +135,14 @@ class FolderState {
   void RemoveView(FolderView* v);
   size_t view_count() const { return views_.size(); }
 
+  FolderPin Pin() { return FolderPin(pins_); }
+  // Nobody depends on this object staying: no view, no pin, no sync
+  // running or waiting (its waiters would otherwise never be called).
+  bool Forgettable() const {
+    return views_.empty() && *pins_ == 0 && !syncing_ && running_waiters_.empty() &&
+           next_waiters_.empty();
+  }
+
   // Writes the index file if it changed (on a helper), e.g. when the last
   // view closes. Fire and forget.
   void SaveIfDirty();
@@ -129,6 +173,8 @@ class FolderState {
   bool guest_;
   storage::FolderIndex index_;
   storage::MaildirKeywords keywords_;
+  uint64_t keywords_generation_ = 0;  // SetKeywords calls
+  std::shared_ptr<uint32_t> pins_ = std::make_shared<uint32_t>(0);
   bool loaded_ = false;
   // The index file's owner (index_store.h): this lifetime's token, the
   // owner file's content before it, whether the loaded index was the
@@ -162,6 +208,9 @@ class FolderView {
   // so its views do not make the folder watched.
   FolderView(FolderState* folder, bool read_only, bool live = true);
   bool live() const { return live_; }
+  // Whether this view takes \Recent from messages it sees first (RFC 3501
+  // §2.3.2): IMAP SELECT does; EXAMINE and POP3 do not.
+  bool ClaimsRecent() const { return live_ && !read_only_; }
   ~FolderView();
   FolderView(const FolderView&) = delete;
   FolderView& operator=(const FolderView&) = delete;

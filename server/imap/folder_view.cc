@@ -11,11 +11,19 @@ namespace ringmail::server::imap {
 
 FolderView::FolderView(FolderState* folder, bool read_only, bool live)
     : folder_(folder), read_only_(read_only), live_(live) {
-  const storage::FolderIndex& idx = folder->index();
+  storage::FolderIndex& idx = folder->index();
   uids_.reserve(idx.size());
   for (size_t i = 0; i < idx.size(); ++i) {
-    uids_.push_back(idx.at(i).uid);
-    if (idx.at(i).recent && folder->view_count() == 0) recent_.insert(idx.at(i).uid);
+    const uint32_t uid = idx.at(i).uid;
+    uids_.push_back(uid);
+    // RFC 3501 §2.3.2: a read-write session claims the unclaimed \Recent
+    // messages; EXAMINE sees them as recent but must not take the flag
+    // from later sessions (§6.3.2).
+    if (ClaimsRecent()) {
+      if (idx.ClaimRecent(i)) recent_.insert(uid);
+    } else if (live_ && idx.at(i).recent) {
+      recent_.insert(uid);
+    }
   }
   folder->AddView(this);
 }

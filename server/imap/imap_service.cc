@@ -177,6 +177,11 @@ MailUser* ImapService::AcquireOwner(const Directory::Mailbox& owner) {
 }
 
 std::optional<Directory::Mailbox> ImapService::FindUser(std::string_view login) const {
+  return FindMailboxOfLogin(*ctx_.directory, login);
+}
+
+std::optional<Directory::Mailbox> FindMailboxOfLogin(const Directory& directory,
+                                                     std::string_view login) {
   size_t at = login.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == login.size()) {
     return std::nullopt;
@@ -185,7 +190,7 @@ std::optional<Directory::Mailbox> ImapService::FindUser(std::string_view login) 
   for (char& c : domain) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return ctx_.directory->FindMailbox(login.substr(0, at), domain);
+  return directory.FindMailbox(login.substr(0, at), domain);
 }
 
 std::string ImapService::SharedDictPath() const {

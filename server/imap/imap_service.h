@@ -61,6 +61,12 @@ struct SessionCarry {
   bool plaintext_auth_allowed = true;  // decided once, at accept
 };
 
+// The mailbox of a login name (user@domain, the domain compared
+// case-insensitively), or nullopt when there is no such user. Reads only
+// the immutable directory: safe on a helper thread.
+std::optional<Directory::Mailbox> FindMailboxOfLogin(const Directory& directory,
+                                                     std::string_view login);
+
 class ImapService {
  public:
   ImapService(engine::Loop* loop, const ImapContext& ctx,

@@ -215,11 +215,14 @@ class ImapSession final : public engine::ConnectionHandler {
   // names nothing (unknown owner, invalid name). A foreign owner's MailUser
   // is leased until the command finishes (cmd_owners_).
   bool ResolveMailbox(std::string_view name, MailboxAccess* out);
-  // ResolveMailbox, then reads the folder's dovecot-acl on a helper and
-  // calls then(access) with this user's rights; an unresolvable name gets
-  // rights 0 (so RequireRights answers NONEXISTENT). Never after the
+  // Creates the user's Maildir root and default folders if this user's
+  // were not checked yet (INBOX exists for every user, RFC 3501 §5.1),
+  // then ResolveMailbox, then reads the folder's dovecot-acl on a helper
+  // and calls then(access) with this user's rights; an unresolvable name
+  // gets rights 0 (so RequireRights answers NONEXISTENT). Never after the
   // session is gone.
   void WithAccess(std::string name, absl::AnyInvocable<void(MailboxAccess)> then);
+  void ReadAccess(std::string name, absl::AnyInvocable<void(MailboxAccess)> then);
   // False after finishing with NO when `a` lacks any of `needed`:
   // `hidden_code` (NONEXISTENT, or TRYCREATE for APPEND/COPY targets) when
   // `l` is missing too, so a folder the user may not see does not leak its

@@ -30,7 +30,7 @@ FolderState* MailUser::FindOpen(std::string_view name) {
 
 void MailUser::Forget(std::string_view name) {
   auto it = folders_.find(storage::CanonicalFolderName(name, options_));
-  if (it != folders_.end() && it->second->view_count() == 0) folders_.erase(it);
+  if (it != folders_.end() && it->second->Forgettable()) folders_.erase(it);
 }
 
 }  // namespace ringmail::server::imap

@@ -50,7 +50,9 @@ class MailUser {
   absl::StatusOr<FolderState*> Open(std::string_view name);
   // The open state if the folder is open, else nullptr.
   FolderState* FindOpen(std::string_view name);
-  // Forgets an open folder (after DELETE or RENAME); only when no view.
+  // Forgets an open folder (after DELETE or RENAME, or when it was not
+  // found), unless something still depends on it (FolderState::Forgettable):
+  // then it stays, and its next sync finds what the directory holds.
   void Forget(std::string_view name);
 
   // Sessions of this user on this core; the service drops the user at 0.

@@ -69,6 +69,16 @@ bool ImapSession::ResolveMailbox(std::string_view name, MailboxAccess* out) {
 
 void ImapSession::WithAccess(std::string name,
                              absl::AnyInvocable<void(MailboxAccess)> then) {
+  // A user who never received mail has no Maildir yet; STATUS, APPEND and
+  // COPY to INBOX must still find it, as with Dovecot's autocreated INBOX.
+  EnsureDefaultFolders([this, alive = alive_, name = std::move(name),
+                        then = std::move(then)]() mutable {
+    if (*alive) ReadAccess(std::move(name), std::move(then));
+  });
+}
+
+void ImapSession::ReadAccess(std::string name,
+                             absl::AnyInvocable<void(MailboxAccess)> then) {
   MailboxAccess access;
   if (!ResolveMailbox(name, &access) || access.namespace_node) {
     access.rights = 0;  // nothing to read: not a folder

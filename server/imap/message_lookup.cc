@@ -20,6 +20,13 @@ MessageView IndexViewOf(const FolderView& view, const storage::MessageEntry& e) 
   return mv;
 }
 
+std::optional<MessageView> CurrentViewOf(const FolderView& view, uint32_t uid) {
+  const storage::FolderIndex& idx = view.folder()->index();
+  std::optional<size_t> pos = idx.PositionOfUid(uid);
+  if (!pos) return std::nullopt;
+  return IndexViewOf(view, idx.at(*pos));
+}
+
 std::string MessagePathOf(const FolderState& f, const storage::MessageEntry& e) {
   return absl::StrCat(f.path(), "/", e.RelativePath());
 }

@@ -4,6 +4,8 @@
 #ifndef RINGMAIL_SERVER_IMAP_MESSAGE_LOOKUP_H_
 #define RINGMAIL_SERVER_IMAP_MESSAGE_LOOKUP_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "server/imap/folder_state.h"
@@ -14,8 +16,16 @@ namespace ringmail::server::imap {
 
 // The view of `e` in this session's numbering: seq, UID, flags (with
 // \Recent), keywords, internal date and sizes; no content or structure.
-// Borrowed from the folder's keyword table: valid while it is unchanged.
+// Its keyword names are views into the folder's keyword table, which a sync
+// or another session's STORE/APPEND replaces at any asynchronous step: use
+// the result within the synchronous step that built it, never capture it in
+// a callback (see CurrentViewOf).
 MessageView IndexViewOf(const FolderView& view, const storage::MessageEntry& e);
+
+// IndexViewOf for `uid` as the folder's index has it now; nullopt when the
+// message has been expunged meanwhile. Callbacks of file reads and helper
+// round trips call this instead of keeping a view from before the step.
+std::optional<MessageView> CurrentViewOf(const FolderView& view, uint32_t uid);
 
 // The message file's path.
 std::string MessagePathOf(const FolderState& folder, const storage::MessageEntry& e);

@@ -71,15 +71,19 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
     }
     ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, e), e.size,
                   svc_->ctx().config->imap.max_message_size * 2,
-                  [this, alive = alive_, job, f, uid, mv, ctx](
-                      absl::StatusOr<std::string> data) mutable {
+                  [this, alive = alive_, job, f, uid, ctx](
+                      absl::StatusOr<std::string> data) {
                     if (!*alive) return;
                     ++job->next;
-                    if (data.ok()) {
-                      mv.content = *data;
-                      mv.structure = f->CachedStructure(uid);
-                      if (Matches(job->program.root, mv, ctx)) {
-                        job->hits.push_back(uid_cmd_ ? uid : mv.seq);
+                    // Rebuilt after the read: a view from before it may
+                    // point into a keyword table replaced meanwhile.
+                    std::optional<MessageView> mv =
+                        data.ok() ? CurrentViewOf(*view_, uid) : std::nullopt;
+                    if (mv) {
+                      mv->content = *data;
+                      mv->structure = f->CachedStructure(uid);
+                      if (Matches(job->program.root, *mv, ctx)) {
+                        job->hits.push_back(uid_cmd_ ? uid : mv->seq);
                       }
                     }
                     SearchNext(job);

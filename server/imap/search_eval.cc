@@ -55,10 +55,11 @@ bool HasKeyword(const MessageView& v, std::string_view k) {
 
 // True if a top-level header field `name` contains `needle` (unfolded,
 // encoded words decoded). An empty needle matches any message that has the
-// field (RFC 3501 §6.4.4 HEADER).
+// field (RFC 3501 §6.4.4 HEADER). Every field counts, as FETCH
+// BODY[HEADER.FIELDS] shows every field.
 bool HeaderContains(std::string_view content, std::string_view name,
                     std::string_view needle) {
-  mime::HeaderIterator it(content);
+  mime::HeaderIterator it(content, mime::kWholeHeaderBlock);
   mime::HeaderField f;
   while (it.Next(&f)) {
     if (!mime::EqualsIgnoreCase(f.name, name)) continue;

@@ -253,6 +253,20 @@ TEST_F(SearchTest, HeaderOnlyPrefixSuffices) {
   EXPECT_TRUE(Matches(Program("SENTON 1-Jan-2024").root, v, ctx_));
 }
 
+// FETCH BODY[HEADER.FIELDS] returns every field; SEARCH HEADER must find
+// the same ones, however many fields come before.
+TEST_F(SearchTest, HeaderFieldBeyondTheThousandth) {
+  std::string msg;
+  for (int i = 0; i < 1500; ++i) msg += "X-Filler: " + std::to_string(i) + "\n";
+  msg += "X-Late: needle\n\nbody\n";
+  MessageView v = views_[0];
+  v.content = msg;
+  v.structure = nullptr;
+  EXPECT_TRUE(Matches(Program("HEADER X-Late needle").root, v, ctx_));
+  EXPECT_TRUE(Matches(Program("HEADER X-Filler 1499").root, v, ctx_));
+  EXPECT_FALSE(Matches(Program("HEADER X-Late haystack").root, v, ctx_));
+}
+
 TEST(SearchNeeds, Levels) {
   EXPECT_EQ(
       NeedsOf(Program("FLAGGED UID 1:* LARGER 5 OR 1 SINCE 1-Jan-2000").root),

@@ -157,23 +157,27 @@ void ImapSession::SortThreadNext(std::shared_ptr<SortThreadJob> job) {
     }
     ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, e), e.size,
                   svc_->ctx().config->imap.max_message_size * 2,
-                  [this, alive = alive_, job, f, uid, mv, ctx](
-                      absl::StatusOr<std::string> data) mutable {
+                  [this, alive = alive_, job, f, uid, ctx](
+                      absl::StatusOr<std::string> data) {
                     if (!*alive) return;
                     ++job->next;
-                    if (data.ok()) {
-                      mv.content = *data;
-                      mv.structure = f->CachedStructure(uid);
-                      if (Matches(job->program.root, mv, ctx)) {
+                    // Rebuilt after the read: a view from before it may
+                    // point into a keyword table replaced meanwhile.
+                    std::optional<MessageView> mv =
+                        data.ok() ? CurrentViewOf(*view_, uid) : std::nullopt;
+                    if (mv) {
+                      mv->content = *data;
+                      mv->structure = f->CachedStructure(uid);
+                      if (Matches(job->program.root, *mv, ctx)) {
                         const proto::SortHeaders h =
                             job->need_headers ? SortHeadersFromContent(*data)
                                               : proto::SortHeaders{};
-                        if (!AddSortThreadRecord(job.get(), mv, uid_cmd_, h)) {
+                        if (!AddSortThreadRecord(job.get(), *mv, uid_cmd_, h)) {
                           return FinishNo(proto::kCodeLimit,
                                           "Too many messages to sort.");
                         }
                       }
-                    } else if (!absl::IsNotFound(data.status())) {
+                    } else if (!data.ok() && !absl::IsNotFound(data.status())) {
                       LOG_WARNING("imap: SORT/THREAD read failed: ",
                                   data.status().ToString());
                     }

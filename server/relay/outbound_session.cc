@@ -311,8 +311,8 @@ void OutboundSession::LoadBody() {
   body_reading_ = true;
   svc_->loop()->file_io().OpenAt(
       AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0,
-      [this, alive = alive_, seq = job_->seq](int fd) {
-        if (!*alive || !job_.has_value() || job_->seq != seq) {
+      [this, alive = alive_, generation = body_generation_](int fd) {
+        if (!*alive || !job_.has_value() || body_generation_ != generation) {
           if (fd >= 0) close(fd);  // NOLINT: the session is gone
           return;
         }
@@ -348,18 +348,21 @@ void OutboundSession::ReadMore() {
   }
   if (!body_wanted_ && body_pending_.size() >= kBodyChunk) return;
   size_t want = static_cast<size_t>(std::min<uint64_t>(kBodyChunk, body_end_ - body_offset_));
-  body_buf_.resize(want);
+  // The kernel writes into the buffer until the completion, which may come
+  // after this session or its job is gone: the callback owns it.
+  auto buf = std::make_shared<std::string>(want, '\0');
   body_reading_ = true;
   svc_->loop()->file_io().Read(
-      body_fd_, body_buf_.data(), want, body_offset_,
-      [this, alive = alive_](int res) {
-        if (!*alive) return;
+      body_fd_, buf->data(), want, body_offset_,
+      [this, alive = alive_, buf, generation = body_generation_](int res) {
+        if (!*alive || body_generation_ != generation) return;
         body_reading_ = false;
-        OnBodyRead(res);
+        const size_t got = res > 0 ? static_cast<size_t>(res) : 0;
+        OnBodyRead(res, std::string_view(*buf).substr(0, got));
       });
 }
 
-void OutboundSession::OnBodyRead(int res) {
+void OutboundSession::OnBodyRead(int res, std::string_view data) {
   if (!job_.has_value()) return;
   if (res < 0) {
     LOG_ERROR("relay: read queue file failed: ", strerror(-res));
@@ -368,7 +371,6 @@ void OutboundSession::OnBodyRead(int res) {
   }
   if (res == 0) body_end_ = body_offset_;  // shorter than it said
   body_offset_ += static_cast<uint64_t>(res);
-  std::string_view data(body_buf_.data(), static_cast<size_t>(res));
   if (body_wanted_ && client_ != nullptr && stream_ != nullptr) {
     client_->BodyChunk(data, &stream_->output());
     Flush();
@@ -452,7 +454,8 @@ void OutboundSession::FinishJob(std::vector<RecipientResult> results) {
   svc_->loop()->CancelTimer(drain_timer_);
   drain_timer_ = 0;
   body_pending_.clear();
-  body_buf_.clear();
+  ++body_generation_;
+  body_reading_ = false;
   svc_->Carry(svc_->scheduler().Complete(job, results, svc_->loop()->now()));
 }
 

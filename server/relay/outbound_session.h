@@ -66,7 +66,7 @@ class OutboundSession final : public engine::ConnectionHandler,
   bool TakeOneJob();
   void LoadBody();
   void ReadMore();
-  void OnBodyRead(int res);
+  void OnBodyRead(int res, std::string_view data);
   void FinishJob(std::vector<RecipientResult> results);
   void ArmTimeout(absl::Duration d);
   void OnTimeout();
@@ -99,7 +99,10 @@ class OutboundSession final : public engine::ConnectionHandler,
   int body_fd_ = -1;
   uint64_t body_offset_ = 0;   // next file offset to read
   uint64_t body_end_ = 0;
-  std::string body_buf_;
+  // Which message's body the reads in flight belong to: bumped when a job
+  // ends, so a read that completes afterwards (its buffer is its own) is
+  // dropped instead of landing in the next message.
+  uint64_t body_generation_ = 0;
   bool body_wanted_ = false;   // the server said 354
   bool body_reading_ = false;
   bool body_eof_ = false;

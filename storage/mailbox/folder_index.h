@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -49,7 +50,7 @@ struct MessageEntry {
   uint32_t uid = 0;
   uint8_t flags = 0;        // MessageFlag bits
   bool in_cur = false;      // else in new/
-  bool recent = false;      // \Recent: UID assigned by this session
+  bool recent = false;      // \Recent, not yet claimed by a session
   uint32_t keywords = 0;    // bit i = keyword letter 'a'+i
   int64_t internal_date = 0;  // file mtime, Unix seconds (as Dovecot)
   uint64_t size = 0;          // S= or st_size
@@ -152,6 +153,13 @@ class FolderIndex {
   bool ApplyRename(uint32_t uid, std::string new_filename, bool in_cur);
   // After an unlink: removes `uid` (an expunge); false if unknown.
   bool Remove(uint32_t uid);
+
+  // \Recent (RFC 3501 §2.3.2) goes to exactly one session: the first that
+  // sees the message read-write claims it, and no later session (nor
+  // STATUS RECENT) sees it as recent. Returns whether the message at `pos`
+  // was still unclaimed, and marks it claimed. Not persisted (as the bit
+  // itself is not: a restart loses \Recent, which the RFC allows).
+  bool ClaimRecent(size_t pos) { return std::exchange(entries_[pos].recent, false); }
 
   // ---- Mod-sequences (RFC 7162).
   // HIGHESTMODSEQ: the last value handed out; 1 for a folder that never
