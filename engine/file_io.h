@@ -56,6 +56,9 @@ class FileIo {
                       IoCallback done) = 0;
 
   // pread(2) into [data, data+len) at `offset`. Result: bytes read or -errno.
+  // The kernel writes into the buffer until `done` runs, whatever happens
+  // to the caller meanwhile: the buffer must be owned by (or outlive) the
+  // callback, never by an object that may be freed or reused before it.
   virtual void Read(int fd, void* data, size_t len, uint64_t offset,
                     IoCallback done) = 0;
 
