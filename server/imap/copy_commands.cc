@@ -116,7 +116,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
               svc_->loop()->file_io().LinkAt(
                   AT_FDCWD, plan->from, AT_FDCWD, plan->to, 0,
                   [alive, step, copied, uid, name = plan->new_filename](int res) {
-                    if (!*alive) return;
+                    if (!*alive) return void(*step = nullptr);  // break the cycle
                     if (res == 0) copied->push_back({uid, name});
                     (*step)();
                   });

@@ -200,14 +200,17 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
             AT_FDCWD, move->from, AT_FDCWD, move->to,
             [this, alive, step, f, uid, report, next, retried,
              name = move->new_filename](int res) {
-              if (!*alive) return;
+              // The session is gone: break the step's self-reference (this
+              // callback is not the step closure, so resetting it is safe).
+              if (!*alive) return void(*step = nullptr);
               if (res == -ENOENT && !*retried) {
                 // Another client renamed the file (flags) meanwhile: learn
                 // its current name, then apply this STORE to it once more.
                 *retried = true;
                 --*next;
                 f->Sync([alive, step](absl::Status) {
-                  if (*alive && *step) (*step)();
+                  if (!*alive) return void(*step = nullptr);
+                  if (*step) (*step)();
                 });
                 return;
               }

@@ -146,7 +146,7 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
     const uint64_t size = f->index().at(*pos).size;
     svc_->loop()->file_io().UnlinkAt(AT_FDCWD, path, 0,
                                      [this, alive, st, step, f, uid, size](int res) {
-      if (!*alive) return;
+      if (!*alive) return void(*step = nullptr);  // break the self-reference
       if (res < 0 && res != -ENOENT) {
         LOG_WARNING("imap: unlink in ", f->path(), " failed: ", strerror(-res));
         st->ok = false;
