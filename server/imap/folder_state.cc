@@ -243,7 +243,9 @@ void FolderState::StartSync() {
         if (applied.uid_validity_changed) {
           // Views hold UIDs of the old validity: drop them all.
           for (FolderView* v : views_) {
-            for (uint32_t seq = v->exists(); seq >= 1; --seq) v->OnExpunge(v->UidAt(seq));
+            for (uint32_t seq = v->size_with_unannounced(); seq >= 1; --seq) {
+              v->OnExpunge(v->UidAt(seq));
+            }
           }
         }
         for (uint32_t uid : applied.expunged_uids) PublishExpunge(uid, nullptr);
@@ -280,7 +282,7 @@ void FolderState::StartSync() {
                 index_ = storage::FolderIndex();
                 index_.RaiseModSeqFloor(highest);
                 for (FolderView* v : views_) {
-                  for (uint32_t seq = v->exists(); seq >= 1; --seq) {
+                  for (uint32_t seq = v->size_with_unannounced(); seq >= 1; --seq) {
                     v->OnExpunge(v->UidAt(seq));
                   }
                 }

@@ -218,11 +218,18 @@ class FolderView {
   FolderState* folder() const { return folder_; }
   bool read_only() const { return read_only_; }
 
-  uint32_t exists() const { return static_cast<uint32_t>(uids_.size()); }
+  // The messages the client knows of: those announced by the last EXISTS
+  // (or SELECT). Sequence numbers, "*" and every message set resolve
+  // against these only, so no "* n FETCH" goes out before "* n EXISTS"
+  // (RFC 3501 §7.4.1, §9 seq-number); newer ones wait for the next Flush.
+  uint32_t exists() const { return static_cast<uint32_t>(uids_.size()) - new_count_; }
+  // Every message of the view, the unannounced ones last.
+  uint32_t size_with_unannounced() const { return static_cast<uint32_t>(uids_.size()); }
   // 1-based sequence number <-> UID, in this session's numbering.
   uint32_t UidAt(uint32_t seq) const { return uids_[seq - 1]; }
   uint32_t SeqOfUid(uint32_t uid) const;  // 0 if not in the view
-  uint32_t MaxUid() const { return uids_.empty() ? 0 : uids_.back(); }
+  // The highest announced UID (UID "*").
+  uint32_t MaxUid() const { return exists() == 0 ? 0 : uids_[exists() - 1]; }
   bool IsRecent(uint32_t uid) const { return recent_.contains(uid); }
   uint32_t recent_count() const { return static_cast<uint32_t>(recent_.size()); }
 
