@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "bench/ringbench/client.h"
 #include "bench/ringbench/delivery_log.h"
+#include "bench/ringbench/imap_state.h"
 #include "bench/ringbench/options.h"
 #include "bench/ringbench/schedule.h"
 #include "bench/ringbench/stats.h"
@@ -55,6 +56,8 @@ class ThreadContext {
   std::atomic<int64_t>* settled = nullptr;
   // idle mode with --deliver-rate: the deliverer's messages (shared).
   DeliveryLog* deliveries = nullptr;
+  // imap mode with --check-state: what all sessions know (shared).
+  SharedImapState* imap_state = nullptr;
   // Set by whoever ends the run early (the deliverer after
   // --deliver-count); every thread's stopping() sees it.
   std::atomic<bool>* end_early = nullptr;

@@ -1,7 +1,8 @@
 // imap mode: a weighted mix in the spirit of imaptest over one session per
 // client (RFC 3501/9051), every response checked: tagged OK, FETCH replies
 // only for the UIDs asked, RFC822.SIZE equal to the body literal's length,
-// STORE echoing the flag change, no BAD/NO.
+// STORE echoing the flag change, no BAD/NO. With --check-state (the
+// `keywords` mix) every session also tracks its mailbox (imap_state.h).
 #include <algorithm>
 #include <set>
 #include <string>
@@ -11,134 +12,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "bench/ringbench/context.h"
+#include "bench/ringbench/imap_ops.h"
+#include "bench/ringbench/imap_session.h"
 #include "bench/ringbench/message.h"
 #include "bench/ringbench/mix.h"
 
 namespace ringmail::ringbench {
 namespace {
 
-constexpr char kDefaultMix[] =
-    "fetch_summary=30,fetch_body=20,store=15,search=10,append=8,expunge=5,"
-    "idle=5,noop=5,logout=2";
-const std::vector<std::string> kOps = {"fetch_summary", "fetch_body", "store", "search",
-                                       "append", "expunge", "idle", "noop", "logout"};
-constexpr size_t kMaxResponsesPerCommand = 1000000;
-
-// One response line with its literals read out ({n} markers stay in text).
-struct Line {
-  std::string text;
-  std::vector<std::string> literals;
-};
-
-Task<absl::StatusOr<Line>> ReadResponse(Client& c) {
-  Line out;
-  while (true) {
-    absl::StatusOr<std::string> l = co_await c.ReadLine();
-    if (!l.ok()) co_return l.status();
-    out.text += *l;
-    // A literal announcement ends the line: "{123}" (or "{123+}").
-    if (l->empty() || l->back() != '}') co_return out;
-    size_t open = l->rfind('{');
-    if (open == std::string::npos) co_return out;
-    std::string num = l->substr(open + 1, l->size() - open - 2);
-    if (!num.empty() && num.back() == '+') num.pop_back();
-    size_t n;
-    if (!absl::SimpleAtoi(num, &n)) co_return out;
-    absl::StatusOr<std::string> lit = co_await c.ReadExact(n);
-    if (!lit.ok()) co_return lit.status();
-    out.literals.push_back(std::move(*lit));
-  }
-}
-
-// Untagged responses up to the tagged one. A tagged NO/BAD is reported as
-// FailedPrecondition("imap_no"/"imap_bad").
-struct Result {
-  std::vector<Line> untagged;
-  std::string tagged;
-};
-
-Task<absl::StatusOr<Result>> ReadUntilTagged(Client& c, const std::string& tag) {
-  Result r;
-  for (size_t i = 0; i < kMaxResponsesPerCommand; ++i) {
-    absl::StatusOr<Line> l = co_await ReadResponse(c);
-    if (!l.ok()) co_return l.status();
-    if (l->text.rfind(tag + " ", 0) == 0) {
-      std::string_view status = std::string_view(l->text).substr(tag.size() + 1);
-      if (status.rfind("OK", 0) == 0) {
-        r.tagged = std::move(l->text);
-        co_return r;
-      }
-      co_return absl::FailedPreconditionError(status.rfind("NO", 0) == 0 ? "imap_no" : "imap_bad");
-    }
-    if (l->text.rfind("* BYE", 0) == 0 && tag.rfind("L", 0) != 0) {
-      co_return absl::AbortedError("bye");
-    }
-    r.untagged.push_back(std::move(*l));
-  }
-  co_return absl::InvalidArgumentError("protocol");
-}
-
-// The value after `key` in a FETCH response ("UID 12" -> 12).
-bool NumberAfter(const std::string& text, std::string_view key, uint64_t* out) {
-  size_t p = text.find(key);
-  if (p == std::string::npos) return false;
-  p += key.size();
-  size_t e = p;
-  while (e < text.size() && isdigit(static_cast<unsigned char>(text[e]))) ++e;
-  return absl::SimpleAtoi(absl::string_view(text).substr(p, e - p), out);
-}
-
-bool IsFetch(const Line& l) { return l.text.find(" FETCH (") != std::string::npos; }
-
-class Session {
- public:
-  Session(ThreadContext& ctx, Client& c) : ctx_(ctx), c_(c) {}
-
-  // Sends a command (tag added) and reads to its tagged reply.
-  Task<absl::StatusOr<Result>> Command(const std::string& cmd) {
-    std::string tag = absl::StrCat("A", ++seq_);
-    c_.Write(absl::StrCat(tag, " ", cmd, "\r\n"));
-    c_.Flush();
-    co_return co_await ReadUntilTagged(c_, tag);
-  }
-
-  std::set<uint64_t> uids;     // known UIDs of the selected mailbox
-  std::vector<uint64_t> mine;  // appended by this session, for EXPUNGE
-  bool idle = false;
-  bool uidplus = false;
-
-  // Learns UIDs from "* SEARCH ..." and FETCH responses.
-  void Learn(const Result& r) {
-    for (const Line& l : r.untagged) {
-      if (l.text.rfind("* SEARCH", 0) == 0) {
-        uids.clear();
-        for (absl::string_view w : absl::StrSplit(l.text.substr(8), ' ', absl::SkipEmpty())) {
-          uint64_t u;
-          if (absl::SimpleAtoi(w, &u)) uids.insert(u);
-        }
-      }
-    }
-  }
-  uint64_t RandomUid() {
-    auto it = uids.begin();
-    std::advance(it, ctx_.rng()() % uids.size());
-    return *it;
-  }
-
-  ThreadContext& ctx_;
-  Client& c_;
-  uint64_t seq_ = 0;
-};
-
 // Runs one operation of the mix; returns an error kind or "".
 Task<std::string> RunOp(Session& s, const std::string& op) {
   const Options& o = s.ctx_.opts();
-  auto kind = [](const absl::Status& st) {
-    return st.code() == absl::StatusCode::kFailedPrecondition ||
-                   st.code() == absl::StatusCode::kInvalidArgument
-               ? std::string(st.message())
-               : ErrorKind(st);
-  };
+  if (std::find(StateImapOps().begin(), StateImapOps().end(), op) != StateImapOps().end()) {
+    co_return co_await RunStateOp(s, op);
+  }
+  auto kind = [](const absl::Status& st) { return CommandErrorKind(st); };
   if (op == "noop") {
     auto r = co_await s.Command("NOOP");
     co_return r.ok() ? "" : kind(r.status());
@@ -209,16 +97,16 @@ Task<std::string> RunOp(Session& s, const std::string& op) {
     if (msg.size() > (256 << 10)) {  // keep APPEND's literal modest
       msg = MakeMessage("4096", s.ctx_.rng(), "bench@ringbench.test", "imap@ringbench.test");
     }
-    std::string tag = absl::StrCat("A", ++s.seq_);
+    std::string tag = s.NextTag();
     s.c_.Write(absl::StrCat(tag, " APPEND ", o.mailbox, " (\\Seen) {", msg.size(), "}\r\n"));
     s.c_.Flush();
-    auto cont = co_await ReadResponse(s.c_);
+    auto cont = co_await s.Read();
     if (!cont.ok()) co_return kind(cont.status());
     if (cont->text.rfind("+", 0) != 0) co_return "check_append_continuation";
     s.c_.Write(msg);
     s.c_.Write("\r\n");
     s.c_.Flush();
-    auto r = co_await ReadUntilTagged(s.c_, tag);
+    auto r = co_await s.ReadTagged(tag);
     if (!r.ok()) co_return kind(r.status());
     size_t p = r->tagged.find("[APPENDUID ");
     if (p != std::string::npos) {
@@ -246,19 +134,19 @@ Task<std::string> RunOp(Session& s, const std::string& op) {
   }
   if (op == "idle") {
     if (!s.idle) co_return "skip";
-    std::string tag = absl::StrCat("A", ++s.seq_);
+    std::string tag = s.NextTag();
     s.c_.Write(absl::StrCat(tag, " IDLE\r\n"));
     s.c_.Flush();
     // Untagged updates may come before the continuation (RFC 2177).
     while (true) {
-      auto l = co_await ReadResponse(s.c_);
+      auto l = co_await s.Read();
       if (!l.ok()) co_return kind(l.status());
       if (l->text.rfind("+", 0) == 0) break;
       if (l->text.rfind(tag, 0) == 0) co_return "check_idle";
     }
     s.c_.Write("DONE\r\n");
     s.c_.Flush();
-    auto r = co_await ReadUntilTagged(s.c_, tag);
+    auto r = co_await s.ReadTagged(tag);
     co_return r.ok() ? "" : kind(r.status());
   }
   co_return "internal";
@@ -268,7 +156,7 @@ Task<std::string> RunOp(Session& s, const std::string& op) {
 
 Task<absl::Status> RunImapClient(ThreadContext& ctx, int index) {
   const Options& o = ctx.opts();
-  auto mix = WeightedMix::Parse(o.mix.empty() ? kDefaultMix : o.mix, kOps);
+  auto mix = WeightedMix::Parse(ResolveImapMix(o.mix), ImapOps());
   if (!mix.ok()) co_return mix.status();  // validated in main already
   const User& user = o.users[static_cast<size_t>(index) % o.users.size()];
   while (!ctx.stopping()) {
@@ -276,9 +164,10 @@ Task<absl::Status> RunImapClient(ThreadContext& ctx, int index) {
     int64_t t = NowNanos();
     if (absl::Status st = co_await c->Connect(o.target, std::nullopt); !st.ok()) {
       ctx.Fail(ErrorKind(st));
+      co_await Sleep{ctx.loop(), absl::Milliseconds(10)};  // a dead server: do not spin
       continue;
     }
-    Session s(ctx, *c);
+    Session s(ctx, *c, user);
     std::string err;
     auto greeting = co_await ReadResponse(*c);
     if (!greeting.ok()) err = ErrorKind(greeting.status());
@@ -302,8 +191,12 @@ Task<absl::Status> RunImapClient(ThreadContext& ctx, int index) {
     }
     if (err.empty()) {
       t = NowNanos();
-      auto r = co_await s.Command(absl::StrCat("SELECT ", o.mailbox));
-      if (r.ok()) ctx.Done("select", t); else err = "select_failed";
+      std::string mailbox = o.mailbox;
+      if (ctx.imap_state != nullptr) {  // --check-state: the newest keyword mailbox
+        s.generation = ctx.imap_state->Generation(user.name);
+        mailbox = KeywordMailbox(o.mailbox, s.generation);
+      }
+      if ((co_await s.Select(mailbox)).empty()) ctx.Done("select", t); else err = "select_failed";
     }
     if (err.empty()) {
       auto r = co_await s.Command("UID SEARCH ALL");
@@ -330,10 +223,10 @@ Task<absl::Status> RunImapClient(ThreadContext& ctx, int index) {
     }
     if (err.empty()) {
       t = NowNanos();
-      std::string tag = absl::StrCat("L", ++s.seq_);
+      std::string tag = s.NextTag("L");
       c->Write(absl::StrCat(tag, " LOGOUT\r\n"));
       c->Flush();
-      auto r = co_await ReadUntilTagged(*c, tag);
+      auto r = co_await s.ReadTagged(tag);
       if (r.ok()) ctx.Done("logout", t); else ctx.Fail("logout:" + ErrorKind(r.status()));
     } else if (err[0] != '!') {
       ctx.Fail(err);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "bench/ringbench/imap_ops.h"
 #include "bench/ringbench/mix.h"
 #include "bench/ringbench/options.h"
 #include "bench/ringbench/report.h"
@@ -26,8 +27,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (opts->mode == "imap" && !opts->mix.empty()) {
-    auto mix = WeightedMix::Parse(opts->mix, {"fetch_summary", "fetch_body", "store", "search",
-                                              "append", "expunge", "idle", "noop", "logout"});
+    auto mix = WeightedMix::Parse(ResolveImapMix(opts->mix), ImapOps());
     if (!mix.ok()) {
       std::fprintf(stderr, "ringbench: --mix: %s\n", std::string(mix.status().message()).c_str());
       return 2;

@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "bench/ringbench/imap_ops.h"
 
 namespace ringmail::ringbench {
 namespace {
@@ -40,7 +42,12 @@ MODE: smtp | lmtp | imap | pop3 | idle
 smtp/lmtp: --messages-per-connection=N (10) --recipients=N (1)
   --size=BYTES|mix (4096)  --pipelining=on|off (on)  --new-connection
   --from=ADDR  --helo=NAME
-imap: --mix=login=1,select=1,fetch_summary=30,... (see README) --mailbox=NAME
+imap: --mix=fetch_summary=30,... (see README) --mailbox=NAME
+  --mix=keywords            sessions sharing mailboxes add new keywords, fetch
+                            FLAGS with bodies, expunge; implies --check-state
+  --check-state=on|off      track each session's mailbox; report violations
+                            (unknown keyword, \Recent in two sessions, FETCH
+                            beyond EXISTS, ...) as errors state:KIND
 pop3: --dele
 idle: --idle-protocol=imap|smtp (imap)  --spread-sources=on|off (on)
   --deliver-rate=MSGS --smtp-target=HOST:PORT   (imap) while every session
@@ -105,6 +112,7 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
   Options o;
   std::string users_pattern, password, users_file;
   int user_count = 0;
+  std::optional<bool> check_state;
   std::vector<std::string_view> args(argv + 1, argv + argc);
   for (std::string_view a : args) {
     if (a == "--help" || a == "-h") return absl::NotFoundError(Usage());
@@ -151,6 +159,11 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
     else if (key == "helo") o.helo = std::string(v);
     else if (key == "mix") o.mix = std::string(v);
     else if (key == "mailbox") o.mailbox = std::string(v);
+    else if (key == "check-state") {
+      bool b;
+      ok = ParseBool(v, &b);
+      check_state = b;
+    }
     else if (key == "dele") ok = ParseBool(v, &o.dele);
     else if (key == "idle-protocol") o.idle_protocol = std::string(v);
     else if (key == "spread-sources") ok = ParseBool(v, &o.spread_sources);
@@ -209,6 +222,15 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--smtp-target ", o.smtp_target_text, " is not loopback; pass --allow-remote"));
     }
+  }
+  if (o.mode == "imap") {
+    bool needed = MixNeedsStateCheck(ResolveImapMix(o.mix));
+    if (needed && check_state == false) {
+      return absl::InvalidArgumentError("this --mix needs --check-state");
+    }
+    o.check_state = check_state.value_or(needed);
+  } else if (check_state.value_or(false)) {
+    return absl::InvalidArgumentError("--check-state is for imap mode");
   }
   if (!users_file.empty()) {
     auto u = ReadUsersFile(users_file);

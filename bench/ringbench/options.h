@@ -42,6 +42,10 @@ struct Options {
   // imap
   std::string mix;  // "" = the default imaptest-like mix
   std::string mailbox = "INBOX";
+  // Track every session's mailbox and report state violations (errors
+  // "state:KIND", imap_state.h). On for --mix=keywords and mixes with its
+  // operations.
+  bool check_state = false;
   // pop3
   bool dele = false;
   // idle

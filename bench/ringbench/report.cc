@@ -40,6 +40,15 @@ std::string Html(const std::string& s) {
   return out;
 }
 
+// Errors "state:KIND" (--check-state).
+uint64_t StateViolations(const RunResult& r) {
+  uint64_t n = 0;
+  for (const auto& [kind, c] : r.rec.errors()) {
+    if (kind.rfind("state:", 0) == 0) n += c;
+  }
+  return n;
+}
+
 // Server CPU per op (µs) when sampled; -1 otherwise.
 double CpuPerOp(const RunResult& r) {
   if (!r.server_before || !r.server_after || r.rec.total_ops() == 0) return -1;
@@ -87,6 +96,10 @@ std::string HumanSummary(const Options& o, const RunResult& r) {
   absl::StrAppendFormat(&out, "errors: %d", r.rec.total_errors());
   for (const auto& [kind, n] : r.rec.errors()) absl::StrAppendFormat(&out, "  %s=%d", kind, n);
   out += "\n";
+  if (o.check_state) absl::StrAppendFormat(&out, "state violations: %d\n", StateViolations(r));
+  for (const auto& [kind, v] : r.rec.examples()) {
+    for (const std::string& e : v) absl::StrAppend(&out, "  ", kind, ": ", e, "\n");
+  }
   if (double c = CpuPerOp(r); c >= 0) {
     absl::StrAppendFormat(&out, "server: %.1f CPU-µs/op, RSS %d KiB, PSS %d KiB (after)\n", c,
                           r.server_after->rss_kb, r.server_after->pss_kb);
@@ -128,6 +141,18 @@ std::string Json(const Options& o, const RunResult& r) {
     first = false;
   }
   out += "}";
+  if (o.check_state) absl::StrAppend(&out, ",\"state_violations\":", StateViolations(r));
+  if (!r.rec.examples().empty()) {
+    out += ",\"error_examples\":{";
+    first = true;
+    for (const auto& [kind, v] : r.rec.examples()) {
+      absl::StrAppend(&out, first ? "" : ",", JsonString(kind), ":[");
+      for (size_t i = 0; i < v.size(); ++i) absl::StrAppend(&out, i ? "," : "", JsonString(v[i]));
+      out += "]";
+      first = false;
+    }
+    out += "}";
+  }
   if (r.server_after) {
     absl::StrAppendFormat(&out, ",\"server\":{\"cpu_us_per_op\":%.3f,\"rss_kb\":%d,\"pss_kb\":%d",
                           CpuPerOp(r), r.server_after->rss_kb, r.server_after->pss_kb);

@@ -54,6 +54,8 @@ absl::StatusOr<RunResult> Run(const Options& opts) {
   std::unique_ptr<DeliveryLog> deliveries;
   const bool deliver = opts.mode == "idle" && opts.deliver_rate > 0;
   if (deliver) deliveries = std::make_unique<DeliveryLog>(opts.users.size());
+  std::unique_ptr<SharedImapState> imap_state;
+  if (opts.mode == "imap" && opts.check_state) imap_state = std::make_unique<SharedImapState>();
   std::vector<std::unique_ptr<ThreadSlot>> slots;
   for (int i = 0; i < opts.threads; ++i) slots.push_back(std::make_unique<ThreadSlot>());
   std::optional<ServerSample> before;
@@ -87,6 +89,7 @@ absl::StatusOr<RunResult> Run(const Options& opts) {
       ctx->settled = &settled;
       ctx->end_early = &end_early;
       ctx->deliveries = deliveries.get();
+      ctx->imap_state = imap_state.get();
       int live = 0;
       for (int i = t; i < opts.connections; i += opts.threads) ++live;
       if (deliver && t == 0) {

@@ -27,6 +27,11 @@ void Recorder::Error(const std::string& kind) {
   live_errors.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Recorder::Example(const std::string& kind, std::string detail) {
+  std::vector<std::string>& v = examples_[kind];
+  if (v.size() < kMaxExamples) v.push_back(std::move(detail));
+}
+
 void Recorder::Merge(const Recorder& o) {
   for (const auto& [name, s] : o.ops_) {
     OpStats& d = ops_[name];
@@ -36,6 +41,9 @@ void Recorder::Merge(const Recorder& o) {
     for (size_t i = 0; i < s.per_second.size(); ++i) d.per_second[i] += s.per_second[i];
   }
   for (const auto& [kind, n] : o.errors_) errors_[kind] += n;
+  for (const auto& [kind, v] : o.examples_) {
+    for (const std::string& e : v) Example(kind, e);
+  }
 }
 
 uint64_t Recorder::total_ops() const {

@@ -31,7 +31,7 @@ class Recorder {
   // Copies the figures (the live counters as they are now).
   Recorder(const Recorder& o)
       : live_ops(o.live_ops.load()), live_errors(o.live_errors.load()),
-        start_ns_(o.start_ns_), ops_(o.ops_), errors_(o.errors_) {}
+        start_ns_(o.start_ns_), ops_(o.ops_), errors_(o.errors_), examples_(o.examples_) {}
   Recorder& operator=(const Recorder&) = delete;
 
   // An operation that completed at `end_ns` and took `latency_ns` (from
@@ -39,10 +39,15 @@ class Recorder {
   void Op(const std::string& name, int64_t latency_ns, int64_t end_ns,
           uint64_t bytes = 0);
   void Error(const std::string& kind);
+  // Keeps `detail` as an example of error `kind` (the first kMaxExamples
+  // per kind) for the report.
+  static constexpr size_t kMaxExamples = 3;
+  void Example(const std::string& kind, std::string detail);
   void Merge(const Recorder& o);
 
   const std::map<std::string, OpStats>& ops() const { return ops_; }
   const std::map<std::string, uint64_t>& errors() const { return errors_; }
+  const std::map<std::string, std::vector<std::string>>& examples() const { return examples_; }
   uint64_t total_ops() const;
   uint64_t total_errors() const;
 
@@ -54,6 +59,7 @@ class Recorder {
   int64_t start_ns_;
   std::map<std::string, OpStats> ops_;
   std::map<std::string, uint64_t> errors_;
+  std::map<std::string, std::vector<std::string>> examples_;
 };
 
 // A server's resource use from /proc/PID.

@@ -3,7 +3,8 @@
     d = Daemon(extra_args=["--threads=2"])   # temp data dir, passwd-file, port 0
     d.start()                                # waits for --ports_file
     smtplib.SMTP("127.0.0.1", d.smtp_port)
-    d.stop()                                 # SIGTERM, asserts exit status 0
+    d.stop()                                 # SIGTERM, asserts exit status 0 and
+                                             # no sanitizer report in the log
     d.kill9(); d.start()                     # crash and restart on the same data
     d = Daemon(imap=True).start()            # also --imap_listen=127.0.0.1:0
     imaplib.IMAP4("127.0.0.1", d.imap_port)
@@ -14,6 +15,7 @@ The binary is $RINGMAILD or <repo>/bazel-bin/server/ringmaild. A missing
 binary raises (a failure, never a skip).
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -190,8 +192,31 @@ class Daemon:
                 ports.setdefault(parts[0], parts[1])
         return ports
 
+    def sanitizer_report(self):
+        """The first sanitizer error report in the daemon's log (its stderr
+        goes there), or "": --config=asan builds print one on a
+        heap-use-after-free, overflow, leak or undefined behaviour
+        (AddressSanitizer warnings do not count)."""
+        try:
+            with open(self.log_file, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        m = re.search(r"ERROR: (Address|Leak)Sanitizer|AddressSanitizer:DEADLYSIGNAL|"
+                      r"SUMMARY: UndefinedBehaviorSanitizer|: runtime error: ", text)
+        if not m:
+            return ""
+        i = m.start()
+        start = text.rfind("\n", 0, max(0, i - 200)) + 1
+        return text[start:start + 6000]
+
     def stop(self, timeout=20.0):
-        """SIGTERM; returns the exit status and raises unless it is 0."""
+        """SIGTERM; returns the exit status and raises unless it is 0 and the
+        log holds no sanitizer report (sanitizer_report)."""
+        asan = self.sanitizer_report()
+        if asan:
+            self.kill9()
+            raise AssertionError(f"ringmaild reported a memory error:\n{asan}")
         if self.proc is None:
             return 0
         early = self.proc.poll()
@@ -209,6 +234,9 @@ class Daemon:
             raise AssertionError(f"ringmaild did not exit within {timeout}s of SIGTERM:\n"
                                  f"{self.log_tail()}")
         self.proc = None
+        asan = self.sanitizer_report()
+        if asan:
+            raise AssertionError(f"ringmaild reported a memory error:\n{asan}")
         if code != 0:
             raise AssertionError(f"ringmaild exited with {code} after SIGTERM:\n{self.log_tail()}")
         return code

@@ -96,6 +96,21 @@ class RingbenchAgainstRingmail(DaemonTestCase):
                    ["login", "select", "fetch_summary", "fetch_body", "store", "search",
                     "append"], "--connections=4")
 
+    def test_imap_keywords_mix_has_no_state_violations(self):
+        # Issue 15: three sessions per user on the same mailboxes add new
+        # keywords, append with keywords, fetch FLAGS with bodies, expunge
+        # and come and go; every response is checked (--check-state).
+        self.fill(per_user=5)
+        r = self.check("imap", self.daemon.imap_port,
+                       ["login", "select", "fetch_flags_body", "fetch_header", "store_keyword",
+                        "append_keywords", "poll", "reselect"],
+                       "--mix=keywords", f"--connections={3 * len(USERS)}", "--threads=2")
+        self.assertEqual(r["state_violations"], 0, r.get("error_examples"))
+        p = subprocess.run([RINGBENCH, "imap", f"--target=127.0.0.1:{self.daemon.imap_port}",
+                            f"--users-file={self.users_file}", "--mix=keywords",
+                            "--check-state=off"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)  # its operations need the tracker
+
     def test_idle_imap_and_smtp(self):
         r = self.check("idle", self.daemon.imap_port, ["open", "close"], "--connections=40")
         self.assertEqual(r["ops"]["open"]["count"], 40)
