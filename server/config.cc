@@ -37,6 +37,12 @@ const std::vector<KeyDef>& CoreKeys() {
          c.local_domains = SplitList(t);
          return absl::OkStatus();
        }},
+      {"postmaster", "postmaster",
+       "local mailbox for RCPT TO:<Postmaster> (default: postmaster@ a local domain)",
+       Str(&Config::postmaster)},
+      {"connection_ipv6_prefix", "connection_ipv6_prefix",
+       "per-IP connection limits count IPv6 clients by this prefix length",
+       Uint(&Config::connection_ipv6_prefix)},
       {"threads", "threads", "cores to run (0: all online CPUs)",
        Uint(&Config::threads)},
       {"ports_file", "ports_file", "file to write bound ports to when ready",
@@ -99,6 +105,11 @@ const std::vector<KeyDef>& CoreKeys() {
       {"smtp.idle_timeout", "idle_timeout", "idle session timeout; 421",
        [](Config& c, std::string_view t) {
          return ParseDurationText(t, &c.smtp.idle_timeout);
+       }},
+      {"smtp.max_session_time", "max_session_time",
+       "a session not authenticated is closed this long after connecting",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.smtp.max_session_time);
        }},
       {"smtp.max_connections", "max_connections",
        "concurrent SMTP connections in total; 421 above",
@@ -195,6 +206,11 @@ const std::vector<KeyDef>& CoreKeys() {
        [](Config& c, std::string_view t) {
          return ParseDurationText(t, &c.imap.idle_timeout);
        }},
+      {"imap.login_timeout", "imap_login_timeout",
+       "time from connect to login before the connection is closed",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.imap.login_timeout);
+       }},
       {"imap.max_message_size", "imap_max_message_size",
        "largest APPEND in bytes", [](Config& c, std::string_view t) {
          uint64_t v;
@@ -242,6 +258,11 @@ const std::vector<KeyDef>& CoreKeys() {
        "POP3 autologout timer (RFC 1939 §3: at least 10 minutes)",
        [](Config& c, std::string_view t) {
          return ParseDurationText(t, &c.pop3.idle_timeout);
+       }},
+      {"pop3.login_timeout", "pop3_login_timeout",
+       "time from connect to login before the connection is closed",
+       [](Config& c, std::string_view t) {
+         return ParseDurationText(t, &c.pop3.login_timeout);
        }},
       {"pop3.uidl_format", "pop3_uidl_format",
        "UIDL format: %u %v %f %%, e.g. %08Xu%08Xv (Dovecot's default)",
@@ -432,6 +453,27 @@ absl::Status FinalizeConfig(Config& c) {
   if (c.smtp.max_connections == 0 || c.smtp.max_connections_per_ip == 0) {
     return absl::InvalidArgumentError(
         "max_connections, max_connections_per_ip: must be at least 1");
+  }
+  if (c.smtp.max_session_time < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("max_session_time: at least 1s");
+  }
+  if (c.imap.login_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("imap_login_timeout: at least 1s");
+  }
+  if (c.pop3.login_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("pop3_login_timeout: at least 1s");
+  }
+  // A /32 is already a whole provider's allocation; shorter would share
+  // one count between unrelated networks.
+  if (c.connection_ipv6_prefix < 32 || c.connection_ipv6_prefix > 128) {
+    return absl::InvalidArgumentError("connection_ipv6_prefix: must be 32..128");
+  }
+  if (!c.postmaster.empty()) {
+    const size_t at = c.postmaster.rfind('@');
+    if (at == 0 || at == std::string::npos || at + 1 == c.postmaster.size()) {
+      return absl::InvalidArgumentError(
+          "postmaster: expected an address local@domain");
+    }
   }
   if (c.durability != "journal" && c.durability != "fsync") {
     return absl::InvalidArgumentError("durability: must be journal or fsync");

@@ -21,7 +21,11 @@ struct SmtpConfig {
   uint32_t max_errors = 20;
   uint32_t max_line_length = 1000;          // body text line, incl. CRLF
   absl::Duration idle_timeout = absl::Minutes(5);
-  uint32_t max_connections = 10000;         // all cores together
+  // A session that has not authenticated is closed (421 4.4.2) this long
+  // after it connected, however busy: idle_timeout alone lets a client
+  // that sends a byte now and then hold a connection slot for ever.
+  absl::Duration max_session_time = absl::Minutes(30);
+  uint32_t max_connections = 10000;         // per service, all cores together
   uint32_t max_connections_per_ip = 100;
   // Submission (RFC 6409, STARTTLS) and submissions (RFC 8314, implicit
   // TLS): AUTH required before MAIL. Empty list: off.
@@ -64,6 +68,9 @@ struct ImapConfig {
   // IMAPS (implicit TLS, RFC 8314); opened only when tls.cert is set.
   std::vector<std::string> imaps_listen = {"127.0.0.1:1993"};
   absl::Duration idle_timeout = absl::Minutes(30);  // RFC 3501 §5.4 minimum
+  // Before login: counted from the connection, not reset by activity
+  // (Dovecot's login processes do the same).
+  absl::Duration login_timeout = absl::Minutes(3);
   uint64_t max_message_size = 50ull << 20;          // APPEND literal
   char hierarchy_delimiter = '/';                   // shown to clients
   uint32_t max_connections = 10000;                 // all cores together
@@ -75,6 +82,7 @@ struct Pop3Config {
   // POP3S (implicit TLS, RFC 8314); opened only when tls.cert is set.
   std::vector<std::string> pop3s_listen = {"127.0.0.1:1995"};
   absl::Duration idle_timeout = absl::Minutes(10);  // RFC 1939 §3 minimum
+  absl::Duration login_timeout = absl::Minutes(3);  // from connect, as IMAP's
   std::string uidl_format = "%08Xu%08Xv";           // Dovecot's default
   uint32_t max_connections = 10000;                 // all cores together
   uint32_t max_connections_per_ip = 100;
@@ -134,6 +142,14 @@ struct Config {
   std::string passwd_file;                  // default: <data_dir>/passwd
   std::string mail_location;                // default: <data_dir>/mail/%d/%n/Maildir
   std::vector<std::string> local_domains;   // in addition to passwd-file domains
+  // Where RCPT TO:<Postmaster> (no domain, RFC 5321 §4.5.1) delivers: a
+  // local mailbox. Empty: postmaster@ the host name or a parent domain of
+  // it, else of the first local domain that has one.
+  std::string postmaster;
+  // Per-IP connection limits count an IPv6 client by this prefix: one
+  // subscriber usually gets a whole /64, and could otherwise open
+  // max_connections_per_ip from each of its 2^64 addresses.
+  uint32_t connection_ipv6_prefix = 64;
   uint32_t threads = 0;                     // 0: one per online CPU
   std::string ports_file;                   // written once listeners are ready
   absl::Duration shutdown_grace = absl::Seconds(30);

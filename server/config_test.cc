@@ -133,6 +133,46 @@ TEST(Config, LmtpAndSubmissionSenderKeys) {
   EXPECT_TRUE(c->smtp.allow_any_sender);
 }
 
+TEST(Config, SessionTimeLimitsPostmasterAndIpv6Prefix) {
+  auto c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->smtp.max_session_time, absl::Minutes(30));
+  EXPECT_EQ(c->imap.login_timeout, absl::Minutes(3));
+  EXPECT_EQ(c->pop3.login_timeout, absl::Minutes(3));
+  EXPECT_EQ(c->connection_ipv6_prefix, 64u);
+  EXPECT_EQ(c->postmaster, "");
+  c = Load({"--max_session_time=90s", "--imap_login_timeout=2s",
+            "--pop3_login_timeout=1m", "--connection_ipv6_prefix=56",
+            "--postmaster=hostmaster@example.org"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->smtp.max_session_time, absl::Seconds(90));
+  EXPECT_EQ(c->imap.login_timeout, absl::Seconds(2));
+  EXPECT_EQ(c->pop3.login_timeout, absl::Minutes(1));
+  EXPECT_EQ(c->connection_ipv6_prefix, 56u);
+  EXPECT_EQ(c->postmaster, "hostmaster@example.org");
+  std::string file = WriteFile(
+      "s.toml",
+      "postmaster = \"pm@example.org\"\nconnection_ipv6_prefix = 128\n"
+      "[smtp]\nmax_session_time = \"1h\"\n[imap]\nlogin_timeout = 30\n"
+      "[pop3]\nlogin_timeout = \"45s\"\n");
+  c = Load({"--config=" + file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postmaster, "pm@example.org");
+  EXPECT_EQ(c->connection_ipv6_prefix, 128u);
+  EXPECT_EQ(c->smtp.max_session_time, absl::Hours(1));
+  EXPECT_EQ(c->imap.login_timeout, absl::Seconds(30));
+  EXPECT_EQ(c->pop3.login_timeout, absl::Seconds(45));
+  for (const char* bad : {"--max_session_time=0", "--imap_login_timeout=0",
+                          "--pop3_login_timeout=500ms", "--connection_ipv6_prefix=129",
+                          "--connection_ipv6_prefix=16", "--postmaster=nobody",
+                          "--postmaster=@example.org", "--postmaster=pm@"}) {
+    c = Load({bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    std::string key(bad + 2, std::string_view(bad).find('=') - 2);
+    EXPECT_NE(c.status().message().find(key), std::string::npos) << c.status();
+  }
+}
+
 TEST(Config, ErrorsNameTheKey) {
   std::string f = WriteFile("b.toml", "[smtp]\nmax_recipients = \"many\"\n");
   auto c = Load({"--config=" + f});

@@ -132,6 +132,17 @@ int Main(int argc, char** argv) {
   if (!directory.ok()) {
     Die(kExitConfig, absl::StrCat("passwd_file: ", directory.status().message()));
   }
+  // RCPT TO:<Postmaster> must be deliverable (RFC 5321 §4.5.1): a
+  // configured postmaster that is no local mailbox is a configuration error.
+  if (auto pm = FindPostmaster(config, **directory); pm.has_value()) {
+    LOG_INFO("RCPT TO:<Postmaster> delivers to ", pm->local_part, "@", pm->domain);
+  } else if (!config.postmaster.empty()) {
+    Die(kExitConfig, absl::StrCat("postmaster: ", config.postmaster,
+                                  " is not a user of the passwd-file"));
+  } else {
+    LOG_WARNING("no postmaster mailbox (set postmaster, or add a postmaster@ user): "
+                "RCPT TO:<Postmaster> gets 550");
+  }
   // Per-user quotas: every passwd-file quota rule is checked now.
   auto quota = QuotaPolicy::Create(
       **directory, storage::QuotaLimits{config.quota.storage, config.quota.messages});
@@ -233,12 +244,19 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // One count per service: a client's LMTP or submission sessions must not
+  // use up its port 25 slots (nor the other way round).
+  const uint32_t v6_prefix = config.connection_ipv6_prefix;
   ConnectionLimits limits(config.smtp.max_connections,
-                          config.smtp.max_connections_per_ip);
+                          config.smtp.max_connections_per_ip, v6_prefix);
+  ConnectionLimits submission_limits(config.smtp.max_connections,
+                                     config.smtp.max_connections_per_ip, v6_prefix);
+  ConnectionLimits lmtp_limits(config.smtp.max_connections,
+                               config.smtp.max_connections_per_ip, v6_prefix);
   ConnectionLimits imap_limits(config.imap.max_connections,
-                               config.imap.max_connections_per_ip);
+                               config.imap.max_connections_per_ip, v6_prefix);
   ConnectionLimits pop3_limits(config.pop3.max_connections,
-                               config.pop3.max_connections_per_ip);
+                               config.pop3.max_connections_per_ip, v6_prefix);
 
   // Sources: the cores, the helper threads, the main thread, then the
   // control-socket thread.
@@ -290,6 +308,8 @@ int Main(int argc, char** argv) {
   relay_ctx.directory = directory->get();
   relay_ctx.location = &*location;
   SmtpContext ctx{&config, directory->get(), &*location, &limits};
+  ctx.submission_limits = &submission_limits;
+  ctx.lmtp_limits = &lmtp_limits;
   ctx.relays = &relays;
   ctx.relay_trusted = &*relay_trusted;
   ctx.auth = &auth;

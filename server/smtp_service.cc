@@ -18,6 +18,9 @@ namespace {
 // become durable (pipelined commands after the final dot). Above this we
 // stop reading the socket until the wait ends.
 constexpr size_t kMaxPendingInput = 64 << 10;
+// When smtp.max_session_time runs out while a delivery, AUTH or quota check
+// is in progress, its reply is owed first; look again this much later.
+constexpr absl::Duration kSessionLimitRecheck = absl::Seconds(1);
 
 std::string ToLf(std::string_view s) {
   return absl::StrReplaceAll(absl::string_view(s.data(), s.size()),
@@ -80,6 +83,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
     session_.Start(&stream_->output());
     stream_->Flush();
     ArmIdleTimer(svc_->ctx().config->smtp.idle_timeout);
+    ArmSessionTimer(svc_->ctx().config->smtp.max_session_time);
   }
 
   // Service shutdown: idle sessions get 421 now; a message in progress is
@@ -115,11 +119,15 @@ class SmtpConnection final : public engine::ConnectionHandler,
     size_t used = session_.Consume(data, &stream_->output());
     if (session_.tls_requested()) {
       StartTls(data.size() - used);
-    } else if (used < data.size() && !session_.closed()) {
+      AfterOutput();
+      return;
+    }
+    if (used < data.size() && !session_.closed()) {
       pending_.assign(data.substr(used));
       if (pending_.size() > kMaxPendingInput) stream_->PauseReading();
     }
     AfterOutput();
+    ResumeReadingUnlessHeld();
   }
 
   void OnPeerClosed() override {
@@ -133,6 +141,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   void OnClosed() override {
     gone_ = true;
     svc_->loop()->CancelTimer(idle_timer_);
+    svc_->loop()->CancelTimer(session_timer_);
     session_.OnDisconnect();
     AbortMessageIfAny();
     MaybeDestroy();
@@ -383,11 +392,23 @@ class SmtpConnection final : public engine::ConnectionHandler,
         pending_.assign(input, used, std::string::npos);
       }
     }
-    if (pending_.size() <= kMaxPendingInput && !session_.waiting() &&
-        (message_ == nullptr || !message_->WantsPause())) {
-      stream_->ResumeReading();
-    }
     AfterOutput();
+    ResumeReadingUnlessHeld();
+  }
+
+  // Reading is paused for two reasons: too much unconsumed input
+  // (pending_), or the message's writes lagging behind (WantsPause, undone
+  // by the message's resume callback). A message the session gives up
+  // before its end (552 too big, 554 bad content, RSET or an error between
+  // BDAT chunks) is destroyed and never calls back, so whenever the session
+  // has consumed input, reading resumes here unless one of the two still
+  // holds (or a reply is pending: its completion resumes). Call it last:
+  // input the stream held back is delivered from inside ResumeReading.
+  void ResumeReadingUnlessHeld() {
+    if (gone_ || conn_closing_ || session_.closed() || session_.waiting()) return;
+    if (pending_.size() > kMaxPendingInput) return;
+    if (message_ != nullptr && message_->WantsPause()) return;
+    stream_->ResumeReading();
   }
 
   // The session accepted STARTTLS; its 220 is in the plaintext output.
@@ -525,6 +546,30 @@ class SmtpConnection final : public engine::ConnectionHandler,
     CloseConnection();
   }
 
+  void ArmSessionTimer(absl::Duration in) {
+    session_timer_ = svc_->loop()->AddTimer(in, [this] { OnSessionTimer(); });
+  }
+
+  // smtp.max_session_time, counted from the connection: the idle timer
+  // alone never fires for a client that sends a byte now and then, which
+  // could hold its connection slot for ever. Authenticated clients are
+  // trusted with long sessions.
+  void OnSessionTimer() {
+    session_timer_ = 0;
+    if (gone_ || conn_closing_ || session_.closed() || session_.authenticated()) {
+      return;
+    }
+    if (session_.waiting()) {
+      ArmSessionTimer(kSessionLimitRecheck);
+      return;
+    }
+    LOG_INFO("smtp: session time limit reached, closing connection from ", ip_);
+    AbortMessageIfAny();
+    session_.OnIdleTimeout(&stream_->output());
+    AfterOutput();
+    CloseConnection();
+  }
+
   // Once the stream is gone and no delivery or password check still needs
   // this object.
   void MaybeDestroy() {
@@ -532,7 +577,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   }
 
   void Destroy() {
-    svc_->ctx().limits->Release(ip_);
+    svc_->LimitsFor(port_)->Release(ip_);
     svc_->OnConnectionGone(this);
     delete this;
   }
@@ -555,6 +600,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   bool relay_client_ = false;  // from relay.trusted_networks
   absl::Time last_activity_;  // Loop::steady_now() clock
   engine::Loop::TimerId idle_timer_ = 0;
+  engine::Loop::TimerId session_timer_ = 0;  // smtp.max_session_time
   bool finishing_ = false;
   bool auth_inflight_ = false;  // Authenticate called, FinishAuth not yet
   bool rcpt_inflight_ = false;  // a RCPT's quota check is running
@@ -568,6 +614,7 @@ SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
                          std::vector<SmtpListenSocket> listen,
                          engine::TlsContext* tls)
     : loop_(loop), ctx_(ctx), tls_(tls) {
+  postmaster_ = FindPostmaster(*ctx.config, *ctx.directory);
   const SmtpConfig& sc = ctx.config->smtp;
   session_config_.hostname = ctx.config->hostname;
   session_config_.limits.max_message_size = sc.max_message_size;
@@ -632,23 +679,58 @@ uint64_t SmtpService::NextSessionId() {
          (session_id_base_ + ++sessions_started_);
 }
 
-std::optional<Directory::Mailbox> SmtpService::ResolveRecipient(
-    std::string_view local_part, std::string_view domain) const {
-  const Directory& dir = *ctx_.directory;
-  if (!domain.empty()) return dir.FindMailbox(local_part, domain);
-  // RCPT TO:<postmaster> without a domain (RFC 5321 §4.5.1) goes to the
-  // postmaster of the server's own domain, else of any local domain.
-  std::string_view host = ctx_.config->hostname;
+std::optional<Directory::Mailbox> FindPostmaster(const Config& config,
+                                                 const Directory& dir) {
+  if (!config.postmaster.empty()) {
+    const size_t at = config.postmaster.rfind('@');
+    if (at == std::string::npos) return std::nullopt;
+    return dir.FindMailbox(
+        std::string_view(config.postmaster).substr(0, at),
+        absl::AsciiStrToLower(config.postmaster.substr(at + 1)));
+  }
+  std::string_view host = config.hostname;
   while (true) {
-    if (auto m = dir.FindMailbox("postmaster", host)) return m;
+    if (auto m = dir.FindMailbox(
+            "postmaster", absl::AsciiStrToLower(absl::string_view(host.data(), host.size())))) {
+      return m;
+    }
     size_t dot = host.find('.');
     if (dot == std::string_view::npos) break;
     host.remove_prefix(dot + 1);
   }
-  for (const std::string& d : ctx_.config->local_domains) {
-    if (auto m = dir.FindMailbox("postmaster", d)) return m;
+  for (const std::string& d : config.local_domains) {
+    if (auto m = dir.FindMailbox("postmaster", absl::AsciiStrToLower(d))) return m;
+  }
+  // The passwd-file's domains: its first postmaster user.
+  for (const auth::PasswdEntry& e : dir.passwd().entries()) {
+    if (e.local_part == "postmaster" && !e.domain.empty()) {  // lower-cased
+      return Directory::Mailbox{e.local_part, e.domain};
+    }
   }
   return std::nullopt;
+}
+
+std::optional<Directory::Mailbox> SmtpService::ResolveRecipient(
+    std::string_view local_part, std::string_view domain) const {
+  if (!domain.empty()) return ctx_.directory->FindMailbox(local_part, domain);
+  // RCPT TO:<Postmaster> without a domain (RFC 5321 §4.5.1); the session
+  // passes no other address without a domain.
+  return postmaster_;
+}
+
+ConnectionLimits* SmtpService::LimitsFor(SmtpPort port) const {
+  switch (port) {
+    case SmtpPort::kMx:
+      break;
+    case SmtpPort::kSubmission:
+    case SmtpPort::kSubmissions:
+      if (ctx_.submission_limits != nullptr) return ctx_.submission_limits;
+      break;
+    case SmtpPort::kLmtp:
+      if (ctx_.lmtp_limits != nullptr) return ctx_.lmtp_limits;
+      break;
+  }
+  return ctx_.limits;
 }
 
 void SmtpService::Start() {
@@ -658,9 +740,10 @@ void SmtpService::Start() {
 void SmtpService::OnAccept(int fd, SmtpPort port) {
   auto* conn = new engine::Connection(loop_, fd);
   std::string ip = conn->peer().IpString();
+  ConnectionLimits* limits = LimitsFor(port);
   if (port == SmtpPort::kSubmissions &&
       (shutting_down_ ||
-       ctx_.limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted)) {
+       limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted)) {
     // A plaintext 421 would be garbage to a TLS client: just close.
     if (!shutting_down_) LOG_WARNING("connection limit reached, refusing ", ip);
     conn->Start(new RejectHandler());
@@ -681,7 +764,7 @@ void SmtpService::OnAccept(int fd, SmtpPort port) {
     conn->Close();
     return;
   }
-  switch (ctx_.limits->TryAdmit(ip)) {
+  switch (limits->TryAdmit(ip)) {
     case ConnectionLimits::Verdict::kAdmitted:
       break;
     case ConnectionLimits::Verdict::kTooManyTotal:

@@ -38,7 +38,11 @@ struct SmtpContext {
   const Config* config;
   const Directory* directory;
   const storage::MailLocation* location;
+  // Per service: port 25 style (`limits`), submission with smtps, LMTP.
+  // Null submission_limits/lmtp_limits fall back to `limits`.
   ConnectionLimits* limits;
+  ConnectionLimits* submission_limits = nullptr;
+  ConnectionLimits* lmtp_limits = nullptr;
   // Called on the delivering core once a message is durable in `user`'s
   // INBOX (may be empty).
   std::function<void(engine::Loop* from, const Directory::Mailbox& user)>
@@ -71,6 +75,14 @@ struct SmtpListenSocket {
 };
 
 class SmtpConnection;
+
+// The mailbox RCPT TO:<Postmaster> (RFC 5321 §4.5.1) delivers to: the
+// `postmaster` key's address if it is set (nullopt unless it is a local
+// mailbox), else postmaster@ the host name or one of its parent domains,
+// else of the first of the config's local_domains, else of the first
+// passwd-file domain (in file order) that has a postmaster user.
+std::optional<Directory::Mailbox> FindPostmaster(const Config& config,
+                                                 const Directory& directory);
 
 class SmtpService {
  public:
@@ -115,6 +127,8 @@ class SmtpService {
   // the bare <postmaster> of RFC 5321 §4.5.1.
   std::optional<Directory::Mailbox> ResolveRecipient(std::string_view local_part,
                                                      std::string_view domain) const;
+  // The connection count a listener of `port` admits into.
+  ConnectionLimits* LimitsFor(SmtpPort port) const;
 
  private:
   friend class SmtpConnection;
@@ -131,6 +145,7 @@ class SmtpService {
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   std::unique_ptr<storage::DeliveryQueue> delivery_;
   std::vector<SmtpConnection*> live_;  // index kept in each connection
+  std::optional<Directory::Mailbox> postmaster_;  // for RCPT TO:<Postmaster>
   uint64_t session_id_base_ =
       static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 8;
   uint64_t sessions_started_ = 0;

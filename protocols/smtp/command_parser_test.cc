@@ -175,11 +175,28 @@ TEST(Address, Valid) {
             AddressError::kOk);
   EXPECT_TRUE(a.postmaster);
   EXPECT_EQ(a.local(), "postmaster");
+  for (const char* pm : {"<POSTMASTER>", "<postmaster>", "<pOsTmAsTeR>"}) {
+    EnvelopeAddress p;
+    ASSERT_EQ(Parse(pm, PathKind::kForwardPath, false, &p), AddressError::kOk) << pm;
+    EXPECT_TRUE(p.postmaster) << pm;
+    EXPECT_EQ(p.local(), "postmaster") << pm;
+    EXPECT_EQ(p.domain_lower(), "") << pm;
+  }
+  // With a domain it is an ordinary address.
+  ASSERT_EQ(Parse("<Postmaster@Example.ORG>", PathKind::kForwardPath, false, &a),
+            AddressError::kOk);
+  EXPECT_FALSE(a.postmaster);
+  EXPECT_EQ(a.local(), "Postmaster");
+  EXPECT_EQ(a.domain_lower(), "example.org");
 }
 
 TEST(Address, Invalid) {
   EXPECT_EQ(Parse("<>"), AddressError::kSyntax);
   EXPECT_EQ(Parse("<postmaster>", PathKind::kReversePath), AddressError::kSyntax);
+  // Only "Postmaster" itself may lack a domain.
+  EXPECT_EQ(Parse("<postmasters>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<post master>"), AddressError::kSyntax);
+  EXPECT_EQ(Parse("<postmaster@>"), AddressError::kSyntax);
   EXPECT_EQ(Parse("a@b"), AddressError::kSyntax);
   EXPECT_EQ(Parse("<a..b@c>"), AddressError::kSyntax);
   EXPECT_EQ(Parse("<.a@c>"), AddressError::kSyntax);

@@ -150,6 +150,28 @@ TEST(Session, RecipientVerdictsAndCanonicalForms) {
   EXPECT_EQ(host.messages, std::vector<std::string>{""});
 }
 
+// RFC 5321 §4.5.1: <Postmaster> without a domain, in any case and with
+// parameters, is handed to the host as local part "postmaster" and no
+// domain (the host picks the mailbox); anything longer needs a domain.
+TEST(Session, BarePostmasterInAnyCase) {
+  FakeHost host;
+  const std::string out = Both(
+      "EHLO c\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<POSTMASTER>\r\n"
+      "RCPT TO:<postMaster> NOTIFY=FAILURE\r\nRCPT TO:<postmasters>\r\n"
+      "RCPT TO:<PostMaster@Example.ORG>\r\nDATA\r\n.\r\n",
+      &host);
+  EXPECT_EQ(out, std::string(kEhloReply) +
+                     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+                     "501 5.1.3 Bad recipient address syntax\r\n"
+                     "250 2.1.5 Ok\r\n"
+                     "354 End data with <CR><LF>.<CR><LF>\r\n"
+                     "250 2.0.0 Ok: queued as ABC00001\r\n");
+  EXPECT_EQ(host.checked, (std::vector<std::string>{
+                              "postmaster|", "postmaster|", "PostMaster|example.org"}));
+  EXPECT_EQ(host.rcpts, (std::vector<std::string>{"postmaster", "postmaster",
+                                                  "PostMaster@example.org"}));
+}
+
 TEST(Session, AddressSyntaxErrors) {
   EXPECT_EQ(Both("EHLO c\r\nMAIL FROM:a@b.c\r\nMAIL FROM:<a@@b>\r\n"
                  "MAIL FROM:<a@b>\r\nRCPT TO:<>\r\nRCPT TO:<a b@c>\r\n"),

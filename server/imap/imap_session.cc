@@ -14,9 +14,6 @@ namespace {
 
 // Unparsed input kept while a command runs; above it the socket is paused.
 constexpr size_t kMaxPendingInput = 256 << 10;
-// A client that has not logged in gets this long (Dovecot: 1 minute of
-// login_timeout-like grace is common; we allow a little more).
-constexpr absl::Duration kPreAuthTimeout = absl::Minutes(3);
 // RFC 2177 §3: the shortest autologout for a session in IDLE.
 constexpr absl::Duration kMinIdleCommandTimeout = absl::Minutes(31);
 // Failed logins before the connection is dropped.
@@ -91,6 +88,7 @@ std::string ImapSession::Capabilities() const {
 
 void ImapSession::StartFresh() {
   last_activity_ = svc_->loop()->steady_now();
+  connected_ = last_activity_;
   // The greeting is queued before Start: an implicit-TLS stream keeps it
   // until the handshake is done.
   absl::StrAppend(&out(), "* OK [CAPABILITY ", Capabilities(),
@@ -340,19 +338,23 @@ void ImapSession::OnClosed() {
 
 void ImapSession::ArmIdleTimer() {
   absl::Duration timeout = user_ != nullptr ? svc_->ctx().config->imap.idle_timeout
-                                            : kPreAuthTimeout;
+                                            : svc_->ctx().config->imap.login_timeout;
   idle_timer_ = svc_->loop()->AddTimer(timeout, [this] { OnIdleTimer(); });
 }
 
 void ImapSession::OnIdleTimer() {
   absl::Duration timeout = user_ != nullptr ? svc_->ctx().config->imap.idle_timeout
-                                            : kPreAuthTimeout;
+                                            : svc_->ctx().config->imap.login_timeout;
   // RFC 2177 §3: clients re-issue IDLE at least every 29 minutes, so an
   // IDLE session is never logged out sooner than that, whatever the
   // configured timer; the extra minute keeps a client that re-IDLEs on
   // the dot from racing the timer.
   if (raw_mode_ == RawMode::kIdle) timeout = std::max(timeout, kMinIdleCommandTimeout);
-  absl::Duration idle = svc_->loop()->steady_now() - last_activity_;
+  // Before login the time counts from the connection, as in Dovecot's login
+  // processes: were any byte to restart it, a client dripping one now and
+  // then would hold its connection slot for ever.
+  absl::Duration idle = svc_->loop()->steady_now() -
+                        (user_ != nullptr ? last_activity_ : connected_);
   if (idle < timeout || busy_) {
     idle_timer_ = svc_->loop()->AddTimer(std::max(timeout - idle, absl::Seconds(1)),
                                          [this] { OnIdleTimer(); });
@@ -420,11 +422,6 @@ bool ImapSession::LoginAllowed() {
   if (!security_.login_allowed()) {
     // RFC 3501 §6.2.3 (LOGINDISABLED) / RFC 5530 PRIVACYREQUIRED.
     FinishNo(ringmail::imap::kCodePrivacyRequired, ringmail::imap::kPlaintextLoginRefused);
-    return false;
-  }
-  AuthThrottle* throttle = svc_->ctx().throttle;
-  if (throttle != nullptr && throttle->Blocked(carry_.ip, absl::Now())) {
-    FinishNo("UNAVAILABLE", "Too many failed logins; try again later.");
     return false;
   }
   return true;
@@ -508,6 +505,17 @@ void ImapSession::VerifyLogin(std::string user, std::string password) {
   busy_ = true;
   raw_mode_ = RawMode::kNone;
   std::string login = Lower(user);
+  // A blocked address is refused without a password check, here where the
+  // user name is known (after AUTHENTICATE's exchange too), and every
+  // refusal is logged as SMTP's are: fail2ban sees each attempt, not only
+  // the ones before the block.
+  AuthThrottle* blocker = svc_->ctx().throttle;
+  if (blocker != nullptr && blocker->Blocked(carry_.ip, absl::Now())) {
+    for (char& c : password) c = 0;
+    LogAuthFailure("imap", carry_.ip, login);
+    LOG_WARNING("auth: refusing ", carry_.ip, ": too many failed logins");
+    return FinishNo("UNAVAILABLE", "Too many failed logins; try again later.");
+  }
   svc_->ctx().auth->Verify(
       svc_->loop(), login, std::move(password),
       [this, alive = alive_, login](AuthResult r) {

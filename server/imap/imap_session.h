@@ -292,6 +292,7 @@ class ImapSession final : public engine::ConnectionHandler {
 
   std::string pending_;  // unparsed input while busy
   absl::Time last_activity_;  // Loop::steady_now() clock
+  absl::Time connected_;      // same clock; imap.login_timeout counts from it
   engine::Loop::TimerId idle_timer_ = 0;
   bool gone_ = false;
   bool closing_ = false;

@@ -20,8 +20,6 @@ constexpr size_t kMaxPendingInput = 64 << 10;
 // RETR/TOP back-pressure: the next chunk is read only while less than this
 // is queued for the client (plaintext and ciphertext).
 constexpr size_t kRetrMaxPendingOutput = kRetrChunkBytes;
-// A client that has not logged in gets this long (as IMAP).
-constexpr absl::Duration kPreAuthTimeout = absl::Minutes(3);
 // Delay before a failed login is answered, to slow down guessing.
 constexpr absl::Duration kAuthFailureDelay = absl::Seconds(1);
 
@@ -69,6 +67,7 @@ Pop3Session::~Pop3Session() {
 
 void Pop3Session::StartFresh() {
   last_activity_ = svc_->loop()->steady_now();
+  connected_ = last_activity_;
   // Queued before Start: an implicit-TLS stream holds it until the
   // handshake is done.
   session_.Start(&out());
@@ -79,6 +78,7 @@ void Pop3Session::StartFresh() {
 
 void Pop3Session::StartHandedOver(const Directory::Mailbox& user, std::string unread) {
   last_activity_ = svc_->loop()->steady_now();
+  connected_ = last_activity_;  // the login was verified; only the maildrop is left
   session_.ResumeLogin(carry_.session);
   pending_ = std::move(unread);
   StartStream();  // may deliver decrypted bytes; they queue behind pending_
@@ -169,7 +169,7 @@ void Pop3Session::OnClosed() {
 
 absl::Duration Pop3Session::Timeout() const {
   return session_.authenticated() ? svc_->ctx().config->pop3.idle_timeout
-                                  : kPreAuthTimeout;
+                                  : svc_->ctx().config->pop3.login_timeout;
 }
 
 void Pop3Session::ArmIdleTimer() {
@@ -177,7 +177,12 @@ void Pop3Session::ArmIdleTimer() {
 }
 
 void Pop3Session::OnIdleTimer() {
-  const absl::Duration idle = svc_->loop()->steady_now() - last_activity_;
+  // Before login the time counts from the connection (as IMAP's): were any
+  // byte to restart it, a client dripping one now and then would hold its
+  // connection slot for ever.
+  const absl::Duration idle =
+      svc_->loop()->steady_now() -
+      (session_.authenticated() ? last_activity_ : connected_);
   // A host request in progress does not count as idle, but a client that
   // stops taking a streamed RETR does (last_activity_ moves per chunk).
   if (idle < Timeout() || (session_.waiting() && !session_.streaming())) {
@@ -204,8 +209,11 @@ void Pop3Session::Login(std::string_view user, std::string password) {
   std::string login = absl::AsciiStrToLower(absl::string_view(user.data(), user.size()));
   AuthThrottle* throttle = svc_->ctx().throttle;
   if (throttle != nullptr && throttle->Blocked(carry_.ip, absl::Now())) {
-    // Refused without a password check: -ERR [SYS/TEMP].
+    // Refused without a password check: -ERR [SYS/TEMP]. Logged as SMTP's
+    // refusals are, so fail2ban sees every attempt, not only the first ones.
     for (char& c : password) c = 0;
+    LogAuthFailure("pop3", carry_.ip, login);
+    LOG_WARNING("auth: refusing ", carry_.ip, ": too many failed logins");
     session_.LoginDone(LoginResult::kTempFail, {}, &out());
     return AfterAnswer();
   }

@@ -93,6 +93,7 @@ class Pop3Session final : public engine::ConnectionHandler,
   std::string pending_;   // input not yet consumed
   bool in_consume_ = false;
   absl::Time last_activity_;  // Loop::steady_now() clock
+  absl::Time connected_;      // same clock; pop3.login_timeout counts from it
   engine::Loop::TimerId idle_timer_ = 0;
   bool gone_ = false;     // the connection is closed or handed over
   bool closing_ = false;
