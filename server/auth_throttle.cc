@@ -26,8 +26,7 @@ AuthThrottle::AuthThrottle(const AuthThrottleOptions& options, absl::Time epoch)
 }
 
 size_t AuthThrottle::Slot(std::string_view ip) const {
-  return absl::Hash<absl::string_view>{}(absl::string_view(ip.data(), ip.size())) %
-         kSlots;
+  return ClientAddressHash(ip, options_.ipv6_prefix) % kSlots;
 }
 
 uint32_t AuthThrottle::Seconds(absl::Time now) const {

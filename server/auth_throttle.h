@@ -27,6 +27,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/client_address.h"
 
 namespace ringmail::server {
 
@@ -34,6 +35,9 @@ struct AuthThrottleOptions {
   uint32_t max_failures = 10;                       // then refuse; >= 1
   absl::Duration window = absl::Minutes(10);        // counting window
   absl::Duration base_delay = absl::Milliseconds(500);
+  // IPv6 clients are counted by this prefix, as the connection limits do
+  // (connection_ipv6_prefix): a host with a /64 is one client.
+  uint32_t ipv6_prefix = kDefaultIpv6Prefix;
 };
 
 class AuthThrottle {

@@ -45,6 +45,24 @@ TEST(AuthThrottle, DelayIsCapped) {
   EXPECT_EQ(d, absl::Milliseconds(1600));
 }
 
+// One IPv6 host usually holds a /64: cycling through its addresses must
+// not escape the block.
+TEST(AuthThrottle, Ipv6CountedByPrefix) {
+  AuthThrottleOptions o = Opts();
+  o.max_failures = 3;
+  AuthThrottle t(o, kT0);
+  t.RecordFailure("2001:db8:1:2::1", kT0);
+  t.RecordFailure("2001:db8:1:2:ffff::9", kT0);
+  t.RecordFailure("2001:DB8:1:2:0:0:0:abcd", kT0);
+  EXPECT_TRUE(t.Blocked("2001:db8:1:2::77", kT0));
+  EXPECT_FALSE(t.Blocked("2001:db8:1:3::1", kT0));
+  o.ipv6_prefix = 128;
+  AuthThrottle exact(o, kT0);
+  for (int i = 0; i < 3; ++i) exact.RecordFailure("2001:db8:1:2::1", kT0);
+  EXPECT_TRUE(exact.Blocked("2001:db8:1:2::1", kT0));
+  EXPECT_FALSE(exact.Blocked("2001:db8:1:2::2", kT0));
+}
+
 TEST(AuthThrottle, ConcurrentFailuresAreAllCounted) {
   AuthThrottleOptions o = Opts();
   o.max_failures = 100000;

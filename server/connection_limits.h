@@ -20,6 +20,8 @@
 #include <memory>
 #include <string_view>
 
+#include "server/client_address.h"
+
 namespace ringmail::server {
 
 class ConnectionLimits {
@@ -29,7 +31,6 @@ class ConnectionLimits {
   ConnectionLimits(uint32_t max_total, uint32_t max_per_ip,
                    uint32_t ipv6_prefix = kDefaultIpv6Prefix);
 
-  static constexpr uint32_t kDefaultIpv6Prefix = 64;
 
   enum class Verdict { kAdmitted, kTooManyTotal, kTooManyFromIp };
   // Counts a new connection from `ip` (textual address) unless a limit is

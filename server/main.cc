@@ -272,6 +272,7 @@ int Main(int argc, char** argv) {
   throttle_opts.max_failures = config.auth.max_failures;
   throttle_opts.window = config.auth.failure_window;
   throttle_opts.base_delay = config.auth.failure_delay;
+  throttle_opts.ipv6_prefix = config.connection_ipv6_prefix;
   AuthThrottle auth_throttle(throttle_opts);  // all cores, all protocols
   // Process-wide session-ticket keys (null when TLS is off).
   std::shared_ptr<engine::TicketKeys> ticket_keys = MakeTicketKeys(config.tls);
