@@ -13,7 +13,7 @@ import unittest
 
 import dovecot
 from harness import Daemon, DaemonTestCase, USERS
-from imapcheck import RawIMAP, login, smtp_deliver
+from imapcheck import RawIMAP, login, smtp_deliver, quiet_logout
 
 # imaplib knows every RFC 4314 command but LISTRIGHTS.
 imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
@@ -48,15 +48,8 @@ class AclTest(DaemonTestCase):
     # ---------------------------------------------------------------- helpers
     def imap(self, user):
         M = login(self.imap_port, user, USERS[user])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         return M
-
-    @staticmethod
-    def _logout(M):
-        try:
-            M.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     @staticmethod
     def cmd(M, name, *args):
@@ -379,7 +372,6 @@ class AclTest(DaemonTestCase):
         self.assertEqual(self.cmd(a, "DELETEACL", "Secret", ALICE)[0], "OK")
         self.assertEqual(a.append("Secret", None, None, msg("yes"))[0], "OK")
 
-
     def test_guest_idle_sees_delivery(self):
         """New mail in the owner's INBOX reaches a guest idling on another
         core: its folder state watches the directory like any other."""
@@ -425,13 +417,13 @@ class AclQuotaTest(DaemonTestCase):
 
     def test_append_charges_owner(self):
         a = login(self.imap_port, ALICE, USERS[ALICE])
-        self.addCleanup(AclTest._logout, a)
+        self.addCleanup(quiet_logout, a)
         self.assertEqual(a.create("Projects")[0], "OK")
         for i in range(2):
             self.assertEqual(a.append("Projects", None, None, msg(f"p{i}"))[0], "OK")
         self.assertEqual(AclTest.cmd(a, "SETACL", "Projects", BOB, "lri")[0], "OK")
         b = login(self.imap_port, BOB, USERS[BOB])
-        self.addCleanup(AclTest._logout, b)
+        self.addCleanup(quiet_logout, b)
         self.assertEqual(b.append(SHARED, None, None, msg("fits"))[0], "OK")
         typ, data = b.append(SHARED, None, None, msg("over"))
         self.assertEqual(typ, "NO")
@@ -440,19 +432,18 @@ class AclQuotaTest(DaemonTestCase):
         self.assertEqual(typ, "OK")
         self.assertIn(b'"User quota" (MESSAGE 3 3)', data[1])
 
-
     def test_getquotaroot_of_shared_folder(self):
         """GETQUOTAROOT on another user's shared folder is refused as
         Dovecot refuses it ("Not showing other users' quota."), though
         writes there are charged to the owner; the owner naming their own
         folder in the shared namespace sees their root."""
         a = login(self.imap_port, ALICE, USERS[ALICE])
-        self.addCleanup(AclTest._logout, a)
+        self.addCleanup(quiet_logout, a)
         self.assertEqual(a.create("Projects")[0], "OK")
         self.assertEqual(a.append("Projects", None, None, msg("p"))[0], "OK")
         self.assertEqual(AclTest.cmd(a, "SETACL", "Projects", BOB, "lri")[0], "OK")
         b = login(self.imap_port, BOB, USERS[BOB])
-        self.addCleanup(AclTest._logout, b)
+        self.addCleanup(quiet_logout, b)
         for name in (SHARED, f"shared/{ALICE}"):
             typ, data = b._simple_command("GETQUOTAROOT", name)
             self.assertEqual(typ, "NO", name)

@@ -11,7 +11,7 @@ import time
 
 from harness import DaemonTestCase, USERS
 from imapcheck import (Literal, RawIMAP, fetch_all, fetch_uid, flags_of, internaldate,
-                       login, parse_fetch, resp_code, smtp_deliver, uidvalidity)
+                       login, parse_fetch, resp_code, smtp_deliver, uidvalidity, quiet_logout)
 from mailcheck import make_message
 
 ALICE = "alice@example.test"
@@ -68,15 +68,8 @@ class ImapTest(DaemonTestCase):
 
     def client(self, user=ALICE):
         M = login(self.imap_port, user, USERS[user])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         return M
-
-    @staticmethod
-    def _logout(M):
-        try:
-            M.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def raw(self):
         r = RawIMAP(self.imap_port)
@@ -118,7 +111,7 @@ class ImapTest(DaemonTestCase):
     # ------------------------------------------------------------ auth
     def test_login_and_authenticate_plain(self):
         M = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         self.assertIn("AUTH=PLAIN", M.capabilities)
         with self.assertRaises(imaplib.IMAP4.error) as cm:
             M.login(ALICE, "wrong-password")
@@ -130,14 +123,14 @@ class ImapTest(DaemonTestCase):
         self.assertEqual(M.state, "AUTH")
 
         M2 = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
-        self.addCleanup(self._logout, M2)
+        self.addCleanup(quiet_logout, M2)
         bob = USERS[BOB]
         typ, _ = M2.authenticate("PLAIN", lambda _: f"\0{BOB}\0{bob}".encode())
         self.assertEqual(typ, "OK")
         self.select(M2)
 
         M3 = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
-        self.addCleanup(self._logout, M3)
+        self.addCleanup(quiet_logout, M3)
         with self.assertRaises(imaplib.IMAP4.error) as cm:
             M3.authenticate("PLAIN", lambda _: f"\0{BOB}\0nope".encode())
         self.assertIn("AUTHENTICATIONFAILED", str(cm.exception))

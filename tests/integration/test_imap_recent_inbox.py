@@ -1,12 +1,11 @@
 """RFC 3501 session state that several sessions share: \\Recent goes to
 exactly one session (§2.3.2), INBOX exists for every user (§5.1), and SEARCH
 HEADER sees every header field FETCH returns (§6.4.4)."""
-import imaplib
 import re
 import time
 
 from harness import DaemonTestCase, USERS
-from imapcheck import fetch_all, flags_of, login, smtp_deliver
+from imapcheck import fetch_all, flags_of, login, smtp_deliver, quiet_logout
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -31,15 +30,8 @@ class RecentTest(DaemonTestCase):
 
     def client(self, user=ALICE):
         M = login(self.imap_port, user, USERS[user])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         return M
-
-    @staticmethod
-    def _logout(M):
-        try:
-            M.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     @staticmethod
     def wait_exists(M, n, timeout=15.0):

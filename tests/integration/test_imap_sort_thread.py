@@ -4,11 +4,10 @@ Date/Message-ID/References/In-Reply-To are APPENDed with chosen internal
 dates, then the exact untagged responses are checked, before and after the
 server has cached their MIME structures (the keys then come from the
 cached ENVELOPE instead of the message files)."""
-import imaplib
 import re
 
 from harness import DaemonTestCase, USERS
-from imapcheck import RawIMAP, login, resp_code
+from imapcheck import RawIMAP, login, resp_code, quiet_logout
 
 ALICE = "alice@example.test"
 
@@ -109,7 +108,7 @@ class ImapSortThreadTest(DaemonTestCase):
     def setUp(self):
         super().setUp()
         M = login(self.imap_port, ALICE, USERS[ALICE])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         typ, data = M.select("INBOX")  # creates the Maildir
         self.assertEqual(typ, "OK", data)
         for i in range(2):
@@ -126,13 +125,6 @@ class ImapSortThreadTest(DaemonTestCase):
         typ, data = M.fetch("1:*", "(UID)")
         uids = [int(d.split()[2].rstrip(b")")) for d in data]
         self.assertEqual(uids, list(range(3, 11)), data)
-
-    @staticmethod
-    def _logout(M):
-        try:
-            M.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def raw(self):
         r = RawIMAP(self.imap_port)
@@ -189,7 +181,7 @@ class ImapSortThreadTest(DaemonTestCase):
 
     def test_imaplib_sort_and_thread(self):
         M = login(self.imap_port, ALICE, USERS[ALICE])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         M.select("INBOX", readonly=True)
         typ, data = M.sort("(REVERSE DATE)", "UTF-8", "ALL")
         self.assertEqual((typ, data), ("OK", [b"8 5 4 2 1 7 6 3"]))
@@ -219,7 +211,7 @@ class ImapSortThreadTest(DaemonTestCase):
         self.assertEqual(self.run_command(r, "t7", "SEARCH FROM bob"), ["* SEARCH 4 7"])
         # imaplib leaves ESEARCH among its untagged responses.
         M = login(self.imap_port, ALICE, USERS[ALICE])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         M.select("INBOX", readonly=True)
         typ, _ = M.uid("SEARCH", "RETURN", "(COUNT ALL)", "ALL")
         self.assertEqual(typ, "OK")

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 from harness import Daemon, DaemonTestCase, RawSMTP, parse_maildir_name
-from imapcheck import login, smtp_deliver
+from imapcheck import login, smtp_deliver, quiet_logout
 import dovecot
 
 QUOTA = "quota@example.test"  # 10 KiB, 3 messages (passwd-file rules)
@@ -59,15 +59,8 @@ class QuotaTest(DaemonTestCase):
     # ---------------------------------------------------------------- helpers
     def imap(self, user=QUOTA):
         M = login(self.imap_port, user, USERS[user])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         return M
-
-    @staticmethod
-    def _logout(M):
-        try:
-            M.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def smtp(self, port=None):
         c = RawSMTP(port or self.port)
@@ -130,7 +123,7 @@ class QuotaTest(DaemonTestCase):
     # ------------------------------------------------------------------ tests
     def test_getquotaroot_and_getquota(self):
         M = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         self.assertNotIn("QUOTA", M.capabilities)  # after login only, as Dovecot
         M.login(QUOTA, USERS[QUOTA])
         typ, caps = M.capability()
@@ -260,7 +253,7 @@ class QuotaTest(DaemonTestCase):
         # Right after the EXPUNGE reply, delivery works again (on any core).
         smtp_deliver(self.port, QUOTA, message(100, "after expunge"))
         self.assertEqual(self.stored()[1], LIMIT_MESSAGES)
-        self._logout(M)
+        quiet_logout(M)
 
         # POP3: DELE takes effect at QUIT (UPDATE).
         with self.assertRaises(smtplib.SMTPRecipientsRefused):
@@ -361,7 +354,7 @@ plugin {
         d.start()
         self.addCleanup(d.stop)
         D = login(d.port, QUOTA, USERS[QUOTA])
-        self.addCleanup(self._logout, D)
+        self.addCleanup(quiet_logout, D)
         typ, data = D.getquotaroot("INBOX")
         self.assertEqual(typ, "OK", data)
         self.assertEqual(data[1][0].decode(), ours)
