@@ -1,11 +1,9 @@
 #include "server/recovery.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -19,59 +17,28 @@ namespace ringmail::server {
 
 void RecoverJournals(const Config& config) {
   auto log = [](std::string_view line) { LOG_WARNING("recovery: ", std::string(line)); };
-  const bool journal_mode = config.durability == "journal";
-  // Every existing journal (also of cores beyond `threads`, or from an
-  // earlier run in journal mode when we now run in fsync mode) is replayed;
-  // journals are created only for our cores in journal mode.
-  std::vector<int> cores;
-  if (journal_mode) {
-    for (uint32_t i = 0; i < config.threads; ++i) cores.push_back(static_cast<int>(i));
-  }
-  std::string dir = config.data_dir + "/journal";
-  if (DIR* d = opendir(dir.c_str())) {
-    while (struct dirent* e = readdir(d)) {
-      int core;
-      char tail = 0;
-      if (sscanf(e->d_name, "core-%d.wa%c", &core, &tail) == 2 && tail == 'l' &&
-          std::string(e->d_name) == absl::StrCat("core-", core, ".wal") &&
-          std::find(cores.begin(), cores.end(), core) == cores.end()) {
-        cores.push_back(core);
-      }
+  storage::JournalDirOptions options;
+  options.data_dir = config.data_dir;
+  options.journal_mode = config.durability == "journal";
+  options.cores = static_cast<int>(config.threads);
+  options.journal_size = config.journal_size;
+  options.now = absl::Now();
+  for (const storage::JournalDirResult& r : storage::RecoverJournalDir(options, log)) {
+    if (!r.first_error.ok()) {
+      LOG_ERROR("recovery: journal ", r.path, ": ", r.first_error.ToString());
     }
-    closedir(d);
-  }
-  for (int core : cores) {
-    std::string path = storage::JournalPath(config.data_dir, core);
-    uint64_t size = config.journal_size;
-    if (!journal_mode || core >= static_cast<int>(config.threads)) {
-      struct stat st;
-      if (stat(path.c_str(), &st) != 0) continue;
-      // Not ours to keep at a new size: replay and reset at its own size.
-      size = static_cast<uint64_t>(st.st_size);
-      if (size < storage::kJournalMinSize || size % 4096 != 0) size = config.journal_size;
+    if (!r.set_aside.empty()) {
+      LOG_ERROR("recovery: kept ", r.set_aside, " for manual replay");
     }
-    auto stats = storage::RecoverJournal(path, size, log);
-    if (!stats.ok()) {
-      LOG_ERROR("recovery: journal ", path, ": ", stats.status().ToString());
-      if (absl::IsDataLoss(stats.status())) {
-        // Keep the unreplayed log for the operator; this core starts with
-        // a fresh journal (or fsync mode if that fails too).
-        std::string aside = absl::StrCat(path, ".unreplayed.",
-                                         absl::ToUnixSeconds(absl::Now()));
-        if (rename(path.c_str(), aside.c_str()) == 0) {
-          LOG_ERROR("recovery: kept ", aside, " for manual replay");
-          stats = storage::RecoverJournal(path, size, log);
-          if (!stats.ok()) {
-            LOG_ERROR("recovery: journal ", path, ": ", stats.status().ToString());
-          }
-        }
-      }
-      if (!stats.ok()) continue;
+    if (!r.stats.ok()) {
+      if (!r.first_error.ok() && r.set_aside.empty()) continue;  // logged
+      LOG_ERROR("recovery: journal ", r.path, ": ", r.stats.status().ToString());
+      continue;
     }
-    LOG_INFO("recovery: journal ", path, ": ", stats->records,
-             " records after the checkpoint, ", stats->replayed, " replayed, ",
-             stats->present, " already present, ", stats->errors, " errors",
-             stats->created ? " (created)" : "");
+    LOG_INFO("recovery: journal ", r.path, ": ", r.stats->records,
+             " records after the checkpoint, ", r.stats->replayed, " replayed, ",
+             r.stats->present, " already present, ", r.stats->errors, " errors",
+             r.stats->created ? " (created)" : "");
   }
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "engine/blocking_fs.h"
 
 namespace ringmail::storage {
 namespace {
@@ -98,59 +99,36 @@ void AppendWrapRecord(std::string* out, uint64_t length, uint64_t epoch,
                   Crc32c(out->data() + start, kJournalRecordHeaderBytes));
 }
 
-// ---- blocking file helpers (start-up only)
+// ---- blocking file helpers (start-up only), through engine::BlockingFs
 
-int PwriteAll(int fd, const char* data, size_t len, uint64_t off) {
-  while (len > 0) {
-    ssize_t n = pwrite(fd, data, len, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-    off += static_cast<uint64_t>(n);
-  }
-  return 0;
-}
+using engine::BlockingFs;
+using engine::FsFd;
 
-absl::StatusOr<std::string> ReadWhole(int fd, uint64_t size) {
+absl::StatusOr<std::string> ReadWhole(BlockingFs& fs, int fd, uint64_t size) {
   std::string out(size, '\0');
   uint64_t done = 0;
   while (done < size) {
-    ssize_t n = pread(fd, out.data() + done, size - done,
-                      static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = fs.Pread(fd, out.data() + done, size - done,
+                         static_cast<off_t>(done));
+    if (n == -EINTR) continue;
     if (n <= 0) {
       return absl::InternalError(
-          n < 0 ? ErrnoText(errno) : std::string("unexpected end of file"));
+          n < 0 ? ErrnoText(static_cast<int>(-n)) : std::string("unexpected end of file"));
     }
     done += static_cast<uint64_t>(n);
   }
   return out;
 }
 
-bool ReadFileContent(const std::string& path, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+bool ReadFileContent(BlockingFs& fs, const std::string& path, std::string* out) {
+  FsFd fd(fs, fs.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0));
+  if (fd.get() < 0) return false;
   struct stat st;
-  bool ok = fstat(fd, &st) == 0;
-  if (ok) {
-    auto content = ReadWhole(fd, static_cast<uint64_t>(st.st_size));
-    ok = content.ok();
-    if (ok) *out = std::move(*content);
-  }
-  close(fd);
-  return ok;
-}
-
-int MkdirP(const std::string& path) {
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    std::string part(path.data(), pos);
-    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return -errno;
-  }
-  return 0;
+  if (fs.Fstat(fd.get(), &st) != 0) return false;
+  auto content = ReadWhole(fs, fd.get(), static_cast<uint64_t>(st.st_size));
+  if (!content.ok()) return false;
+  *out = std::move(*content);
+  return true;
 }
 
 std::string DirOf(const std::string& path) {
@@ -160,55 +138,69 @@ std::string DirOf(const std::string& path) {
   return std::string(path.data(), slash);
 }
 
-int FsyncPath(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  int r = fsync(fd) == 0 ? 0 : -errno;
-  close(fd);
-  return r;
+int FsyncPath(BlockingFs& fs, const std::string& path) {
+  FsFd fd(fs, fs.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0));
+  if (fd.get() < 0) return fd.get();
+  return fs.Fsync(fd.get());
+}
+
+// mkdir -p. Every directory it creates gets its parent fsynced, so that
+// the new entry survives a power cut (a journal whose directory vanished
+// would lose every record in it).
+int MkdirP(BlockingFs& fs, const std::string& path) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string part(path.data(), pos);
+    int r = fs.Mkdir(AT_FDCWD, part.c_str(), 0700);
+    if (r == -EEXIST) continue;
+    if (r < 0) return r;
+    if (int e = FsyncPath(fs, DirOf(part)); e < 0) return e;
+  }
+  return 0;
 }
 
 // syncfs(2) once per distinct file system among `dirs` (missing ones are
 // skipped: a removed Maildir has nothing left to make durable).
-int SyncFileSystems(const std::vector<std::string>& dirs, const LogFn& log) {
+int SyncFileSystems(BlockingFs& fs, const std::vector<std::string>& dirs,
+                    const LogFn& log) {
   std::set<dev_t> done;
   int result = 0;
   for (const std::string& dir : dirs) {
     struct stat st;
-    if (stat(dir.c_str(), &st) != 0) continue;
+    if (fs.Stat(AT_FDCWD, dir.c_str(), &st, 0) != 0) continue;
     if (!done.insert(st.st_dev).second) continue;
-    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-      if (log) log(SyscallError(absl::StrCat("open(", dir, ")"), -errno));
+    FsFd fd(fs, fs.Open(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+    if (fd.get() < 0) {
+      if (log) log(SyscallError(absl::StrCat("open(", dir, ")"), fd.get()));
       result = -EIO;
       continue;
     }
-    if (syncfs(fd) != 0) {
-      int err = errno;
-      if (log) log(SyscallError(absl::StrCat("syncfs(", dir, ")"), -err));
-      if (result == 0) result = -err;
+    if (int r = fs.Syncfs(fd.get()); r < 0) {
+      if (log) log(SyscallError(absl::StrCat("syncfs(", dir, ")"), r));
+      if (result == 0) result = r;
     }
-    close(fd);
   }
   return result;
 }
 
 // Writes `content` to <maildir>/tmp/<name>.recovered and renames it over
 // `final_path`. Durability comes from the syncfs that follows.
-int WriteBack(const JournalRecord& r, const std::string& final_path,
-              const LogFn& log) {
-  if (int e = MkdirP(r.maildir + "/tmp"); e < 0) return e;
-  if (int e = MkdirP(r.maildir + "/new"); e < 0) return e;
-  if (int e = MkdirP(r.maildir + "/cur"); e < 0) return e;
+int WriteBack(BlockingFs& fs, const JournalRecord& r,
+              const std::string& final_path) {
+  if (int e = MkdirP(fs, r.maildir + "/tmp"); e < 0) return e;
+  if (int e = MkdirP(fs, r.maildir + "/new"); e < 0) return e;
+  if (int e = MkdirP(fs, r.maildir + "/cur"); e < 0) return e;
   std::string tmp = absl::StrCat(r.maildir, "/tmp/", r.name, ".recovered");
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return -errno;
-  int e = PwriteAll(fd, r.content.data(), r.content.size(), 0);
-  if (e == 0 && fdatasync(fd) != 0) e = -errno;
-  close(fd);
-  if (e == 0 && rename(tmp.c_str(), final_path.c_str()) != 0) e = -errno;
-  if (e < 0) unlink(tmp.c_str());
-  (void)log;
+  int e = 0;
+  {
+    FsFd fd(fs, fs.Open(AT_FDCWD, tmp.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return fd.get();
+    e = engine::PwriteAll(fs, fd.get(), r.content.data(), r.content.size(), 0);
+    if (e == 0) e = fs.Fdatasync(fd.get());
+  }
+  if (e == 0) e = fs.Rename(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(), 0);
+  if (e < 0) fs.Unlink(AT_FDCWD, tmp.c_str(), 0);
   return e;
 }
 
@@ -323,24 +315,25 @@ bool PickHeader(std::string_view block, JournalFile* out) {
 }  // namespace
 
 absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
-                                            uint64_t expected_size) {
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+                                            uint64_t expected_size,
+                                            engine::BlockingFs& fs) {
+  int fd = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CLOEXEC, 0);
   if (fd < 0) {
-    return absl::NotFoundError(SyscallError(absl::StrCat("open(", path, ")"), -errno));
+    return absl::NotFoundError(SyscallError(absl::StrCat("open(", path, ")"), fd));
   }
   struct stat st;
   std::string block(kJournalHeaderBytes, '\0');
   JournalFile f;
   absl::Status error;
-  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != expected_size) {
+  if (fs.Fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != expected_size) {
     error = absl::FailedPreconditionError(absl::StrCat(path, ": wrong size"));
-  } else if (pread(fd, block.data(), block.size(), 0) !=
+  } else if (fs.Pread(fd, block.data(), block.size(), 0) !=
                  static_cast<ssize_t>(block.size()) ||
              !PickHeader(block, &f) || f.file_size != expected_size) {
     error = absl::DataLossError(absl::StrCat(path, ": no valid header"));
   }
   if (!error.ok()) {
-    close(fd);
+    fs.Close(fd);
     return error;
   }
   f.fd = fd;
@@ -427,31 +420,35 @@ std::vector<JournalRecord> ScanJournal(std::string_view file,
 
 absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
                                                     uint64_t size,
-                                                    const LogFn& log) {
+                                                    const LogFn& log,
+                                                    engine::BlockingFs& fs) {
   if (size < kJournalMinSize || size % 4096 != 0) {
     return absl::InvalidArgumentError("journal size must be a multiple of 4096, at least 1 MiB");
   }
   JournalRecoveryStats stats;
-  if (int e = MkdirP(DirOf(path)); e < 0) {
+  if (int e = MkdirP(fs, DirOf(path)); e < 0) {
     return absl::InternalError(SyscallError(absl::StrCat("mkdir(", DirOf(path), ")"), e));
   }
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError(SyscallError(absl::StrCat("open(", path, ")"), -errno));
+  bool existed = true;
+  int raw = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (raw == -ENOENT) {
+    existed = false;
+    raw = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   }
+  if (raw < 0) {
+    return absl::InternalError(SyscallError(absl::StrCat("open(", path, ")"), raw));
+  }
+  FsFd fd(fs, raw);
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = -errno;
-    close(fd);
+  if (int e = fs.Fstat(fd.get(), &st); e != 0) {
     return absl::InternalError(SyscallError(absl::StrCat("fstat(", path, ")"), e));
   }
   JournalFile old;
   bool have_old = false;
   bool keep_old_log = false;
   if (static_cast<uint64_t>(st.st_size) >= kJournalMinSize) {
-    auto image = ReadWhole(fd, static_cast<uint64_t>(st.st_size));
+    auto image = ReadWhole(fs, fd.get(), static_cast<uint64_t>(st.st_size));
     if (!image.ok()) {
-      close(fd);
       return absl::InternalError(absl::StrCat(path, ": read failed: ", image.status().message()));
     }
     have_old = PickHeader(*image, &old) &&
@@ -459,33 +456,32 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
     if (have_old) {
       std::vector<JournalRecord> records = ScanJournal(*image, old, log);
       stats.records = records.size();
-      // Cache of cur/ listings: base name -> size.
+      // Cache of cur/ listings: base name -> file name.
       absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, std::string>> cur;
       std::vector<std::string> dirs;
       for (const JournalRecord& r : records) {
         std::string new_path = absl::StrCat(r.maildir, "/new/", r.name);
         std::string target = new_path;
         std::string content;
-        bool exists = ReadFileContent(new_path, &content);
+        bool exists = ReadFileContent(fs, new_path, &content);
         if (!exists) {
           auto it = cur.find(r.maildir);
           if (it == cur.end()) {
             it = cur.emplace(r.maildir, absl::flat_hash_map<std::string, std::string>()).first;
             std::string cur_dir = r.maildir + "/cur";
-            if (DIR* d = opendir(cur_dir.c_str())) {
-              while (struct dirent* e = readdir(d)) {
-                std::string n = e->d_name;
-                size_t colon = n.find(":2,");
-                if (colon == std::string::npos) continue;
-                it->second.emplace(n.substr(0, colon), n);
+            auto& names = it->second;
+            fs.ListDir(cur_dir.c_str(), [&](int, std::string_view n, unsigned char) {
+              size_t colon = n.find(":2,");
+              if (colon != std::string_view::npos) {
+                names.emplace(std::string(n.substr(0, colon)), std::string(n));
               }
-              closedir(d);
-            }
+              return true;
+            });
           }
           auto f = it->second.find(r.name);
           if (f != it->second.end()) {
             target = absl::StrCat(r.maildir, "/cur/", f->second);
-            exists = ReadFileContent(target, &content);
+            exists = ReadFileContent(fs, target, &content);
           }
         }
         dirs.push_back(r.maildir + "/new");
@@ -493,7 +489,7 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
           ++stats.present;
           continue;
         }
-        int e = WriteBack(r, target, log);
+        int e = WriteBack(fs, r, target);
         if (e < 0) {
           ++stats.errors;
           keep_old_log = true;
@@ -512,7 +508,7 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
       // cache.
       if (!records.empty()) {
         dirs.push_back(DirOf(path));
-        if (int e = SyncFileSystems(dirs, log); e < 0) {
+        if (int e = SyncFileSystems(fs, dirs, log); e < 0) {
           ++stats.errors;
           keep_old_log = true;
         }
@@ -523,7 +519,6 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
   }
   if (keep_old_log) {
     // Retry at the next start rather than forgetting acknowledged mail.
-    close(fd);
     return absl::DataLossError(absl::StrCat(path, ": ", stats.errors,
                                             " records could not be replayed; log kept"));
   }
@@ -532,25 +527,28 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
     // blocks: an fdatasync is then a pure data flush (no journal commit for
     // block allocation or unwritten-extent conversion on ext4/xfs).
     stats.created = true;
-    if (ftruncate(fd, 0) != 0) {
-      int e = -errno;
-      close(fd);
+    if (int e = fs.Ftruncate(fd.get(), 0); e != 0) {
       return absl::InternalError(SyscallError(absl::StrCat("ftruncate(", path, ")"), e));
     }
     std::string zeros(1 << 20, '\0');
     for (uint64_t off = 0; off < size; off += zeros.size()) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size - off));
-      if (int e = PwriteAll(fd, zeros.data(), n, off); e < 0) {
-        close(fd);
+      if (int e = engine::PwriteAll(fs, fd.get(), zeros.data(), n,
+                                    static_cast<off_t>(off));
+          e < 0) {
         return absl::InternalError(SyscallError(absl::StrCat("write(", path, ")"), e));
       }
     }
-    if (fsync(fd) != 0) {
-      int e = -errno;
-      close(fd);
+    if (int e = fs.Fsync(fd.get()); e != 0) {
       return absl::InternalError(SyscallError(absl::StrCat("fsync(", path, ")"), e));
     }
-    FsyncPath(DirOf(path));
+  }
+  if (!existed) {
+    // The new file's entry must be durable before any record in it is
+    // relied on.
+    if (int e = FsyncPath(fs, DirOf(path)); e < 0) {
+      return absl::InternalError(SyscallError(absl::StrCat("fsync(", DirOf(path), ")"), e));
+    }
   }
   JournalFile fresh;
   fresh.file_size = size;
@@ -559,10 +557,9 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
   fresh.checkpoint_seq = 1;
   fresh.generation = have_old ? old.generation + 1 : 0;
   std::string slot = EncodeJournalHeader(fresh);
-  int e = PwriteAll(fd, slot.data(), slot.size(), 0);
-  if (e == 0) e = PwriteAll(fd, slot.data(), slot.size(), kHeaderSlot1);
-  if (e == 0 && fdatasync(fd) != 0) e = -errno;
-  close(fd);
+  int e = engine::PwriteAll(fs, fd.get(), slot.data(), slot.size(), 0);
+  if (e == 0) e = engine::PwriteAll(fs, fd.get(), slot.data(), slot.size(), kHeaderSlot1);
+  if (e == 0) e = fs.Fdatasync(fd.get());
   if (e < 0) {
     return absl::InternalError(SyscallError(absl::StrCat("write header(", path, ")"), e));
   }
@@ -595,7 +592,7 @@ FsSyncer::FsSyncer(engine::FileIo* io, LogFn log)
       if (s->stop) return;
       std::vector<std::string> dirs = std::move(s->dirs);
       lock.unlock();
-      int r = SyncFileSystems(dirs, s->log);
+      int r = SyncFileSystems(engine::DefaultBlockingFs(), dirs, s->log);
       lock.lock();
       s->result = r;
       s->has_request = false;

@@ -44,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "engine/blocking_fs.h"
 #include "engine/file_io.h"
 #include "storage/maildir/errors.h"
 
@@ -91,6 +92,8 @@ struct JournalFile {
 };
 
 // ---- Blocking helpers: start-up only (never on a core thread serving).
+// They reach the file system through `fs` (engine/blocking_fs.h; the real
+// one by default, the storage simulation in tests).
 
 // "<data_dir>/journal/core-<N>.wal".
 std::string JournalPath(std::string_view data_dir, int core);
@@ -103,8 +106,9 @@ bool DecodeJournalHeader(std::string_view slot, JournalFile* out);
 // if the file is missing, of another size than `expected_size`, or has no
 // valid header. Call RecoverJournal first: the writer starts at the header's
 // checkpoint and overwrites whatever follows it.
-absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
-                                            uint64_t expected_size);
+absl::StatusOr<JournalFile> OpenJournalFile(
+    const std::string& path, uint64_t expected_size,
+    engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 // Every valid record after the checkpoint of the journal image `file`
 // (whole file content) whose header is `hdr`, in order.
@@ -129,9 +133,36 @@ struct JournalRecoveryStats {
 // log) is written and fdatasync'ed. Errors writing back a record are logged
 // and counted (and the old log is then kept, so the next start retries);
 // an error creating the journal itself is returned.
-absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
-                                                    uint64_t size,
-                                                    const LogFn& log);
+absl::StatusOr<JournalRecoveryStats> RecoverJournal(
+    const std::string& path, uint64_t size, const LogFn& log,
+    engine::BlockingFs& fs = engine::DefaultBlockingFs());
+
+// Start-up recovery of every journal in <data_dir>/journal: the cores'
+// journals in journal mode (created if missing) and every other
+// core-<N>.wal found there (replayed and reset at its own size: after
+// switching to fsync mode or reducing the number of cores). A journal
+// whose records cannot all be written back (DataLoss) is renamed to
+// core-<N>.wal.unreplayed.<unix seconds of `now`> for the operator and
+// the core gets a fresh one. Blocking; before the cores start.
+struct JournalDirOptions {
+  std::string data_dir;
+  bool journal_mode = true;
+  int cores = 1;
+  uint64_t journal_size = kJournalDefaultSize;
+  absl::Time now;  // names the set-aside file
+};
+struct JournalDirResult {
+  int core = 0;
+  std::string path;
+  // The final outcome for this core's file (after a set-aside, of the
+  // fresh journal's recovery).
+  absl::StatusOr<JournalRecoveryStats> stats;
+  absl::Status first_error;  // of the first attempt, if it failed
+  std::string set_aside;     // the .unreplayed name, if the log was kept
+};
+std::vector<JournalDirResult> RecoverJournalDir(
+    const JournalDirOptions& options, const LogFn& log,
+    engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 // ---- Runtime writer (one per core, used only from the core's thread).
 

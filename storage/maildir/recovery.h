@@ -6,9 +6,11 @@
 // everything, because another delivery agent (or another ringmail process)
 // may be writing into the same tmp/ right now.
 //
-// BLOCKING: these functions call opendir/fstatat/unlinkat directly. Run
-// them only at start-up, before any core serves traffic (never on a core
-// thread under load). Thread-compatible; pure apart from the file system.
+// BLOCKING: these functions call opendir/fstatat/unlinkat (through `fs`,
+// engine/blocking_fs.h: the real file system unless a test passes the
+// storage simulation). Run them only at start-up, before any core serves
+// traffic (never on a core thread under load). Thread-compatible; pure
+// apart from the file system.
 #ifndef RINGMAIL_STORAGE_MAILDIR_RECOVERY_H_
 #define RINGMAIL_STORAGE_MAILDIR_RECOVERY_H_
 
@@ -19,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/blocking_fs.h"
 #include "storage/maildir/errors.h"
 
 namespace ringmail::storage {
@@ -42,22 +45,21 @@ struct RecoveryStats {
 // Removes regular files in `<maildir>/tmp/` whose mtime is older than
 // `now - limits.max_age`. A missing tmp/ is not an error. Per-file errors
 // are logged and counted; NotFound/Internal only if tmp/ cannot be read.
-absl::StatusOr<RecoveryStats> CleanStaleTmpFiles(const std::string& maildir,
-                                                 absl::Time now,
-                                                 const RecoveryLimits& limits,
-                                                 const LogFn& log);
+absl::StatusOr<RecoveryStats> CleanStaleTmpFiles(
+    const std::string& maildir, absl::Time now, const RecoveryLimits& limits,
+    const LogFn& log, engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 // Every directory under `root` (itself included) that has tmp/, new/ and
 // cur/ subdirectories, down to limits.max_depth levels. Does not descend
 // into a Maildir found, nor follow symlinks. Error if `root` is unreadable.
 absl::StatusOr<std::vector<std::string>> FindMaildirs(
-    const std::string& root, const RecoveryLimits& limits, const LogFn& log);
+    const std::string& root, const RecoveryLimits& limits, const LogFn& log,
+    engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 // FindMaildirs + CleanStaleTmpFiles for each; stats summed.
-absl::StatusOr<RecoveryStats> RecoverMailRoot(const std::string& root,
-                                              absl::Time now,
-                                              const RecoveryLimits& limits,
-                                              const LogFn& log);
+absl::StatusOr<RecoveryStats> RecoverMailRoot(
+    const std::string& root, absl::Time now, const RecoveryLimits& limits,
+    const LogFn& log, engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 }  // namespace ringmail::storage
 

@@ -2,9 +2,11 @@
 // per-core directories (including moving queue files when the number of
 // cores shrank) and loading one core's queue into memory.
 //
-// BLOCKING: direct syscalls (opendir, open, pread, rename, fsync). Run only
-// before the core loops start, or in the `ringctl` CLI while ringmaild is
-// stopped. Nothing else may use the spool meanwhile.
+// BLOCKING: opendir, open, pread, rename, fsync through an
+// engine::BlockingFs (the real file system unless the options name
+// another, e.g. the storage simulation). Run only before the core loops
+// start, or in the `ringctl` CLI while ringmaild is stopped. Nothing else
+// may use the spool meanwhile.
 //
 // Start-up order: journal recovery (RecoverJournals, which may replay queue
 // files into c<N>/new/), then PrepareSpool, then LoadCoreSpool for every
@@ -21,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/blocking_fs.h"
 #include "storage/maildir/errors.h"
 #include "storage/queue/queue_file.h"
 #include "storage/queue/spool_layout.h"
@@ -60,6 +63,7 @@ struct LoadOptions {
   // More queue files than this in one core is an error (memory bound).
   size_t max_messages = 10'000'000;
   LoadStats* stats = nullptr;  // optional; filled in
+  engine::BlockingFs* fs = nullptr;  // null: the real file system
 };
 
 // Loads `<root>/c<core>/` (a missing directory is an empty queue):
@@ -83,13 +87,16 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
 // The core numbers N of the `c<N>` directories under `root`, ascending
 // (ringctl offline lists all of them, including ones PrepareSpool would
 // merge). A missing root is an empty list.
-absl::StatusOr<std::vector<int>> ListSpoolCores(const std::string& root);
+absl::StatusOr<std::vector<int>> ListSpoolCores(
+    const std::string& root,
+    engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 struct PrepareOptions {
   LogFn log = StderrLog();
   // Tests: called at every step boundary named below ("after-..."); a
   // non-OK result stops PrepareSpool right there, like a crash would.
   std::function<absl::Status(std::string_view point)> fault_point;
+  engine::BlockingFs* fs = nullptr;  // null: the real file system
 };
 
 // Before the loops start: creates `root` and c0..c<cores-1> with tmp/ new/

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <optional>
@@ -16,6 +15,7 @@
 namespace ringmail::storage::queue {
 namespace {
 
+using engine::BlockingFs;
 using internal::DirEntry;
 using internal::ScopedFd;
 
@@ -30,17 +30,17 @@ enum class ReadResult { kOk, kCorrupt, kUnreadable, kGone };
 
 // Reads the prefix of `dir/name`. On kCorrupt/kUnreadable `why` says why.
 // `buf` is scratch space, reused across files.
-ReadResult ReadQueueFile(int dirfd, const std::string& name, std::string& buf,
-                         LoadedMessage* out, std::string* why) {
-  ScopedFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+ReadResult ReadQueueFile(BlockingFs& fs, int dirfd, const std::string& name,
+                         std::string& buf, LoadedMessage* out, std::string* why) {
+  ScopedFd fd(fs, fs.Open(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return ReadResult::kGone;
-    *why = absl::StrCat("open: ", ErrnoText(errno));
-    return errno == ELOOP ? ReadResult::kCorrupt : ReadResult::kUnreadable;
+    if (fd.get() == -ENOENT) return ReadResult::kGone;
+    *why = absl::StrCat("open: ", ErrnoText(-fd.get()));
+    return fd.get() == -ELOOP ? ReadResult::kCorrupt : ReadResult::kUnreadable;
   }
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) {
-    *why = absl::StrCat("fstat: ", ErrnoText(errno));
+  if (int e = fs.Fstat(fd.get(), &st); e != 0) {
+    *why = absl::StrCat("fstat: ", ErrnoText(-e));
     return ReadResult::kUnreadable;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -51,11 +51,11 @@ ReadResult ReadQueueFile(int dirfd, const std::string& name, std::string& buf,
   buf.resize(std::min<uint64_t>(kQueuePrefixReadBytes, file_bytes));
   auto read_at = [&](size_t from) -> bool {
     while (from < buf.size()) {
-      ssize_t n = ::pread(fd.get(), buf.data() + from, buf.size() - from,
-                          static_cast<off_t>(from));
-      if (n < 0 && errno == EINTR) continue;
+      ssize_t n = fs.Pread(fd.get(), buf.data() + from, buf.size() - from,
+                           static_cast<off_t>(from));
+      if (n == -EINTR) continue;
       if (n < 0) {
-        *why = absl::StrCat("pread: ", ErrnoText(errno));
+        *why = absl::StrCat("pread: ", ErrnoText(static_cast<int>(-n)));
         return false;
       }
       if (n == 0) {  // shrank under us: read what is there
@@ -93,20 +93,21 @@ ReadResult ReadQueueFile(int dirfd, const std::string& name, std::string& buf,
 // empty log. Lines longer than kMaxStateLineBytes go to `line_fn` cut short
 // (so they fail to decode) rather than being buffered whole.
 template <typename LineFn>
-absl::StatusOr<bool> ForEachLine(const std::string& path, LineFn line_fn) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+absl::StatusOr<bool> ForEachLine(BlockingFs& fs, const std::string& path,
+                                 LineFn line_fn) {
+  ScopedFd fd(fs, fs.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return false;
-    return internal::SysError("open", path, errno);
+    if (fd.get() == -ENOENT) return false;
+    return internal::SysError("open", path, -fd.get());
   }
   std::string buf(kStateLogReadBytes, '\0');
   std::string line;
   bool overlong = false;
   off_t offset = 0;
   while (true) {
-    ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return internal::SysError("pread", path, errno);
+    ssize_t n = fs.Pread(fd.get(), buf.data(), buf.size(), offset);
+    if (n == -EINTR) continue;
+    if (n < 0) return internal::SysError("pread", path, static_cast<int>(-n));
     if (n == 0) break;
     offset += n;
     std::string_view chunk(buf.data(), static_cast<size_t>(n));
@@ -131,11 +132,11 @@ absl::StatusOr<bool> ForEachLine(const std::string& path, LineFn line_fn) {
 }
 
 // Moves new/<name> to corrupt/, under a free name.
-absl::Status MoveAside(const std::string& core_dir, const std::string& name,
-                       bool* corrupt_dir_ready) {
+absl::Status MoveAside(BlockingFs& fs, const std::string& core_dir,
+                       const std::string& name, bool* corrupt_dir_ready) {
   const std::string corrupt = absl::StrCat(core_dir, "/", AbslView(kCorruptDirName));
   if (!*corrupt_dir_ready) {
-    absl::StatusOr<bool> made = internal::EnsureDir(corrupt);
+    absl::StatusOr<bool> made = internal::EnsureDir(fs, corrupt);
     if (!made.ok()) return made.status();
     *corrupt_dir_ready = true;
   }
@@ -143,7 +144,7 @@ absl::Status MoveAside(const std::string& core_dir, const std::string& name,
   for (int i = 0; i < 100; ++i) {
     std::string to = i == 0 ? absl::StrCat(corrupt, "/", name)
                             : absl::StrCat(corrupt, "/", name, ".", i);
-    absl::Status s = internal::RenameNoReplace(from, to);
+    absl::Status s = internal::RenameNoReplace(fs, from, to);
     if (s.code() != absl::StatusCode::kAlreadyExists) return s;
   }
   return absl::AlreadyExistsError(absl::StrCat("no free name in ", corrupt));
@@ -151,9 +152,10 @@ absl::Status MoveAside(const std::string& core_dir, const std::string& name,
 
 }  // namespace
 
-absl::StatusOr<std::vector<int>> ListSpoolCores(const std::string& root) {
+absl::StatusOr<std::vector<int>> ListSpoolCores(const std::string& root,
+                                                engine::BlockingFs& fs) {
   absl::StatusOr<std::vector<DirEntry>> entries =
-      internal::ListDir(root, 4 * kMaxSpoolCores + 1000);
+      internal::ListDir(fs, root, 4 * kMaxSpoolCores + 1000);
   if (!entries.ok()) {
     if (absl::IsNotFound(entries.status())) return std::vector<int>();
     return entries.status();
@@ -173,28 +175,29 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   LoadStats& stats = options.stats != nullptr ? *options.stats : local_stats;
   stats = LoadStats();
   const LogFn& log = options.log;
+  BlockingFs& fs = options.fs != nullptr ? *options.fs : engine::DefaultBlockingFs();
   const std::string dir = CoreSpoolDir(root, core);
   std::vector<LoadedMessage> messages;
-  if (!internal::IsDirectory(dir)) return messages;
+  if (!internal::IsDirectory(fs, dir)) return messages;
 
   // 1. Leftovers of the previous run.
   if (!options.read_only) {
     const std::string tmp = dir + "/tmp";
-    absl::StatusOr<std::vector<DirEntry>> stale = internal::ListDir(tmp, kMaxTmpEntries);
+    absl::StatusOr<std::vector<DirEntry>> stale = internal::ListDir(fs, tmp, kMaxTmpEntries);
     if (!stale.ok() && !absl::IsNotFound(stale.status())) return stale.status();
     if (stale.ok()) {
       for (const DirEntry& e : *stale) {
         if (e.is_dir) continue;
         std::string path = absl::StrCat(tmp, "/", e.name);
-        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-          return internal::SysError("unlink", path, errno);
+        if (int e = fs.Unlink(AT_FDCWD, path.c_str(), 0); e != 0 && e != -ENOENT) {
+          return internal::SysError("unlink", path, -e);
         }
         ++stats.tmp_removed;
       }
     }
     const std::string half = absl::StrCat(dir, "/", AbslView(kStateLogNewName));
-    if (::unlink(half.c_str()) != 0 && errno != ENOENT) {
-      return internal::SysError("unlink", half, errno);
+    if (int e = fs.Unlink(AT_FDCWD, half.c_str(), 0); e != 0 && e != -ENOENT) {
+      return internal::SysError("unlink", half, -e);
     }
   }
 
@@ -203,13 +206,14 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   std::vector<DirEntry> entries;
   {
     absl::StatusOr<std::vector<DirEntry>> listed =
-        internal::ListDir(new_dir, options.max_messages + kMaxTmpEntries);
+        internal::ListDir(fs, new_dir, options.max_messages + kMaxTmpEntries);
     if (!listed.ok() && !absl::IsNotFound(listed.status())) return listed.status();
     if (listed.ok()) entries = std::move(*listed);
   }
-  ScopedFd new_fd(::open(new_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (new_fd.get() < 0 && errno != ENOENT) {
-    return internal::SysError("open", new_dir, errno);
+  ScopedFd new_fd(fs, fs.Open(AT_FDCWD, new_dir.c_str(),
+                              O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+  if (new_fd.get() < 0 && new_fd.get() != -ENOENT) {
+    return internal::SysError("open", new_dir, -new_fd.get());
   }
   std::vector<std::string> corrupt;
   // Present but unreadable (I/O error): their records are kept as they are.
@@ -223,7 +227,7 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
     }
     LoadedMessage m;
     std::string why;
-    switch (ReadQueueFile(new_fd.get(), e.name, scratch, &m, &why)) {
+    switch (ReadQueueFile(fs, new_fd.get(), e.name, scratch, &m, &why)) {
       case ReadResult::kOk:
         if (messages.size() >= options.max_messages) {
           return absl::ResourceExhaustedError(absl::StrCat(
@@ -255,7 +259,7 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   std::vector<bool> removed(messages.size(), false);
   std::vector<std::string> removed_unreadable;
   const std::string log_path = absl::StrCat(dir, "/", AbslView(kStateLogName));
-  absl::StatusOr<bool> torn = ForEachLine(log_path, [&](std::string_view line) {
+  absl::StatusOr<bool> torn = ForEachLine(fs, log_path, [&](std::string_view line) {
     absl::StatusOr<StateRecord> rec = DecodeStateRecord(line);
     if (!rec.ok()) {
       if (++stats.bad_records <= kMaxLoggedBadRecords) {
@@ -346,22 +350,22 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   if (!options.read_only) {
     for (const std::string& name : finished) {
       std::string path = absl::StrCat(new_dir, "/", name);
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return internal::SysError("unlink", path, errno);
+      if (int e = fs.Unlink(AT_FDCWD, path.c_str(), 0); e != 0 && e != -ENOENT) {
+        return internal::SysError("unlink", path, -e);
       }
     }
     bool corrupt_dir_ready = false;
     for (const std::string& name : corrupt) {
-      absl::Status s = MoveAside(dir, name, &corrupt_dir_ready);
+      absl::Status s = MoveAside(fs, dir, name, &corrupt_dir_ready);
       if (!s.ok()) return s;
     }
     // The unlinks and moves must be durable before the compacted log drops
     // the records that explain them (a resurrected `removed` file would be
     // delivered again).
     if (!finished.empty() || !corrupt.empty()) {
-      absl::Status s = internal::FsyncDir(new_dir);
+      absl::Status s = internal::FsyncDir(fs, new_dir);
       if (s.ok() && corrupt_dir_ready) {
-        s = internal::FsyncDir(absl::StrCat(dir, "/", AbslView(kCorruptDirName)));
+        s = internal::FsyncDir(fs, absl::StrCat(dir, "/", AbslView(kCorruptDirName)));
       }
       if (!s.ok()) return s;
     }
@@ -373,7 +377,7 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
     for (auto& [name, records] : unreadable) {
       for (StateRecord& r : records) snapshot.push_back(std::move(r));
     }
-    absl::Status s = internal::RewriteStateLog(dir, snapshot);
+    absl::Status s = internal::RewriteStateLog(fs, dir, snapshot);
     if (!s.ok()) return s;
   }
 

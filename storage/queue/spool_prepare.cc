@@ -31,8 +31,8 @@
 // Journal mode: RecoverJournals must have run before PrepareSpool, so that
 // journal records of core k are replayed into S before S is merged.
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -52,7 +52,9 @@ constexpr size_t kMaxCorruptEntries = 10'000'000;
 class Merger {
  public:
   Merger(const std::string& root, const PrepareOptions& opts)
-      : root_(root), opts_(opts) {}
+      : root_(root),
+        opts_(opts),
+        fs_(opts.fs != nullptr ? *opts.fs : engine::DefaultBlockingFs()) {}
 
   absl::Status Point(std::string_view name) {
     if (!opts_.fault_point) return absl::OkStatus();
@@ -61,10 +63,10 @@ class Merger {
 
   absl::Status EnsureCore(int core) {
     const std::string dir = CoreSpoolDir(root_, core);
-    absl::StatusOr<bool> made = internal::EnsureDir(dir);
+    absl::StatusOr<bool> made = internal::EnsureDir(fs_, dir);
     if (!made.ok()) return made.status();
     for (std::string_view sub : kMaildirSubdirs) {
-      made = internal::EnsureDir(absl::StrCat(dir, "/", AbslView(sub)));
+      made = internal::EnsureDir(fs_, absl::StrCat(dir, "/", AbslView(sub)));
       if (!made.ok()) return made.status();
     }
     return absl::OkStatus();
@@ -78,6 +80,7 @@ class Merger {
     // 1.
     LoadOptions load;
     load.log = opts_.log;
+    load.fs = &fs_;
     LoadStats stats;
     load.stats = &stats;
     absl::StatusOr<std::vector<LoadedMessage>> msgs = LoadCoreSpool(root_, source, load);
@@ -96,14 +99,14 @@ class Merger {
     names.reserve(msgs->size());
     for (const LoadedMessage& m : *msgs) {
       std::string name = m.file;
-      if (internal::SameFile(absl::StrCat(src, "/new/", name),
+      if (internal::SameFile(fs_, absl::StrCat(src, "/new/", name),
                              absl::StrCat(dst, "/new/", name))) {
         // RenameNoReplace's link + unlink fallback was cut short.
         linked[names.size()] = true;
-      } else if (internal::PathExists(absl::StrCat(dst, "/new/", name))) {
+      } else if (internal::PathExists(fs_, absl::StrCat(dst, "/new/", name))) {
         name = absl::StrCat("m", source, "_", m.file);
         if (!IsValidQueueFileName(name) ||
-            internal::PathExists(absl::StrCat(dst, "/new/", name))) {
+            internal::PathExists(fs_, absl::StrCat(dst, "/new/", name))) {
           return absl::AlreadyExistsError(absl::StrCat(
               "cannot merge ", src, "/new/", m.file, ": name taken in ", dst));
         }
@@ -119,7 +122,7 @@ class Merger {
         AppendFileStateRecords(names[i], m.recipients, m.held, m.delay_warned,
                                m.size, &records);
       }
-      s = internal::AppendStateLog(dst, records, opts_.log);
+      s = internal::AppendStateLog(fs_, dst, records, opts_.log);
       if (!s.ok()) return s;
     }
     s = Point("after-target-log");
@@ -129,11 +132,11 @@ class Merger {
     for (size_t i = 0; i < msgs->size(); ++i) {
       const std::string from = absl::StrCat(src, "/new/", (*msgs)[i].file);
       if (linked[i]) {
-        if (::unlink(from.c_str()) != 0 && errno != ENOENT) {
-          return internal::SysError("unlink", from, errno);
+        if (int e = fs_.Unlink(AT_FDCWD, from.c_str(), 0); e != 0 && e != -ENOENT) {
+          return internal::SysError("unlink", from, -e);
         }
       } else {
-        s = internal::RenameNoReplace(from, absl::StrCat(dst, "/new/", names[i]));
+        s = internal::RenameNoReplace(fs_, from, absl::StrCat(dst, "/new/", names[i]));
         if (!s.ok()) return s;
       }
       s = Point("after-rename");
@@ -141,9 +144,9 @@ class Merger {
     }
 
     // 5.
-    s = internal::FsyncDir(dst + "/new");
-    if (s.ok() && internal::IsDirectory(src + "/new")) {
-      s = internal::FsyncDir(src + "/new");
+    s = internal::FsyncDir(fs_, dst + "/new");
+    if (s.ok() && internal::IsDirectory(fs_, src + "/new")) {
+      s = internal::FsyncDir(fs_, src + "/new");
     }
     if (!s.ok()) return s;
     s = Point("after-sync-new");
@@ -157,8 +160,8 @@ class Merger {
 
     // 7.
     const std::string src_log = absl::StrCat(src, "/", AbslView(kStateLogName));
-    if (::unlink(src_log.c_str()) != 0 && errno != ENOENT) {
-      return internal::SysError("unlink", src_log, errno);
+    if (int e = fs_.Unlink(AT_FDCWD, src_log.c_str(), 0); e != 0 && e != -ENOENT) {
+      return internal::SysError("unlink", src_log, -e);
     }
     s = Point("after-unlink-source-log");
     if (!s.ok()) return s;
@@ -170,25 +173,25 @@ class Merger {
                            int source) {
     const std::string from_dir = absl::StrCat(src, "/", AbslView(kCorruptDirName));
     absl::StatusOr<std::vector<DirEntry>> entries =
-        internal::ListDir(from_dir, kMaxCorruptEntries);
+        internal::ListDir(fs_, from_dir, kMaxCorruptEntries);
     if (absl::IsNotFound(entries.status())) return absl::OkStatus();
     if (!entries.ok()) return entries.status();
     if (entries->empty()) return absl::OkStatus();
     const std::string to_dir = absl::StrCat(dst, "/", AbslView(kCorruptDirName));
-    absl::StatusOr<bool> made = internal::EnsureDir(to_dir);
+    absl::StatusOr<bool> made = internal::EnsureDir(fs_, to_dir);
     if (!made.ok()) return made.status();
     for (const DirEntry& e : *entries) {
       absl::Status s = absl::OkStatus();
       for (int i = 0; i < 100; ++i) {
         std::string to = i == 0 ? absl::StrCat(to_dir, "/", e.name)
                                 : absl::StrCat(to_dir, "/m", source, "_", i, "_", e.name);
-        s = internal::RenameNoReplace(absl::StrCat(from_dir, "/", e.name), to);
+        s = internal::RenameNoReplace(fs_, absl::StrCat(from_dir, "/", e.name), to);
         if (s.code() != absl::StatusCode::kAlreadyExists) break;
       }
       if (!s.ok()) return s;
     }
-    absl::Status s = internal::FsyncDir(to_dir);
-    if (s.ok()) s = internal::FsyncDir(from_dir);
+    absl::Status s = internal::FsyncDir(fs_, to_dir);
+    if (s.ok()) s = internal::FsyncDir(fs_, from_dir);
     return s;
   }
 
@@ -196,21 +199,22 @@ class Merger {
     for (std::string_view sub : {std::string_view("tmp"), std::string_view("new"),
                                  std::string_view("cur"), kCorruptDirName}) {
       std::string path = absl::StrCat(src, "/", AbslView(sub));
-      if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
-        return internal::SysError("rmdir", path, errno);
+      if (int e = fs_.Unlink(AT_FDCWD, path.c_str(), AT_REMOVEDIR); e != 0 && e != -ENOENT) {
+        return internal::SysError("rmdir", path, -e);
       }
       absl::Status s = Point("after-rmdir");
       if (!s.ok()) return s;
     }
-    if (::rmdir(src.c_str()) != 0 && errno != ENOENT) {
+    if (int e = fs_.Unlink(AT_FDCWD, src.c_str(), AT_REMOVEDIR); e != 0 && e != -ENOENT) {
       // Something unexpected is left in it: keep it for the operator.
-      return internal::SysError("rmdir", src, errno);
+      return internal::SysError("rmdir", src, -e);
     }
-    return internal::FsyncDir(root_);
+    return internal::FsyncDir(fs_, root_);
   }
 
   const std::string& root_;
   const PrepareOptions& opts_;
+  engine::BlockingFs& fs_;
 };
 
 }  // namespace
@@ -220,14 +224,16 @@ absl::Status PrepareSpool(const std::string& root, int cores,
   if (cores < 1 || cores > kMaxSpoolCores) {
     return absl::InvalidArgumentError(absl::StrCat("bad core count ", cores));
   }
-  absl::Status s = internal::EnsureDirs(root);
+  engine::BlockingFs& fs =
+      options.fs != nullptr ? *options.fs : engine::DefaultBlockingFs();
+  absl::Status s = internal::EnsureDirs(fs, root);
   if (!s.ok()) return s;
   Merger merger(root, options);
   for (int core = 0; core < cores; ++core) {
     s = merger.EnsureCore(core);
     if (!s.ok()) return s;
   }
-  absl::StatusOr<std::vector<int>> present = ListSpoolCores(root);
+  absl::StatusOr<std::vector<int>> present = ListSpoolCores(root, fs);
   if (!present.ok()) return present.status();
   for (int k : *present) {
     if (k < cores) continue;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cassert>
 #include <utility>
@@ -17,54 +16,43 @@ namespace ringmail::storage::queue {
 // ---- Blocking start-up helper.
 
 absl::StatusOr<StateLogFile> OpenStateLogFile(const std::string& core_dir,
-                                              const LogFn& log) {
+                                              const LogFn& log,
+                                              engine::BlockingFs& fs) {
   const std::string path = absl::StrCat(core_dir, "/", AbslView(kStateLogName));
-  auto fail = [&](std::string_view what, int err) {
-    log(SyscallError(absl::StrCat(AbslView(what), "(", path, ")"), -err));
+  auto fail = [&](std::string_view what, int neg_errno) {
+    log(SyscallError(absl::StrCat(AbslView(what), "(", path, ")"), neg_errno));
     return absl::InternalError(absl::StrCat("cannot open queue state log ", path));
   };
   bool created = false;
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd == -ENOENT) {
+    fd = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     created = fd >= 0;
   }
-  if (fd < 0) return fail("open", errno);
+  if (fd < 0) return fail("open", fd);
+  engine::FsFd owner(fs, fd);
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return fail("fstat", err);
-  }
+  if (int e = fs.Fstat(fd, &st); e != 0) return fail("fstat", e);
   StateLogFile file{fd, static_cast<uint64_t>(st.st_size)};
   if (file.size > 0) {
     char last = 0;
-    if (::pread(fd, &last, 1, static_cast<off_t>(file.size - 1)) != 1) {
-      int err = errno == 0 ? EIO : errno;
-      ::close(fd);
-      return fail("pread", err);
-    }
+    ssize_t n = fs.Pread(fd, &last, 1, static_cast<off_t>(file.size - 1));
+    if (n != 1) return fail("pread", n < 0 ? static_cast<int>(n) : -EIO);
     if (last != '\n') {
       log(absl::StrCat(path, ": torn last line; terminating it"));
-      if (::pwrite(fd, "\n", 1, static_cast<off_t>(file.size)) != 1 ||
-          ::fdatasync(fd) != 0) {
-        int err = errno == 0 ? EIO : errno;
-        ::close(fd);
-        return fail("pwrite/fdatasync", err);
-      }
+      ssize_t w = fs.Pwrite(fd, "\n", 1, static_cast<off_t>(file.size));
+      int e = w == 1 ? fs.Fdatasync(fd) : (w < 0 ? static_cast<int>(w) : -EIO);
+      if (e != 0) return fail("pwrite/fdatasync", e);
       ++file.size;
     }
   }
   if (created) {
-    int dfd = ::open(core_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0) {
-      int err = errno;
-      if (dfd >= 0) ::close(dfd);
-      ::close(fd);
-      return fail("fsync directory of", err);
-    }
-    ::close(dfd);
+    engine::FsFd dfd(fs, fs.Open(AT_FDCWD, core_dir.c_str(),
+                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+    int e = dfd.get() < 0 ? dfd.get() : fs.Fsync(dfd.get());
+    if (e != 0) return fail("fsync directory of", e);
   }
+  owner.release();
   return file;
 }
 

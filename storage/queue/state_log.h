@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/blocking_fs.h"
 #include "engine/file_io.h"
 #include "storage/maildir/errors.h"
 #include "storage/queue/state_record.h"
@@ -53,8 +54,9 @@ struct StateLogFile {
 // fdatasynced, so the torn bytes stay a separate line (ignored at replay)
 // instead of swallowing the next record. A created file gets its directory
 // fsynced. Errors: InternalError naming the syscall (also logged).
-absl::StatusOr<StateLogFile> OpenStateLogFile(const std::string& core_dir,
-                                              const LogFn& log);
+absl::StatusOr<StateLogFile> OpenStateLogFile(
+    const std::string& core_dir, const LogFn& log,
+    engine::BlockingFs& fs = engine::DefaultBlockingFs());
 
 // Runs `fn` on this core after `delay`, never from inside the call.
 using StateLogRunAfterFn =
