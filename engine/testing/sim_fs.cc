@@ -297,7 +297,7 @@ int SimFs::Open(int dirfd, std::string_view path, int flags, mode_t mode) {
     uint64_t ino = NewInode(false);
     inodes_[ino].tmpfile = true;
     int fd = next_fd_++;
-    fds_[fd] = Fd{FdKind::kFile, ino, flags, full + "/(tmpfile)"};
+    fds_[fd] = Fd{FdKind::kFile, ino, flags, full + "/(tmpfile)", 0};
     return fd;
   }
   uint64_t ino = w.ino;
@@ -326,7 +326,7 @@ int SimFs::Open(int dirfd, std::string_view path, int flags, mode_t mode) {
     TouchData(in);
   }
   int fd = next_fd_++;
-  fds_[fd] = Fd{FdKind::kFile, ino, flags, full};
+  fds_[fd] = Fd{FdKind::kFile, ino, flags, full, in.wb_err};
   return fd;
 }
 
@@ -395,6 +395,10 @@ int SimFs::Fsync(int fd, bool datasync) {
   Inode& in = inodes_[f.ino];
   for (const DataOp& op : in.pending) ApplyData(&in.disk, op);
   in.pending.clear();
+  if (in.wb_err > f.wb_err_seen) {
+    it->second.wb_err_seen = in.wb_err;  // reported once per fd
+    return -EIO;
+  }
   return 0;
 }
 
@@ -409,9 +413,12 @@ int SimFs::Syncfs() {
 }
 
 void SimFs::FsyncFailed(int fd) {
-  const Fd* f = GetFd(fd);
-  if (f == nullptr || f->kind != FdKind::kFile) return;
-  ScatterPending(inodes_[f->ino], rng_->Unit());
+  auto it = fds_.find(fd);
+  if (it == fds_.end() || it->second.kind != FdKind::kFile) return;
+  Inode& in = inodes_[it->second.ino];
+  ScatterPending(in, rng_->Unit());
+  ++in.wb_err;
+  it->second.wb_err_seen = in.wb_err;  // this fsync reports it
 }
 
 void SimFs::SyncfsFailed() {
@@ -425,6 +432,7 @@ void SimFs::SyncfsFailed() {
       in.pending.clear();
     } else {
       ScatterPending(in, rng_->Unit());
+      ++in.wb_err;  // the next fsync of each open fd reports it
     }
   }
 }

@@ -27,6 +27,9 @@
 //   A failed fsync (injected EIO) applies a random subset of the list and
 //   then forgets it: the pages are clean but were lost (Linux after a
 //   writeback error, "fsyncgate"); a later fsync does not bring them back.
+//   As in Linux (errseq_t), such a writeback error — also one during a
+//   failed syncfs — is reported by the next fsync/fdatasync of every fd
+//   that was open before it, once per fd.
 //   Power cut (PowerCut): every fd is closed; then, depending on the mode
 //   drawn for the cut,
 //     kDropVolatile  only what was made durable survives;
@@ -201,6 +204,10 @@ class SimFs {
     uint32_t nlink = 0;              // current directory entries naming it
     bool tmpfile = false;            // O_TMPFILE, never linked
     int64_t mtime_ns = 0;
+    // Writeback errors so far (Linux's errseq_t in the mapping): an fsync
+    // reports EIO once per fd for every error after the fd's open or its
+    // last reported one.
+    uint64_t wb_err = 0;
   };
   struct MetaOp {
     enum Kind { kLink, kUnlink, kRename } kind;
@@ -216,6 +223,7 @@ class SimFs {
     uint64_t ino = 0;
     int flags = 0;
     std::string path;
+    uint64_t wb_err_seen = 0;  // the inode's wb_err at open / last report
   };
   // A resolved "parent directory + last component".
   struct Where {

@@ -230,6 +230,31 @@ TEST(SimFsTest, FailedFsyncLosesPagesForGood) {
   }
 }
 
+TEST(SimFsTest, WritebackErrorIsReportedOncePerFd) {
+  // A failed syncfs that lost a file's pages: the next fdatasync of every
+  // fd open before it says EIO, once (Linux errseq_t); a later one, or an
+  // fd opened afterwards, says 0.
+  int reported = 0;
+  for (uint64_t seed = 1; seed < 40; ++seed) {
+    SimRng rng(seed);
+    SimFs fs(&rng);
+    int a = fs.Open(AT_FDCWD, "/f", O_RDWR | O_CREAT, 0600);
+    int b = fs.Open(AT_FDCWD, "/f", O_RDWR, 0);
+    fs.Pwrite(a, "x", 1, 0);
+    fs.SyncfsFailed();
+    int ra = fs.Fsync(a, true);
+    int rb = fs.Fsync(b, true);
+    EXPECT_EQ(ra, rb);
+    if (ra == -EIO) {
+      ++reported;
+      EXPECT_EQ(fs.Fsync(a, true), 0);
+      int c = fs.Open(AT_FDCWD, "/f", O_RDWR, 0);
+      EXPECT_EQ(fs.Fsync(c, true), 0);
+    }
+  }
+  EXPECT_GT(reported, 5);
+}
+
 TEST(SimFsTest, CutModesKeepOnlyWhatTheyMay) {
   int torn = 0, kept = 0, lost = 0;
   for (uint64_t seed = 1; seed < 200; ++seed) {

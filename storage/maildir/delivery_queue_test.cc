@@ -394,6 +394,62 @@ TEST_F(DeliveryQueueTest, MaildirCreationFailure) {
   EXPECT_FALSE(out.result.status.ok());
 }
 
+// Found by the durability simulation (storage/sim): a Maildir creation
+// that failed half-way (ENOSPC on cur/) left tmp/ and new/ without a
+// durable entry; the retry saw EEXIST for them and never synced their
+// parent, so a power cut lost the acknowledged message of the retry.
+TEST_F(DeliveryQueueTest, RetryAfterFailedMaildirCreationSyncsParents) {
+  MakeQueue();
+  // The first mkdir of cur/ (the fast path) finds no Maildir; the second
+  // (in the chain, after u/, Maildir/, tmp/, new/ were made) fails.
+  io_.Fail(Op::kMkdir, ENOSPC, Maildir("u") + "/cur", /*skip=*/1);
+  Outcome first;
+  Deliver({{Maildir("u"), ""}}, "x\n", &first);
+  RunAll();
+  ASSERT_FALSE(first.result.status.ok());
+  size_t before = io_.records().size();
+  Outcome second;
+  Deliver({{Maildir("u"), ""}}, "y\n", &second);
+  RunAll();
+  ASSERT_TRUE(second.result.status.ok()) << second.result.status;
+  // The entries created by the failed attempt (u/, Maildir/, tmp/, new/)
+  // are made durable by the retry before its 250.
+  bool synced_maildir = false, synced_user = false;
+  for (size_t i = before; i < io_.records().size(); ++i) {
+    const FakeFileIo::Record& r = io_.records()[i];
+    if (r.op != Op::kFsync || r.result != 0) continue;
+    synced_maildir |= r.path == Maildir("u");
+    synced_user |= r.path == root_ + "/mail/example.com/u";
+  }
+  EXPECT_TRUE(synced_maildir);
+  EXPECT_TRUE(synced_user);
+}
+
+// Found by the durability simulation: a message paused for back-pressure
+// (its chunks waiting for a target whose Maildir was still being created)
+// was never resumed when that creation failed, so the session waited for
+// ever instead of finishing the message and answering 4xx.
+TEST_F(DeliveryQueueTest, PausedMessageResumesWhenItsOpenFails) {
+  DeliveryOptions opts;
+  opts.max_chunks_in_flight = 1;
+  MakeQueue(std::move(opts));
+  io_.Fail(Op::kMkdir, EIO, Maildir("v"), 0, 100);
+  auto msg = queue_->Begin({{Maildir("u"), "H: u\n"}, {Maildir("v"), "H: v\n"}});
+  ASSERT_TRUE(msg.ok());
+  int resumed = 0;
+  (*msg)->SetResumeCallback([&] { ++resumed; });
+  Feed(**msg, MakeBody(16));  // one full chunk: v/ cannot take it yet
+  ASSERT_TRUE((*msg)->WantsPause());
+  RunAll();
+  EXPECT_EQ(resumed, 1);
+  EXPECT_FALSE((*msg)->WantsPause());
+  Outcome out;
+  (*msg)->Finish([&](DeliveryResult r) { out.called = true; out.result = r; });
+  RunAll();
+  EXPECT_TRUE(out.called);
+  EXPECT_FALSE(out.result.status.ok());
+}
+
 TEST_F(DeliveryQueueTest, AbortRemovesTmpFile) {
   MakeQueue();
   auto msg = queue_->Begin({{Maildir("u"), "H: v\n"}});

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -111,7 +112,10 @@ struct DeliveryQueue::Batch {
   bool journal = false;
   std::vector<uint64_t> ids;     // message ids (failed ones disappear)
   size_t before_barrier = 0;     // messages not yet renamed or failed
-  absl::flat_hash_map<std::string, Dir> dirs;  // fsync batch
+  // fsync batch. Ordered, so that the directory fds are cached in the same
+  // order on every run (the storage simulation replays a seed exactly; a
+  // hash map's iteration order depends on heap addresses).
+  std::map<std::string, Dir> dirs;
   size_t dirs_pending = 0;
   // Journal batch.
   bool flushed = false;           // its journal write + fdatasync ended

@@ -38,7 +38,12 @@ void DeliveryQueue::StartOpen(MessageState* m, size_t t) {
     } else if (m->error.ok()) {
       OpenTmp(m, t);
     }
+    // A failure frees the chunks: a session paused for back-pressure (its
+    // chunks were waiting for this target) must be resumed, or it would
+    // wait for a write completion that never comes.
+    bool want_resume = m->attached;
     Advance(m);
+    if (want_resume) MaybeResume(m);
   });
 }
 
@@ -85,7 +90,9 @@ void DeliveryQueue::OpenTmp(MessageState* m, size_t t) {
               fd));
           FailMessage(m, GenericIoStatus(fd));
         }
+        bool want_resume = m->attached;  // as in StartOpen
         Advance(m);
+        if (want_resume) MaybeResume(m);
       });
 }
 

@@ -114,6 +114,12 @@ void MaildirCreator::MkdirChain(const std::string& root) {
 // survive power loss before any message in them is acknowledged.
 void MaildirCreator::SyncParents(const std::string& root) {
   Job& job = jobs_[root];
+  // Directories an earlier, failed job created without syncing their
+  // parents: this job finds them with EEXIST, so it must sync them too.
+  for (const std::string& parent : unsynced_parents_) {
+    if (job.parents_to_sync.insert(parent).second) job.inherited.insert(parent);
+  }
+  unsynced_parents_.clear();
   if (job.parents_to_sync.empty()) return Finish(root);
   job.pending = static_cast<int>(job.parents_to_sync.size());
   auto step_done = [this, root](int r, const std::string& what) {
@@ -127,7 +133,9 @@ void MaildirCreator::SyncParents(const std::string& root) {
   for (const std::string& parent : job.parents_to_sync) {
     io_->OpenAt(
         AT_FDCWD, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-        [this, parent, step_done](int fd) mutable {
+        [this, root, parent, step_done](int fd) mutable {
+          // An inherited parent may have been removed since: nothing to sync.
+          if (fd == -ENOENT && jobs_[root].inherited.contains(parent)) return step_done(0, "");
           if (fd < 0) return step_done(fd, absl::StrCat("open(", parent, ")"));
           io_->Fsync(fd, false, [this, fd, parent, step_done](int r) mutable {
             // A close error after a successful fsync loses nothing.
@@ -144,6 +152,16 @@ void MaildirCreator::Finish(const std::string& root) {
   assert(it != jobs_.end());
   Job job = std::move(it->second);
   jobs_.erase(it);
+  if (job.error != 0) {
+    // Some directories may exist now without a durable entry (a later
+    // mkdir or the parent fsync failed). A retry sees them as EEXIST, so
+    // remember to sync their parents then (bounded: at most a few per
+    // failed job, and cleared by the next successful sync).
+    if (unsynced_parents_.size() + job.parents_to_sync.size() > max_known_) {
+      unsynced_parents_.clear();
+    }
+    for (const std::string& parent : job.parents_to_sync) unsynced_parents_.insert(parent);
+  }
   if (job.error == 0) {
     for (const std::string& dir : job.chain) Remember(dir);
     // Root and leaves go in together so IsKnown(root) holds afterwards.

@@ -13,6 +13,7 @@
 #define RINGMAIL_STORAGE_MAILDIR_MAILDIR_CREATOR_H_
 
 #include <cstddef>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,7 @@ class MaildirCreator {
     std::vector<std::string> chain;      // directories, top-down
     size_t next = 0;                     // next index in `chain` to mkdir
     absl::flat_hash_set<std::string> parents_to_sync;
+    absl::flat_hash_set<std::string> inherited;  // from unsynced_parents_
     int pending = 0;                     // outstanding I/O
     int error = 0;                       // first -errno
   };
@@ -69,6 +71,9 @@ class MaildirCreator {
   size_t max_known_;
   LogFn log_;
   absl::flat_hash_set<std::string> known_;  // dirs known to exist
+  // Parents that gained an entry in a job that then failed (before or in
+  // its parent fsyncs); the next job's SyncParents syncs them too.
+  std::set<std::string> unsynced_parents_;
   absl::flat_hash_map<std::string, Job> jobs_;  // by root
 };
 
