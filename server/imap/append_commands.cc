@@ -169,10 +169,12 @@ void ImapSession::AppendEnd() {
             if (!*alive) return;
             f->Sync([this, alive, f, pin, key](absl::Status s) {
               if (!*alive) return;
-              const storage::MessageEntry* e = s.ok() ? f->index().FindByKey(key) : nullptr;
-              if (e == nullptr) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
+              std::optional<size_t> pos;
+              if (s.ok()) pos = f->index().PositionOfKey(key);
+              if (!pos) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
               Finish(ringmail::imap::Status::kOk,
-                     ringmail::imap::CodeAppendUid(f->index().uid_validity(), e->uid),
+                     ringmail::imap::CodeAppendUid(f->index().uid_validity(),
+                                                   f->index().uid(*pos)),
                      "Append completed.");
             });
           }, &owner->quota);

@@ -185,7 +185,7 @@ void ImapSession::FinishSelect(const proto::SelectParams& params, bool read_only
     const uint32_t uid = view_->UidAt(seq);
     if (!q.known_uids.empty() && !known.Contains(uid)) continue;
     auto pos = idx.PositionOfUid(uid);
-    if (pos && idx.at(*pos).modseq > q.modseq) changed->push_back(uid);
+    if (pos && idx.modseq(*pos) > q.modseq) changed->push_back(uid);
   }
   SendChangedMessages(changed, 0, std::string(code), std::string(text));
 }
@@ -202,11 +202,10 @@ void ImapSession::SendChangedMessages(std::shared_ptr<std::vector<uint32_t>> uid
     auto pos = idx.PositionOfUid(uid);
     const uint32_t seq = view_->SeqOfUid(uid);
     if (!pos || seq == 0) continue;
-    const storage::MessageEntry& e = idx.at(*pos);
     absl::StrAppend(&out(), "* ", seq, " FETCH (UID ", uid, " FLAGS ");
-    AppendFlagList(&out(), ImapFlagsFromStorage(e.flags, view_->IsRecent(uid)),
-                   KeywordNames(e.keywords, f->keywords()));
-    absl::StrAppend(&out(), " MODSEQ (", e.modseq, "))\r\n");
+    AppendFlagList(&out(), ImapFlagsFromStorage(idx.flags(*pos), view_->IsRecent(uid)),
+                   KeywordNames(idx.keywords(*pos), f->keywords()));
+    absl::StrAppend(&out(), " MODSEQ (", idx.modseq(*pos), "))\r\n");
   }
   if (next >= uids->size()) return Finish(proto::Status::kOk, code, text);
   FlushOutput();
@@ -246,7 +245,7 @@ bool ImapSession::PrepareModSeqFetch(std::string_view set_text, proto::FetchRequ
     uids->erase(std::remove_if(uids->begin(), uids->end(),
                                [&](uint32_t uid) {
                                  auto pos = idx.PositionOfUid(uid);
-                                 return !pos || idx.at(*pos).modseq <= since;
+                                 return !pos || idx.modseq(*pos) <= since;
                                }),
                 uids->end());
   }
@@ -264,7 +263,7 @@ bool ImapSession::PrepareModSeqFetch(std::string_view set_text, proto::FetchRequ
   }
   for (uint32_t uid : *uids) {
     if (auto pos = idx.PositionOfUid(uid)) {
-      modseq_.sent = std::max(modseq_.sent, idx.at(*pos).modseq);
+      modseq_.sent = std::max(modseq_.sent, idx.modseq(*pos));
     }
   }
   return true;
@@ -281,13 +280,13 @@ void ImapSession::ReportStore(uint32_t uid, bool silent, bool changed) {
   FolderState* f = view_->folder();
   auto p = f->index().PositionOfUid(uid);
   if (!p) return;
-  const storage::MessageEntry& m = f->index().at(*p);
+  const storage::FolderIndex& idx = f->index();
   absl::StrAppend(&out(), "* ", view_->SeqOfUid(uid), " FETCH (");
   const char* sep = "";
   if (!silent) {
     out() += "FLAGS ";
-    AppendFlagList(&out(), ImapFlagsFromStorage(m.flags, view_->IsRecent(uid)),
-                   KeywordNames(m.keywords, f->keywords()));
+    AppendFlagList(&out(), ImapFlagsFromStorage(idx.flags(*p), view_->IsRecent(uid)),
+                   KeywordNames(idx.keywords(*p), f->keywords()));
     sep = " ";
   }
   if (uid_cmd_) {
@@ -295,8 +294,8 @@ void ImapSession::ReportStore(uint32_t uid, bool silent, bool changed) {
     sep = " ";
   }
   if (modseq) {
-    absl::StrAppend(&out(), sep, "MODSEQ (", m.modseq, ")");
-    modseq_.sent = std::max(modseq_.sent, m.modseq);
+    absl::StrAppend(&out(), sep, "MODSEQ (", idx.modseq(*p), ")");
+    modseq_.sent = std::max(modseq_.sent, idx.modseq(*p));
   }
   out() += ")\r\n";
 }
@@ -308,7 +307,7 @@ uint64_t ImapSession::HighestModSeqOf(const std::vector<uint32_t>& hits) const {
   uint64_t best = 0;
   for (uint32_t n : hits) {
     const uint32_t uid = uid_cmd_ ? n : (n <= view_->exists() ? view_->UidAt(n) : 0);
-    if (auto pos = idx.PositionOfUid(uid)) best = std::max(best, idx.at(*pos).modseq);
+    if (auto pos = idx.PositionOfUid(uid)) best = std::max(best, idx.modseq(*pos));
   }
   return best;
 }

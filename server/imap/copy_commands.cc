@@ -56,7 +56,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
     {
       uint32_t used = 0;
       for (uint32_t uid : *uids) {
-        if (auto pos = src->index().PositionOfUid(uid)) used |= src->index().at(*pos).keywords;
+        if (auto pos = src->index().PositionOfUid(uid)) used |= src->index().keywords(*pos);
       }
       if (!(dst_rights & storage::kAclWrite)) used = 0;  // none carried over
       for (std::string_view n : KeywordNames(used, src->keywords())) names.emplace_back(n);
@@ -102,7 +102,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
               uint32_t uid = (*uids)[(*next)++];
               auto pos = src->index().PositionOfUid(uid);
               if (!pos) continue;
-              storage::MessageEntry entry = src->index().at(*pos);
+              storage::MessageEntry entry = src->index().Entry(*pos);
               uint32_t mask = 0;
               for (std::string_view n : KeywordNames(entry.keywords, src->keywords())) {
                 if (auto i = dst_keywords->IndexOf(n)) mask |= 1u << *i;
@@ -133,7 +133,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
             uint64_t copied_bytes = 0;
             for (const Copied& c : *copied) {
               auto p = src->index().PositionOfUid(c.src_uid);
-              if (p) copied_bytes += src->index().at(*p).size;
+              if (p) copied_bytes += src->index().message_size(*p);
             }
             auto state = dst_owner->Open(target);
             if (!state.ok()) {
@@ -152,13 +152,16 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                   if (s.ok() && !copied->empty()) {
                     std::string src_set, dst_set;
                     size_t n = 0;
-                    for (const Copied& c : *copied) {
-                      const storage::MessageEntry* e =
-                          dst->index().FindByKey(storage::MaildirKey(c.name));
-                      if (e == nullptr) continue;
+                    std::vector<std::string_view> keys;
+                    keys.reserve(copied->size());
+                    for (const Copied& c : *copied) keys.push_back(storage::MaildirKey(c.name));
+                    const std::vector<std::optional<size_t>> found =
+                        dst->index().PositionsOfKeys(keys);
+                    for (size_t i = 0; i < copied->size(); ++i) {
+                      if (!found[i]) continue;
                       // COPYUID pairs the sets in order (RFC 4315 §3).
-                      absl::StrAppend(&src_set, n ? "," : "", c.src_uid);
-                      absl::StrAppend(&dst_set, n ? "," : "", e->uid);
+                      absl::StrAppend(&src_set, n ? "," : "", (*copied)[i].src_uid);
+                      absl::StrAppend(&dst_set, n ? "," : "", dst->index().uid(*found[i]));
                       ++n;
                     }
                     if (n > 0) {

@@ -67,11 +67,19 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
       ++job->next;
       continue;
     }
-    const storage::MessageEntry& e = f->index().at(*pos);
     // FETCH BODY[...] sets \Seen (RFC 3501 §6.4.5) unless read-only.
     // RFC 4314 §4: only with the "s" right.
     const bool may_set_seen = !view_->read_only() && HasSelectedRight(storage::kAclWriteSeen);
-    if (job->request.sets_seen && may_set_seen && !(e.flags & storage::kFlagSeen)) {
+    if (job->request.sets_seen && may_set_seen && !(f->index().flags(*pos) & storage::kFlagSeen)) {
+      if (!f->MayChange()) {
+        // The first change of this folder's lifetime: claim the index
+        // (folder_state.h), then look at this message again.
+        f->WithClaim([this, alive = alive_, job] {
+          if (*alive) FetchNext(job);
+        });
+        return;
+      }
+      const storage::MessageEntry e = f->index().Entry(*pos);
       auto move = storage::PlanFlagChange(f->path(), e, e.flags | storage::kFlagSeen,
                                           e.keywords);
       if (move) {
@@ -91,7 +99,7 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
         return;
       }
     }
-    MessageView mv = IndexViewOf(*view_, e);
+    MessageView mv = IndexViewOf(*view_, *pos);
     FetchRenderOptions opts;
     opts.uid_command = uid_cmd_;
     opts.add_flags = job->request.sets_seen && may_set_seen;
@@ -104,7 +112,7 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
     }
     // `mv` borrows the keyword table and the structure cache, which may be
     // replaced or evicted while the read runs: only the UID crosses it.
-    ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, e), e.size,
+    ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, *pos), mv.size,
                   svc_->ctx().config->imap.max_message_size * 2,
                   [this, alive = alive_, job, f, uid, opts](
                       absl::StatusOr<std::string> data) {
@@ -180,12 +188,12 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
         // RFC 7162 §3.1.3: a message changed since UNCHANGEDSINCE (or
         // expunged meanwhile) is left alone and listed in MODIFIED.
         if (args->unchangedsince &&
-            (!pos || f->index().at(*pos).modseq > *args->unchangedsince)) {
+            (!pos || f->index().modseq(*pos) > *args->unchangedsince)) {
           modified->push_back(uid_cmd_ || !view_ ? uid : view_->SeqOfUid(uid));
           continue;
         }
         if (!pos) continue;
-        const storage::MessageEntry& e = f->index().at(*pos);
+        const storage::MessageEntry e = f->index().Entry(*pos);
         StoreOutcome o = ApplyStore(e.flags, e.keywords, args->mode, args->flags, f->keywords());
         auto report = [this, args, uid](bool changed) {
           ReportStore(uid, args->silent, changed);  // FLAGS, UID, MODSEQ
@@ -240,7 +248,8 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
     };
     (*step)();
   };
-  if (unknown.empty()) return apply();
+  // Renames change the folder: claim its index first (once per lifetime).
+  if (unknown.empty()) return f->WithClaim(std::move(apply));
   RunBlocking<absl::StatusOr<storage::MaildirKeywords>>(
       svc_->ctx().pool, svc_->loop(),
       [path = f->path(), unknown]() {
@@ -251,7 +260,7 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
         if (!*alive) return;
         if (!kw.ok()) return FinishNo(ringmail::imap::kCodeLimit, "Too many keywords.");
         f->SetKeywords(std::move(*kw));
-        apply();
+        f->WithClaim(std::move(apply));
       });
 }
 

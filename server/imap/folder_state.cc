@@ -1,6 +1,7 @@
 #include "server/imap/folder_state.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/log.h"
@@ -32,59 +34,104 @@ constexpr absl::Duration kWatchSyncDelay = absl::Milliseconds(10);
 // program; running out is logged once per process, not once per folder.
 std::atomic<bool> watch_limit_logged{false};
 
-struct LoadResult {
-  absl::StatusOr<storage::FolderScan> scan;
-  std::optional<storage::OpenedIndex> opened;  // only on the first load
-  absl::StatusOr<storage::MaildirKeywords> keywords;
+// Messages added by one sync above which the index is saved at once: the
+// save maps the new file and frees the in-memory copies of the new
+// messages' names, dates and sizes (FolderIndex::Rebase), which a first
+// open of a large folder would otherwise hold (~130 bytes a message)
+// until the last view closes.
+constexpr size_t kSaveAfterAdded = 10'000;
+
+// FolderJobQueues by folder path, per core thread: a FolderState that
+// starts while the previous one of the same folder is still closing joins
+// its queue. Expired entries are swept when the map has doubled.
+struct QueueRegistry {
+  absl::flat_hash_map<std::string, std::weak_ptr<FolderJobQueue>> by_path;
+  size_t swept_at = 64;
 };
+thread_local QueueRegistry queue_registry;
+
+bool IsDirBlocking(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 }  // namespace
 
-// The index writes of one FolderState, run one at a time in the order
-// given so the closing write comes last. Shared with the running job, so
-// it outlives the FolderState.
-struct IndexWriteQueue : std::enable_shared_from_this<IndexWriteQueue> {
-  IndexWriteQueue(engine::Loop* l, engine::HelperPool* p, std::string f)
-      : loop(l), pool(p), folder(std::move(f)) {}
+struct FolderState::LoadResult {
+  absl::StatusOr<storage::FolderScan> scan;
+  std::optional<storage::OpenedIndex> opened;  // only on the first load
+  std::string claim_token;                     // only on the first load
+  absl::StatusOr<storage::MaildirKeywords> keywords;
+};
 
-  void Push(absl::AnyInvocable<absl::Status()> job) {
-    jobs.push_back(std::move(job));
-    if (!running) RunNext();
+// The index file jobs of one folder on one core (open, claim, saves, the
+// close), run one at a time in the order given so the closing write comes
+// last and a later lifetime's open after it. Shared with the running job
+// and with a later FolderState of the same folder, so it outlives the
+// FolderState that made it.
+class FolderJobQueue : public std::enable_shared_from_this<FolderJobQueue> {
+ public:
+  FolderJobQueue(engine::Loop* l, engine::HelperPool* p, std::string f)
+      : loop_(l), pool_(p), folder_(std::move(f)) {}
+
+  static std::shared_ptr<FolderJobQueue> For(engine::Loop* loop, engine::HelperPool* pool,
+                                             const std::string& folder) {
+    QueueRegistry& reg = queue_registry;
+    auto& slot = reg.by_path[folder];
+    if (auto q = slot.lock()) return q;
+    auto q = std::make_shared<FolderJobQueue>(loop, pool, folder);
+    slot = q;
+    if (reg.by_path.size() >= 2 * reg.swept_at) {
+      absl::erase_if(reg.by_path, [](const auto& kv) { return kv.second.expired(); });
+      reg.swept_at = std::max<size_t>(64, reg.by_path.size());
+    }
+    return q;
   }
 
+  // Runs `work` on a helper after every job pushed before it, then
+  // `done(result)` on the loop.
+  template <typename T>
+  void Run(absl::AnyInvocable<T()> work, absl::AnyInvocable<void(T)> done) {
+    // A waiting job does not own the queue (that would be a cycle, leaked
+    // when the process stops with jobs waiting); the job in flight does.
+    jobs_.push_back([work = std::move(work), done = std::move(done)](
+                        std::shared_ptr<FolderJobQueue> self) mutable {
+      RunBlocking<T>(self->pool_, self->loop_, std::move(work),
+                     [self, done = std::move(done)](T result) mutable {
+                       done(std::move(result));
+                       self->RunNext();
+                     });
+    });
+    if (!running_) RunNext();
+  }
+
+ private:
   void RunNext() {
-    if (next == jobs.size()) {
+    if (next_ == jobs_.size()) {
       // Drained: give the memory back (an idle folder holds none).
-      std::vector<absl::AnyInvocable<absl::Status()>>().swap(jobs);
-      next = 0;
-      running = false;
+      std::vector<absl::AnyInvocable<void(std::shared_ptr<FolderJobQueue>)>>().swap(jobs_);
+      next_ = 0;
+      running_ = false;
       return;
     }
-    running = true;
-    absl::AnyInvocable<absl::Status()> job = std::move(jobs[next++]);
-    if (next >= 64 && next * 2 >= jobs.size()) {
+    running_ = true;
+    absl::AnyInvocable<void(std::shared_ptr<FolderJobQueue>)> job = std::move(jobs_[next_++]);
+    if (next_ >= 64 && next_ * 2 >= jobs_.size()) {
       // A queue that never drains must not keep its moved-from head.
-      jobs.erase(jobs.begin(), jobs.begin() + static_cast<ptrdiff_t>(next));
-      next = 0;
+      jobs_.erase(jobs_.begin(), jobs_.begin() + static_cast<ptrdiff_t>(next_));
+      next_ = 0;
     }
-    RunBlocking<absl::Status>(pool, loop, std::move(job),
-                              [self = shared_from_this()](absl::Status s) {
-                                if (!s.ok()) {
-                                  LOG_WARNING("imap: saving index of ", self->folder,
-                                              ": ", s.ToString());
-                                }
-                                self->RunNext();
-                              });
+    job(shared_from_this());
   }
 
-  engine::Loop* loop;
-  engine::HelperPool* pool;
-  std::string folder;
-  // Pending jobs from `next` on. A vector, not a deque: libstdc++'s deque
+  engine::Loop* loop_;
+  engine::HelperPool* pool_;
+  std::string folder_;
+  // Pending jobs from `next_` on. A vector, not a deque: libstdc++'s deque
   // allocates ~576 bytes on construction, and every open folder has a queue.
-  std::vector<absl::AnyInvocable<absl::Status()>> jobs;
-  size_t next = 0;
-  bool running = false;
+  std::vector<absl::AnyInvocable<void(std::shared_ptr<FolderJobQueue>)>> jobs_;
+  size_t next_ = 0;
+  bool running_ = false;
 };
 
 FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
@@ -96,7 +143,8 @@ FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
       name_(std::move(name)),
       path_(std::move(path)),
       guest_(guest),
-      writes_(std::make_shared<IndexWriteQueue>(loop, pool, path_)) {}
+      jobs_(guest_ ? std::make_shared<FolderJobQueue>(loop, pool, path_)
+                   : FolderJobQueue::For(loop, pool, path_)) {}
 
 FolderState::~FolderState() {
   *alive_ = false;
@@ -110,27 +158,91 @@ FolderState::~FolderState() {
       loop_->Defer([w = std::move(w)]() mutable { w(absl::AbortedError("folder closed")); });
     }
   }
+  // Claim waiters check their session (gone by now) and only let go of
+  // what they hold; never dropped unrun, which would leak a command's
+  // self-referencing step.
+  for (auto& w : claim_waiters_) loop_->Defer(std::move(w));
 }
 
 void FolderState::CloseIndex() {
   // A guest never writes the owner's index (guest mode, folder_state.h).
   if (!loaded_ || guest_) return;
-  if (owner_token_.empty()) {
-    if (!index_.dirty()) return;
-    writes_->Push([path = path_, bytes = index_.Serialize()]() {
-      return storage::WriteIndexFileBlocking(path, bytes);
-    });
-    return;
+  // A lifetime that claimed writes its close token even when nothing
+  // changed since its last save (that save carried none); one that never
+  // claimed writes only what changed.
+  if (!claimed_ && !index_.dirty()) return;
+  WriteIndex(std::move(index_).TakeSaveImage(), /*closing=*/true);
+}
+
+void FolderState::WriteIndex(storage::IndexSave save, bool closing) {
+  // index_store.h: the owner token this lifetime writes under, and the
+  // close token that makes the file clean for the next open.
+  std::string owner = claimed_ ? claim_token_ : token_;
+  std::string close;
+  if (claimed_) {
+    if (closing) close = claim_token_;
+  } else if (!claim_failed_) {
+    close = token_;
   }
-  // Untouched since a clean open: the file on disk is exactly what was
-  // loaded, so handing the owner file back to the previous token makes
-  // the next open clean without rewriting the index.
-  const bool untouched = opened_clean_ && !index_.dirty() && !index_written_;
-  std::string bytes = untouched ? std::string() : index_.Serialize(owner_token_);
-  writes_->Push([path = path_, token = owner_token_, bytes = std::move(bytes),
-                 previous = previous_owner_token_]() {
-    return storage::CloseIndexBlocking(path, token, bytes, previous);
-  });
+  const uint64_t generation = save.generation;
+  jobs_->Run<absl::StatusOr<std::shared_ptr<const storage::IndexImage>>>(
+      [path = path_, persistent = persistent_, owner = std::move(owner),
+       close = std::move(close), save = std::move(save)]() {
+        return storage::WriteOwnedIndexBlocking(path, persistent, owner, close, save);
+      },
+      [this, alive = alive_, generation](
+          absl::StatusOr<std::shared_ptr<const storage::IndexImage>> img) {
+        if (!img.ok()) {
+          LOG_WARNING("imap: saving index of ", path_, ": ", img.status().ToString());
+          return;
+        }
+        // Nothing changed since the save: read the cold fields from the
+        // file just written and free their copies.
+        if (*alive && *img) index_.Rebase(*std::move(img), generation);
+      });
+}
+
+void FolderState::WithClaim(absl::AnyInvocable<void()> cont) {
+  if (!NeedsClaim()) return cont();
+  claim_waiters_.push_back(std::move(cont));
+  if (claiming_) return;
+  claiming_ = true;
+  struct Outcome {
+    storage::ClaimResult result;
+    std::string error;
+  };
+  jobs_->Run<Outcome>(
+      [path = path_, token = token_, new_token = claim_token_]() {
+        Outcome o;
+        o.result = storage::ClaimIndexBlocking(path, token, new_token, &o.error);
+        return o;
+      },
+      [this, alive = alive_](Outcome o) {
+        if (!*alive) return;
+        claiming_ = false;
+        switch (o.result) {
+          case storage::ClaimResult::kClaimed:
+            claimed_ = true;
+            break;
+          case storage::ClaimResult::kLost:
+            // Another lifetime claimed the folder since our open and may
+            // have handed out mod-sequences above ours: jump past them.
+            // Our writes are dropped from now on (not the owner).
+            LOG_WARNING("imap: index of ", path_, " was claimed by another owner");
+            index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(absl::Now()));
+            claim_failed_ = true;
+            break;
+          case storage::ClaimResult::kFailed:
+            // A crash could go unnoticed: never mark the file clean.
+            LOG_WARNING("imap: claiming index of ", path_, ": ", o.error,
+                        "; mod-sequences of this folder are not crash-safe until it reopens");
+            claim_failed_ = true;
+            break;
+        }
+        auto waiters = std::move(claim_waiters_);
+        claim_waiters_.clear();
+        for (auto& w : waiters) w();
+      });
 }
 
 void FolderState::AddView(FolderView* v) {
@@ -197,102 +309,149 @@ void FolderState::Sync(absl::AnyInvocable<void(absl::Status)> done) {
 void FolderState::StartSync() {
   syncing_ = true;
   // A guest does not become the index's owner (guest mode).
-  bool first = !loaded_ && !guest_;
-  std::string path = path_;
+  const bool first = !loaded_ && !guest_;
   storage::SyncLimits limits;
-  uint64_t changes_at_start = local_changes_;
-  uint64_t keywords_at_start = keywords_generation_;
-  RunBlocking<LoadResult>(
-      pool_, loop_,
-      [path, first, limits]() {
-        LoadResult r;
-        r.keywords = storage::ReadKeywordsFile(path);
-        r.scan = storage::ScanFolder(path, limits);
-        // Only an existing folder gets an owner file.
-        if (first && r.scan.ok()) r.opened = storage::OpenIndexBlocking(path, limits);
+  const uint64_t changes_at_start = local_changes_;
+  const uint64_t keywords_at_start = keywords_generation_;
+  absl::AnyInvocable<LoadResult()> work = [path = path_, first, hints = index_.hints(),
+                                           limits]() {
+    LoadResult r;
+    r.keywords = storage::ReadKeywordsFile(path);
+    storage::ScanHints h = hints;
+    if (first) {
+      // Only an existing folder gets an owner file.
+      if (!IsDirBlocking(path + "/cur") || !IsDirBlocking(path + "/new")) {
+        r.scan = absl::NotFoundError("no such folder");
         return r;
-      },
-      [this, alive = alive_, limits, changes_at_start, keywords_at_start](LoadResult r) mutable {
+      }
+      r.opened = storage::OpenIndexBlocking(path, limits);
+      if (r.opened->index) h = r.opened->index->hints();
+      r.claim_token = storage::NewUidlistGuid();
+    }
+    r.scan = storage::ScanFolder(path, h, storage::CoarseNow(), limits);
+    return r;
+  };
+  absl::AnyInvocable<void(LoadResult)> done =
+      [this, alive = alive_, changes_at_start, keywords_at_start](LoadResult r) mutable {
         if (!*alive) return;
-        // Our own rename/unlink finished while the helper listed the
-        // directory: the listing may predate it. Look again (bounded, so a
-        // folder under constant change still syncs).
-        if (local_changes_ != changes_at_start && stale_rescans_ < 3 && loaded_) {
-          ++stale_rescans_;
-          StartSync();
-          return;
-        }
-        stale_rescans_ = 0;
-        if (!r.scan.ok()) {
-          if (absl::IsNotFound(r.scan.status())) {
-            FinishSync(absl::NotFoundError("no such folder"));
-            return;
-          }
-          LOG_WARNING("imap: scan of ", path_, " failed: ", r.scan.status().ToString());
+        OnScanned(std::move(r), changes_at_start, keywords_at_start);
+      };
+  // The first load opens the index file: after whatever a previous
+  // lifetime of this folder still has queued (its closing write).
+  if (first) {
+    jobs_->Run<LoadResult>(std::move(work), std::move(done));
+  } else {
+    RunBlocking<LoadResult>(pool_, loop_, std::move(work), std::move(done));
+  }
+}
+
+void FolderState::OnScanned(LoadResult r, uint64_t changes_at_start,
+                            uint64_t keywords_at_start) {
+  // Our own rename/unlink finished while the helper listed the directory:
+  // the listing may predate it. Look again (bounded, so a folder under
+  // constant change still syncs).
+  if (local_changes_ != changes_at_start && stale_rescans_ < 3 && loaded_) {
+    ++stale_rescans_;
+    StartSync();
+    return;
+  }
+  stale_rescans_ = 0;
+  if (!r.scan.ok()) {
+    if (absl::IsNotFound(r.scan.status())) {
+      FinishSync(absl::NotFoundError("no such folder"));
+      return;
+    }
+    LOG_WARNING("imap: scan of ", path_, " failed: ", r.scan.status().ToString());
+    FinishSync(absl::UnavailableError("folder unavailable"));
+    return;
+  }
+  if (r.opened) {
+    claim_token_ = std::move(r.claim_token);
+    AdoptOpenedIndex(std::move(*r.opened), r.scan->uidlist_exists());
+  }
+  // A STORE or APPEND installed a newer table while the helper read
+  // the file: keep it (the next sync reads the file again).
+  if (r.keywords.ok() && keywords_generation_ == keywords_at_start) {
+    keywords_ = std::move(*r.keywords);
+  }
+  loaded_ = true;
+  // What a listing finds takes mod-sequences: claim the index first.
+  if ((r.scan->listed_new || r.scan->listed_cur) && NeedsClaim()) {
+    WithClaim([this, alive = alive_, scan = std::move(*r.scan)]() mutable {
+      if (*alive) ApplyScanned(std::move(scan));
+    });
+    return;
+  }
+  ApplyScanned(std::move(*r.scan));
+}
+
+void FolderState::ApplyScanned(storage::FolderScan scan) {
+  storage::ApplyScanResult applied = index_.ApplyScan(scan);
+  if (applied.uid_validity_changed) {
+    // Views hold UIDs of the old validity: drop them all.
+    for (FolderView* v : views_) {
+      for (uint32_t seq = v->exists(); seq >= 1; --seq) v->OnExpunge(v->UidAt(seq));
+    }
+  }
+  for (uint32_t uid : applied.expunged_uids) PublishExpunge(uid, nullptr);
+  for (uint32_t uid : applied.flag_changed_uids) PublishFlags(uid, nullptr);
+  // Recorded once everything the listing found is applied (a failed
+  // resolve must not leave stamps that hide unresolved names).
+  scan.files.clear();
+  scan.files.shrink_to_fit();
+  // An empty folder never seen before still needs a UIDVALIDITY:
+  // resolving creates dovecot-uidlist, as Dovecot does on first use.
+  if (applied.pending.empty() && index_.uid_validity() != 0) {
+    index_.CommitStamps(scan);
+    FinishSync(absl::OkStatus());
+    return;
+  }
+  const uint32_t validity = index_.uid_validity();
+  RunBlocking<absl::StatusOr<storage::ResolveResult>>(
+      pool_, loop_,
+      [path = path_, pending = std::move(applied.pending), validity,
+       limits = storage::SyncLimits()]() mutable {
+        return storage::ResolveNewMessagesBlocking(path, std::move(pending), validity,
+                                                   absl::Now(), limits);
+      },
+      [this, alive = alive_, stamps = std::move(scan)](
+          absl::StatusOr<storage::ResolveResult> res) {
+        if (!*alive) return;
+        if (!res.ok()) {
+          LOG_WARNING("imap: uidlist update of ", path_, " failed: ",
+                      res.status().ToString());
           FinishSync(absl::UnavailableError("folder unavailable"));
           return;
         }
-        if (r.opened) AdoptOpenedIndex(std::move(*r.opened), r.scan->uidlist.has_value());
-        // A STORE or APPEND installed a newer table while the helper read
-        // the file: keep it (the next sync reads the file again).
-        if (r.keywords.ok() && keywords_generation_ == keywords_at_start) {
-          keywords_ = std::move(*r.keywords);
-        }
-        loaded_ = true;
-        storage::ApplyScanResult applied = index_.ApplyScan(*r.scan);
-        if (applied.uid_validity_changed) {
-          // Views hold UIDs of the old validity: drop them all.
-          for (FolderView* v : views_) {
-            for (uint32_t seq = v->size_with_unannounced(); seq >= 1; --seq) {
-              v->OnExpunge(v->UidAt(seq));
-            }
-          }
-        }
-        for (uint32_t uid : applied.expunged_uids) PublishExpunge(uid, nullptr);
-        for (uint32_t uid : applied.flag_changed_uids) PublishFlags(uid, nullptr);
-        // An empty folder never seen before still needs a UIDVALIDITY:
-        // resolving creates dovecot-uidlist, as Dovecot does on first use.
-        if (applied.pending.empty() && index_.uid_validity() != 0) {
-          FinishSync(absl::OkStatus());
+        auto added = index_.ApplyResolved(*res);
+        if (!added.ok()) {
+          // UIDVALIDITY changed under us: start over from scratch.
+          LOG_WARNING("imap: ", path_, ": ", added.status().ToString(),
+                      "; rebuilding the index");
+          Rebuild(/*in_sync=*/true);
           return;
         }
-        uint32_t validity = index_.uid_validity();
-        RunBlocking<absl::StatusOr<storage::ResolveResult>>(
-            pool_, loop_,
-            [path = path_, pending = std::move(applied.pending), validity,
-             limits]() mutable {
-              return storage::ResolveNewMessagesBlocking(
-                  path, std::move(pending), validity, absl::Now(), limits);
-            },
-            [this, alive = alive_](absl::StatusOr<storage::ResolveResult> res) {
-              if (!*alive) return;
-              if (!res.ok()) {
-                LOG_WARNING("imap: uidlist update of ", path_, " failed: ",
-                            res.status().ToString());
-                FinishSync(absl::UnavailableError("folder unavailable"));
-                return;
-              }
-              auto added = index_.ApplyResolved(*res);
-              if (!added.ok()) {
-                // UIDVALIDITY changed under us: start over from scratch.
-                LOG_WARNING("imap: ", path_, ": ", added.status().ToString(),
-                            "; rebuilding the index");
-                // Mod-sequences still never go down.
-                const uint64_t highest = index_.highest_modseq();
-                index_ = storage::FolderIndex();
-                index_.RaiseModSeqFloor(highest);
-                for (FolderView* v : views_) {
-                  for (uint32_t seq = v->size_with_unannounced(); seq >= 1; --seq) {
-                    v->OnExpunge(v->UidAt(seq));
-                  }
-                }
-                StartSync();
-                return;
-              }
-              PublishNew(*added);
-              FinishSync(absl::OkStatus());
-            });
+        index_.CommitStamps(stamps, &*res);
+        PublishNew(*added);
+        if (added->size() >= kSaveAfterAdded) SaveIfDirty();
+        FinishSync(absl::OkStatus());
       });
+}
+
+void FolderState::Rebuild(bool in_sync) {
+  // Mod-sequences still never go down.
+  const uint64_t highest = index_.highest_modseq();
+  index_ = storage::FolderIndex();
+  index_.RaiseModSeqFloor(highest);
+  for (FolderView* v : views_) {
+    for (uint32_t seq = v->exists(); seq >= 1; --seq) v->OnExpunge(v->UidAt(seq));
+  }
+  if (in_sync) return StartSync();
+  // A sync in flight scanned against the old index: counted as a local
+  // change, its result is dropped and the folder scanned again, in full
+  // (the empty index has no stamps).
+  ++local_changes_;
+  Sync([](absl::Status) {});
 }
 
 void FolderState::FinishSync(absl::Status status) {
@@ -314,7 +473,7 @@ void FolderState::PublishNew(const std::vector<uint32_t>& uids) {
     // read-write view claims it. With none, it stays unclaimed for the
     // next SELECT (and STATUS RECENT counts it); EXAMINE views see it.
     const FolderView* claimer = nullptr;
-    if (pos && index_.at(*pos).recent) {
+    if (pos && index_.recent(*pos)) {
       for (FolderView* v : views_) {
         if (v->ClaimsRecent()) {
           claimer = v;
@@ -323,7 +482,7 @@ void FolderState::PublishNew(const std::vector<uint32_t>& uids) {
         }
       }
     }
-    const bool unclaimed = pos && index_.at(*pos).recent;
+    const bool unclaimed = pos && index_.recent(*pos);
     for (FolderView* v : views_) {
       v->OnNew(uid, v == claimer || (unclaimed && v->live()));
     }
@@ -360,22 +519,16 @@ void FolderState::CacheStructure(uint32_t uid, mime::Structure s) {
 
 void FolderState::SaveIfDirty() {
   if (!loaded_ || guest_ || !index_.dirty()) return;
-  // No close token: until the closing write, a load treats this file as
-  // possibly stale (index_store.h).
-  std::string bytes = index_.Serialize();
+  storage::IndexSave save = index_.SaveImage();
   index_.MarkClean();
-  index_written_ = true;
-  writes_->Push([path = path_, token = owner_token_, bytes = std::move(bytes)]() {
-    return storage::WriteOwnedIndexBlocking(path, token, bytes);
-  });
+  WriteIndex(std::move(save), /*closing=*/false);
 }
 
 void FolderState::AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist) {
   if (!opened.warning.empty()) LOG_WARNING("imap: index of ", path_, ": ", opened.warning);
   if (opened.index) index_ = std::move(*opened.index);
-  owner_token_ = std::move(opened.token);
-  previous_owner_token_ = std::move(opened.previous_token);
-  opened_clean_ = opened.clean;
+  token_ = std::move(opened.token);
+  persistent_ = opened.persistent;
   // Clients may have seen mod-sequences above what the file holds (the
   // process died before its closing write, or the file is gone): jump
   // above anything handed out before, ahead of the first scan so the
@@ -383,6 +536,19 @@ void FolderState::AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist
   // dovecot-uidlist gets a new UIDVALIDITY, so no old value matters.
   if (!opened.clean && has_uidlist) {
     index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(absl::Now()));
+  }
+  // The open checked only the columns it copied; the rest of the file is
+  // checked in the background. Until then a damaged name or size could be
+  // served (every access is bounds-checked); after, the folder rebuilds.
+  std::shared_ptr<const storage::IndexImage> image = index_.image();
+  if (image && !image->ColdVerified()) {
+    RunBlocking<absl::Status>(
+        pool_, loop_, [image]() { return image->VerifyColdBlocking(); },
+        [this, alive = alive_, image](absl::Status st) {
+          if (!*alive || st.ok() || index_.image() != image) return;
+          LOG_WARNING("imap: index of ", path_, ": ", st.ToString(), "; rebuilding it");
+          Rebuild(/*in_sync=*/false);
+        });
   }
 }
 

@@ -11,11 +11,23 @@
 // (engine::FsWatcher), so changes made by other programs (mutt, procmail,
 // Dovecot) reach selected and idling sessions without waiting for a command.
 //
-// Mod-sequences (RFC 7162) live in the index. One FolderState lifetime is
-// one "owner" of the index file (storage/mailbox/index_store.h): the first
-// sync opens it, and the destructor closes it with a final write that
-// outlives this object. An index that was not closed cleanly (a crash)
-// gets its counter raised to a time floor before anything is reported.
+// A sync stats new/ and cur/ (and dovecot-uidlist) and lists only a
+// directory whose stamp does not prove it unchanged since the index
+// recorded it (storage/mailbox/dir_stamp.h: the same-second rule), so a
+// folder nobody touched reopens without a listing, from the index file.
+//
+// Mod-sequences (RFC 7162) live in the index. One FolderState lifetime
+// (from its first sync until it is destroyed) opens the index file without
+// writing anything, and *claims* it (a durable new owner token,
+// storage/mailbox/index_store.h) before its first change: commands that
+// change messages wait for that once (WithClaim), and a sync that listed a
+// directory claims before applying what it found. The destructor writes
+// the final state with the close token; an index that was not closed
+// cleanly (a crash) gets its counter raised to a time floor before
+// anything is reported. Every access to the index file of one folder
+// (open, claim, saves, close) runs in one queue per folder and core, so a
+// lifetime that starts while the previous one is still closing loads the
+// file that closing wrote.
 //
 // Guest mode (a shared folder opened on a core that is not its owner's home
 // core): the folder is handled like an outside Maildir program would, so
@@ -49,7 +61,7 @@
 namespace ringmail::server::imap {
 
 class FolderView;
-struct IndexWriteQueue;
+class FolderJobQueue;
 
 // Keeps a FolderState from being forgotten (MailUser::Forget) while a
 // command that holds no view of it (APPEND, a COPY/MOVE target) works on it
@@ -93,6 +105,7 @@ class FolderState {
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
   storage::FolderIndex& index() { return index_; }
+  const storage::FolderIndex& index() const { return index_; }
   // The folder's keyword table. Replaced whole by a sync and by
   // SetKeywords: names taken from it are valid within one synchronous step.
   const storage::MaildirKeywords& keywords() const { return keywords_; }
@@ -106,15 +119,25 @@ class FolderState {
   bool loaded() const { return loaded_; }
   bool guest() const { return guest_; }
   // Mod-sequences survive restarts (HIGHESTMODSEQ); false means the owner
-  // file could not be written, and SELECT answers NOMODSEQ (RFC 7162
-  // §3.1.2.2). Meaningful once loaded.
-  bool persistent_modseqs() const { return !owner_token_.empty(); }
+  // file could not be opened for writing, and SELECT answers NOMODSEQ (RFC
+  // 7162 §3.1.2.2). Meaningful once loaded.
+  bool persistent_modseqs() const { return persistent_; }
 
   // Brings the index up to date with the directory (loading the index file
   // first on the first call), publishes what changed to every view, then
   // calls `done`. Concurrent calls share one sync; a call made while a sync
   // runs gets a fresh one after it, so it sees every change made before it.
   void Sync(absl::AnyInvocable<void(absl::Status)> done);
+
+  // Runs `cont` once this lifetime may hand out new mod-sequences: at once
+  // when it has claimed the index file already (or never will: a guest, a
+  // folder without persistent mod-sequences), otherwise after the claim
+  // (one helper round trip and an fdatasync, once per lifetime). Every
+  // command that changes messages (a rename, an unlink) calls it before
+  // the change. `cont` must check its own session is still alive.
+  void WithClaim(absl::AnyInvocable<void()> cont);
+  // True when a change needs no claim first (WithClaim would run at once).
+  bool MayChange() const { return !NeedsClaim(); }
 
   // Records that this server just renamed or unlinked one of the folder's
   // files. A directory scan that started before it may show the old names,
@@ -144,16 +167,29 @@ class FolderState {
   }
 
   // Writes the index file if it changed (on a helper), e.g. when the last
-  // view closes. Fire and forget.
+  // view closes. Fire and forget. Once written, the index reads its cold
+  // fields from the new file and frees their in-memory copies (Rebase).
   void SaveIfDirty();
 
  private:
+  struct LoadResult;
   // The final write of this owner (from the destructor).
   void CloseIndex();
+  void WriteIndex(storage::IndexSave save, bool closing);
   // Takes the index the first sync opened; raises the mod-sequence floor
-  // when it was not closed cleanly.
+  // when it was not closed cleanly, and checks the file's cold columns on
+  // a helper (a damaged file sends the folder to a rebuild).
   void AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist);
+  // Drops the index and every view's messages and syncs from scratch (the
+  // UIDVALIDITY changed during a sync, `in_sync`, or the index file was
+  // found damaged); mod-sequences still never go down.
+  void Rebuild(bool in_sync);
+  bool NeedsClaim() const {
+    return loaded_ && !guest_ && persistent_ && !claimed_ && !claim_failed_;
+  }
   void StartSync();
+  void OnScanned(LoadResult r, uint64_t changes_at_start, uint64_t keywords_at_start);
+  void ApplyScanned(storage::FolderScan scan);
   void FinishSync(absl::Status status);
   void PublishNew(const std::vector<uint32_t>& uids);
   void StartWatching();
@@ -176,15 +212,18 @@ class FolderState {
   uint64_t keywords_generation_ = 0;  // SetKeywords calls
   std::shared_ptr<uint32_t> pins_ = std::make_shared<uint32_t>(0);
   bool loaded_ = false;
-  // The index file's owner (index_store.h): this lifetime's token, the
-  // owner file's content before it, whether the loaded index was the
-  // clean final state of the previous owner, and whether this lifetime
-  // wrote the file since.
-  std::string owner_token_;
-  std::string previous_owner_token_;
-  bool opened_clean_ = false;
-  bool index_written_ = false;
-  std::shared_ptr<IndexWriteQueue> writes_;
+  // The index file's owner (index_store.h): the owner file's token at the
+  // open (`token_`), the one this lifetime claims with (`claim_token_`),
+  // and how the claim went. `persistent_`: the owner file is writable.
+  std::string token_;
+  std::string claim_token_;
+  bool persistent_ = false;
+  bool claimed_ = false;
+  bool claim_failed_ = false;  // could not claim: never write a close token
+  bool claiming_ = false;
+  std::vector<absl::AnyInvocable<void()>> claim_waiters_;
+  // Index file jobs of this folder on this core, in order (see above).
+  std::shared_ptr<FolderJobQueue> jobs_;
   bool syncing_ = false;
   uint64_t local_changes_ = 0;
   int stale_rescans_ = 0;  // consecutive rescans of one sync

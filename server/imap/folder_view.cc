@@ -12,17 +12,16 @@ namespace ringmail::server::imap {
 FolderView::FolderView(FolderState* folder, bool read_only, bool live)
     : folder_(folder), read_only_(read_only), live_(live) {
   storage::FolderIndex& idx = folder->index();
-  uids_.reserve(idx.size());
+  uids_ = idx.uids();
   for (size_t i = 0; i < idx.size(); ++i) {
-    const uint32_t uid = idx.at(i).uid;
-    uids_.push_back(uid);
+    if (!idx.recent(i)) continue;
     // RFC 3501 §2.3.2: a read-write session claims the unclaimed \Recent
     // messages; EXAMINE sees them as recent but must not take the flag
     // from later sessions (§6.3.2).
     if (ClaimsRecent()) {
-      if (idx.ClaimRecent(i)) recent_.insert(uid);
-    } else if (live_ && idx.at(i).recent) {
-      recent_.insert(uid);
+      if (idx.ClaimRecent(i)) recent_.insert(idx.uid(i));
+    } else if (live_) {
+      recent_.insert(idx.uid(i));
     }
   }
   folder->AddView(this);
@@ -114,13 +113,12 @@ void FolderView::Flush(std::string* out, bool allow_expunge) {
       uint32_t seq = SeqOfUid(uid);
       auto pos = idx.PositionOfUid(uid);
       if (seq == 0 || !pos) continue;
-      const storage::MessageEntry& e = idx.at(*pos);
       absl::StrAppend(out, "* ", seq, " FETCH (UID ", uid, " FLAGS ");
-      AppendFlagList(out, ImapFlagsFromStorage(e.flags, IsRecent(uid)),
-                     KeywordNames(e.keywords, folder_->keywords()));
+      AppendFlagList(out, ImapFlagsFromStorage(idx.flags(*pos), IsRecent(uid)),
+                     KeywordNames(idx.keywords(*pos), folder_->keywords()));
       if (condstore_) {
-        absl::StrAppend(out, " MODSEQ (", e.modseq, ")");
-        modseq_sent_ = std::max(modseq_sent_, e.modseq);
+        absl::StrAppend(out, " MODSEQ (", idx.modseq(*pos), ")");
+        modseq_sent_ = std::max(modseq_sent_, idx.modseq(*pos));
       }
       out->append(")\r\n");
     }

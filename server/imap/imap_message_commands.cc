@@ -69,7 +69,7 @@ void ImapSession::CmdClose(bool expunge) {
   const storage::FolderIndex& idx = view_->folder()->index();
   for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
     auto pos = idx.PositionOfUid(view_->UidAt(seq));
-    if (pos && (idx.at(*pos).flags & storage::kFlagDeleted)) {
+    if (pos && (idx.flags(*pos) & storage::kFlagDeleted)) {
       deleted.push_back(view_->UidAt(seq));
     }
   }
@@ -95,7 +95,7 @@ void ImapSession::CmdExpunge(const ringmail::imap::Command& cmd) {
     uint32_t uid = view_->UidAt(seq);
     if (uid_cmd_ && !std::binary_search(limit.begin(), limit.end(), uid)) continue;
     auto pos = idx.PositionOfUid(uid);
-    if (pos && (idx.at(*pos).flags & storage::kFlagDeleted)) deleted.push_back(uid);
+    if (pos && (idx.flags(*pos) & storage::kFlagDeleted)) deleted.push_back(uid);
   }
   ExpungeUids(std::move(deleted), true, [this, alive = alive_](bool ok) {
     if (!*alive) return;
@@ -142,8 +142,8 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
     FolderState* f = view_->folder();
     auto pos = f->index().PositionOfUid(uid);
     if (!pos) return (*step)();
-    std::string path = storage::ExpungePath(f->path(), f->index().at(*pos));
-    const uint64_t size = f->index().at(*pos).size;
+    std::string path = storage::ExpungePath(f->path(), f->index().Entry(*pos));
+    const uint64_t size = f->index().message_size(*pos);
     svc_->loop()->file_io().UnlinkAt(AT_FDCWD, path, 0,
                                      [this, alive, st, step, f, uid, size](int res) {
       if (!*alive) return void(*step = nullptr);  // break the self-reference
@@ -166,7 +166,12 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
       (*step)();
     });
   };
-  (*step)();
+  if (st->uids.empty()) return (*step)();
+  // Unlinks change the folder: claim its index first (once per lifetime).
+  view_->folder()->WithClaim([alive = alive_, step] {
+    if (!*alive) return void(*step = nullptr);  // break the self-reference
+    (*step)();
+  });
 }
 
 }  // namespace ringmail::server::imap

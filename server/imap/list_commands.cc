@@ -146,11 +146,7 @@ void ImapSession::CmdStatus(const ringmail::imap::Command& cmd) {
       }
       if (!s.ok()) return FinishNo(ringmail::imap::kCodeServerBug, "Internal error.");
       const storage::FolderIndex& idx = f->index();
-      uint32_t unseen = 0, recent = 0;
-      for (size_t i = 0; i < idx.size(); ++i) {
-        if (!(idx.at(i).flags & storage::kFlagSeen)) ++unseen;
-        if (idx.at(i).recent) ++recent;
-      }
+      const uint32_t unseen = idx.CountUnseen(), recent = idx.CountRecent();
       std::string list;
       auto add = [&list](std::string_view k, uint64_t v) {
         absl::StrAppend(&list, list.empty() ? "" : " ", std::string(k), " ", v);

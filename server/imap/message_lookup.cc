@@ -7,16 +7,19 @@
 
 namespace ringmail::server::imap {
 
-MessageView IndexViewOf(const FolderView& view, const storage::MessageEntry& e) {
+MessageView IndexViewOf(const FolderView& view, size_t pos) {
+  const storage::FolderIndex& idx = view.folder()->index();
   MessageView mv;
-  mv.seq = view.SeqOfUid(e.uid);
-  mv.uid = e.uid;
-  SetViewFlags(e, view.folder()->keywords(), &mv);
-  if (view.IsRecent(e.uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
-  mv.internal_date = e.internal_date;
-  mv.size = e.size;
-  mv.vsize = e.vsize == storage::kUnknownSize ? e.size : e.vsize;
-  mv.modseq = e.modseq;
+  mv.uid = idx.uid(pos);
+  mv.seq = view.SeqOfUid(mv.uid);
+  mv.imap_flags = ImapFlagsFromStorage(idx.flags(pos), idx.recent(pos));
+  mv.keywords = KeywordNames(idx.keywords(pos), view.folder()->keywords());
+  if (view.IsRecent(mv.uid)) mv.imap_flags |= ringmail::imap::kFlagRecent;
+  mv.internal_date = idx.internal_date(pos);
+  mv.size = idx.message_size(pos);
+  const uint64_t vsize = idx.vsize(pos);
+  mv.vsize = vsize == storage::kUnknownSize ? mv.size : vsize;
+  mv.modseq = idx.modseq(pos);
   return mv;
 }
 
@@ -24,11 +27,21 @@ std::optional<MessageView> CurrentViewOf(const FolderView& view, uint32_t uid) {
   const storage::FolderIndex& idx = view.folder()->index();
   std::optional<size_t> pos = idx.PositionOfUid(uid);
   if (!pos) return std::nullopt;
-  return IndexViewOf(view, idx.at(*pos));
+  return IndexViewOf(view, *pos);
 }
 
-std::string MessagePathOf(const FolderState& f, const storage::MessageEntry& e) {
-  return absl::StrCat(f.path(), "/", e.RelativePath());
+std::optional<MessageView> LoadedViewOf(const FolderView& view, uint32_t uid,
+                                        const absl::StatusOr<std::string>& data) {
+  if (!data.ok()) return std::nullopt;
+  std::optional<MessageView> mv = CurrentViewOf(view, uid);
+  if (!mv) return std::nullopt;
+  mv->content = *data;
+  mv->structure = view.folder()->CachedStructure(uid);
+  return mv;
+}
+
+std::string MessagePathOf(const FolderState& f, size_t pos) {
+  return absl::StrCat(f.path(), "/", f.index().RelativePath(pos));
 }
 
 }  // namespace ringmail::server::imap

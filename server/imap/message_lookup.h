@@ -8,27 +8,34 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "server/imap/folder_state.h"
 #include "server/imap/message_view.h"
 #include "storage/mailbox/folder_index.h"
 
 namespace ringmail::server::imap {
 
-// The view of `e` in this session's numbering: seq, UID, flags (with
+// The view of the message at index position `pos` in this session's numbering: seq, UID, flags (with
 // \Recent), keywords, internal date and sizes; no content or structure.
 // Its keyword names are views into the folder's keyword table, which a sync
 // or another session's STORE/APPEND replaces at any asynchronous step: use
 // the result within the synchronous step that built it, never capture it in
 // a callback (see CurrentViewOf).
-MessageView IndexViewOf(const FolderView& view, const storage::MessageEntry& e);
+MessageView IndexViewOf(const FolderView& view, size_t pos);
 
 // IndexViewOf for `uid` as the folder's index has it now; nullopt when the
 // message has been expunged meanwhile. Callbacks of file reads and helper
 // round trips call this instead of keeping a view from before the step.
 std::optional<MessageView> CurrentViewOf(const FolderView& view, uint32_t uid);
 
-// The message file's path.
-std::string MessagePathOf(const FolderState& folder, const storage::MessageEntry& e);
+// CurrentViewOf plus the content a file read returned and the folder's
+// cached structure, if any; nullopt when the read failed or the message
+// is gone. The view borrows `data`.
+std::optional<MessageView> LoadedViewOf(const FolderView& view, uint32_t uid,
+                                        const absl::StatusOr<std::string>& data);
+
+// The path of the file of the message at `pos` in the folder's index.
+std::string MessagePathOf(const FolderState& folder, size_t pos);
 
 }  // namespace ringmail::server::imap
 

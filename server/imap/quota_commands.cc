@@ -186,7 +186,7 @@ uint64_t ImapSession::StoredBytes(FolderState& folder,
                                   const std::vector<uint32_t>& uids) {
   uint64_t total = 0;
   for (uint32_t uid : uids) {
-    if (auto pos = folder.index().PositionOfUid(uid)) total += folder.index().at(*pos).size;
+    if (auto pos = folder.index().PositionOfUid(uid)) total += folder.index().message_size(*pos);
   }
   return total;
 }

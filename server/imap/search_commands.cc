@@ -62,14 +62,13 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
       ++job->next;
       continue;
     }
-    const storage::MessageEntry& e = f->index().at(*pos);
-    MessageView mv = IndexViewOf(*view_, e);
+    MessageView mv = IndexViewOf(*view_, *pos);
     if (job->needs == SearchNeeds::kIndex) {
       if (Matches(job->program.root, mv, ctx)) job->hits.push_back(uid_cmd_ ? uid : mv.seq);
       ++job->next;
       continue;
     }
-    ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, e), e.size,
+    ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, *pos), mv.size,
                   svc_->ctx().config->imap.max_message_size * 2,
                   [this, alive = alive_, job, f, uid, ctx](
                       absl::StatusOr<std::string> data) {
@@ -77,11 +76,8 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
                     ++job->next;
                     // Rebuilt after the read: a view from before it may
                     // point into a keyword table replaced meanwhile.
-                    std::optional<MessageView> mv =
-                        data.ok() ? CurrentViewOf(*view_, uid) : std::nullopt;
+                    std::optional<MessageView> mv = LoadedViewOf(*view_, uid, data);
                     if (mv) {
-                      mv->content = *data;
-                      mv->structure = f->CachedStructure(uid);
                       if (Matches(job->program.root, *mv, ctx)) {
                         job->hits.push_back(uid_cmd_ ? uid : mv->seq);
                       }

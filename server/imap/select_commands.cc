@@ -126,13 +126,10 @@ void ImapSession::CmdSelect(const ringmail::imap::Command& cmd, bool read_only) 
                                    "Flags permitted.");
         ringmail::imap::AppendExists(&out(), view_->exists());
         ringmail::imap::AppendRecent(&out(), view_->recent_count());
-        for (size_t i = 0; i < idx.size(); ++i) {
-          if (!(idx.at(i).flags & storage::kFlagSeen)) {
-            ringmail::imap::AppendUntaggedStatus(&out(), ringmail::imap::Status::kOk,
-                                       ringmail::imap::CodeUnseen(static_cast<uint32_t>(i + 1)),
-                                       "First unseen.");
-            break;
-          }
+        if (std::optional<size_t> first = idx.FirstUnseen()) {
+          ringmail::imap::AppendUntaggedStatus(&out(), ringmail::imap::Status::kOk,
+                                     ringmail::imap::CodeUnseen(static_cast<uint32_t>(*first + 1)),
+                                     "First unseen.");
         }
         ringmail::imap::AppendUntaggedStatus(&out(), ringmail::imap::Status::kOk,
                                    ringmail::imap::CodeUidValidity(idx.uid_validity()), "UIDs valid");

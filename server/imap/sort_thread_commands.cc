@@ -138,8 +138,7 @@ void ImapSession::SortThreadNext(std::shared_ptr<SortThreadJob> job) {
       ++job->next;
       continue;
     }
-    const storage::MessageEntry& e = f->index().at(*pos);
-    MessageView mv = IndexViewOf(*view_, e);
+    MessageView mv = IndexViewOf(*view_, *pos);
     const mime::Envelope* env = job->need_headers && !job->need_references
                                     ? TopEnvelope(f->CachedStructure(uid))
                                     : nullptr;
@@ -155,7 +154,7 @@ void ImapSession::SortThreadNext(std::shared_ptr<SortThreadJob> job) {
       }
       continue;
     }
-    ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, e), e.size,
+    ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, *pos), mv.size,
                   svc_->ctx().config->imap.max_message_size * 2,
                   [this, alive = alive_, job, f, uid, ctx](
                       absl::StatusOr<std::string> data) {
@@ -163,11 +162,8 @@ void ImapSession::SortThreadNext(std::shared_ptr<SortThreadJob> job) {
                     ++job->next;
                     // Rebuilt after the read: a view from before it may
                     // point into a keyword table replaced meanwhile.
-                    std::optional<MessageView> mv =
-                        data.ok() ? CurrentViewOf(*view_, uid) : std::nullopt;
+                    std::optional<MessageView> mv = LoadedViewOf(*view_, uid, data);
                     if (mv) {
-                      mv->content = *data;
-                      mv->structure = f->CachedStructure(uid);
                       if (Matches(job->program.root, *mv, ctx)) {
                         const proto::SortHeaders h =
                             job->need_headers ? SortHeadersFromContent(*data)

@@ -110,17 +110,20 @@ void Maildrop::FinishOpen(OpenFn done) {
   uids_.reserve(view_->exists());
   for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
     const uint32_t uid = view_->UidAt(seq);
-    auto pos = idx.PositionOfUid(uid);
+    // The view was just made from the index: positions match, normally.
+    std::optional<size_t> pos = seq - 1;
+    if (seq > idx.size() || idx.uid(seq - 1) != uid) pos = idx.PositionOfUid(uid);
     if (!pos) continue;
-    const storage::MessageEntry& e = idx.at(*pos);
     MaildropEntry m;
     m.uidl = ringmail::pop3::FormatUidl(
-        options_.uidl_format, {uid, idx.uid_validity(), e.key()});
-    if (e.vsize != storage::kUnknownSize) {
-      m.size = e.vsize;
+        options_.uidl_format, {uid, idx.uid_validity(), idx.key(*pos)});
+    const uint64_t vsize = idx.vsize(*pos);
+    if (vsize != storage::kUnknownSize) {
+      m.size = vsize;
     } else {
-      m.size = e.size;
-      unknown.emplace_back(entries.size(), absl::StrCat(folder_->path(), "/", e.RelativePath()));
+      m.size = idx.message_size(*pos);
+      unknown.emplace_back(entries.size(),
+                           absl::StrCat(folder_->path(), "/", idx.RelativePath(*pos)));
     }
     uids_.push_back(uid);
     entries.push_back(std::move(m));
@@ -143,8 +146,13 @@ void Maildrop::FinishOpen(OpenFn done) {
         }
         return s;
       },
-      [alive = alive_, done = std::move(done)](std::shared_ptr<Sized> s) mutable {
+      [this, alive = alive_, done = std::move(done)](std::shared_ptr<Sized> s) mutable {
         if (!*alive) return;
+        // Kept in the index: the next open of this folder reads no file.
+        storage::FolderIndex& idx = folder_->index();
+        for (const auto& [i, path] : s->unknown) {
+          if (auto pos = idx.PositionOfUid(uids_[i])) idx.SetVsize(*pos, s->entries[i].size);
+        }
         done(std::move(s->entries));
       });
 }
@@ -161,9 +169,8 @@ void Maildrop::OpenAttempt(size_t index, int attempt, OpenMessageFn done) {
     done(RetrieveStatus::kVanished, nullptr);
     return;
   }
-  const storage::MessageEntry& e = folder_->index().at(*pos);
   loop_->file_io().OpenAt(
-      AT_FDCWD, absl::StrCat(folder_->path(), "/", e.RelativePath()),
+      AT_FDCWD, absl::StrCat(folder_->path(), "/", folder_->index().RelativePath(*pos)),
       O_RDONLY | O_CLOEXEC, 0,
       [this, alive = alive_, io = &loop_->file_io(), index, attempt, uid,
        done = std::move(done)](int fd) mutable {
@@ -202,8 +209,15 @@ void Maildrop::MarkRetrieved(size_t index, absl::AnyInvocable<void()> then) {
 void Maildrop::MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then) {
   auto pos = folder_->index().PositionOfUid(uid);
   if (!pos) return then();
-  const storage::MessageEntry& e = folder_->index().at(*pos);
-  if (e.flags & storage::kFlagSeen) return then();
+  if (folder_->index().flags(*pos) & storage::kFlagSeen) return then();
+  if (!folder_->MayChange()) {
+    // The folder's first change in this lifetime: claim its index first.
+    folder_->WithClaim([this, alive = alive_, uid, then = std::move(then)]() mutable {
+      if (*alive) MarkSeen(uid, std::move(then));
+    });
+    return;
+  }
+  const storage::MessageEntry e = folder_->index().Entry(*pos);
   auto move = storage::PlanFlagChange(folder_->path(), e, e.flags | storage::kFlagSeen,
                                       e.keywords);
   if (!move) return then();
@@ -225,7 +239,11 @@ void Maildrop::Delete(std::vector<size_t> indices, absl::AnyInvocable<void(size_
   auto job = std::make_shared<DeleteJob>();
   job->indices = std::move(indices);
   job->done = std::move(done);
-  DeleteNext(std::move(job));
+  if (job->indices.empty() || folder_ == nullptr) return DeleteNext(std::move(job));
+  // Unlinks change the folder: claim its index first (once per lifetime).
+  folder_->WithClaim([this, alive = alive_, job]() mutable {
+    if (*alive) DeleteNext(std::move(job));
+  });
 }
 
 void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
@@ -235,8 +253,8 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
     const uint32_t uid = uids_[index];
     auto pos = folder_->index().PositionOfUid(uid);
     if (!pos) continue;  // expunged by another session meanwhile
-    std::string path = storage::ExpungePath(folder_->path(), folder_->index().at(*pos));
-    const uint64_t size = folder_->index().at(*pos).size;
+    std::string path = storage::ExpungePath(folder_->path(), folder_->index().Entry(*pos));
+    const uint64_t size = folder_->index().message_size(*pos);
     loop_->file_io().UnlinkAt(AT_FDCWD, path, 0,
                               [this, alive = alive_, job, uid, size](int res) {
       if (!*alive) return;

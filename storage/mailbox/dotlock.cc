@@ -83,10 +83,13 @@ void Dotlock::Release() {
   unlink(lock_path_.c_str());
 }
 
-absl::Status Dotlock::Replace(std::string_view contents) {
+absl::Status Dotlock::Replace(std::string_view contents, struct stat* written) {
   if (fd_ < 0) return absl::FailedPreconditionError("lock already released");
   absl::Status st = WriteAll(fd_, contents, lock_path_);
   if (st.ok() && fdatasync(fd_) != 0) st = Sys("fdatasync", lock_path_, errno);
+  if (st.ok() && written != nullptr && fstat(fd_, written) != 0) {
+    st = Sys("fstat", lock_path_, errno);
+  }
   if (!st.ok()) {
     Release();
     return st;

@@ -16,6 +16,8 @@
 #ifndef RINGMAIL_STORAGE_MAILBOX_DOTLOCK_H_
 #define RINGMAIL_STORAGE_MAILBOX_DOTLOCK_H_
 
+#include <sys/stat.h>
+
 #include <string>
 #include <string_view>
 
@@ -47,8 +49,10 @@ class Dotlock {
   ~Dotlock();
 
   // Writes `contents` into the lock file, fsyncs it and renames it over the
-  // target. The lock is released whatever the outcome.
-  absl::Status Replace(std::string_view contents);
+  // target. The lock is released whatever the outcome. `written`, if
+  // given, receives the fstat of the file as written (what a later stat of
+  // the target shows while nobody replaced it since).
+  absl::Status Replace(std::string_view contents, struct stat* written = nullptr);
   // Removes the lock without touching the target.
   void Release();
 

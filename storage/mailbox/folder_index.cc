@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cassert>
+#include <numeric>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "storage/maildir/errors.h"
+#include "storage/mailbox/index_file.h"
 
 namespace ringmail::storage {
 namespace {
@@ -69,28 +71,179 @@ std::string WithInfoFlags(std::string_view filename, uint8_t flags,
                       FormatInfoFlags(flags, keywords));
 }
 
-std::optional<size_t> FolderIndex::PositionOfUid(uint32_t uid) const {
-  auto it = std::lower_bound(
-      entries_.begin(), entries_.end(), uid,
-      [](const MessageEntry& e, uint32_t u) { return e.uid < u; });
-  if (it == entries_.end() || it->uid != uid) return std::nullopt;
-  return static_cast<size_t>(it - entries_.begin());
+FolderIndex::~FolderIndex() = default;
+
+// ------------------------------------------------------------ cold fields
+
+int64_t FolderIndex::internal_date(size_t pos) const {
+  if (const ColdRecord* c = ExtraAt(pos)) return c->internal_date;
+  return base_->date(rows_[pos]);
 }
 
-const MessageEntry* FolderIndex::FindByKey(std::string_view key) const {
-  auto it = uid_by_key_.find(AbslView(key));
-  if (it == uid_by_key_.end()) return nullptr;
-  std::optional<size_t> pos = PositionOfUid(it->second);
-  assert(pos.has_value());
-  return &entries_[*pos];
+uint64_t FolderIndex::message_size(size_t pos) const {
+  if (const ColdRecord* c = ExtraAt(pos)) return c->size;
+  return base_->size(rows_[pos]);
 }
+
+uint64_t FolderIndex::vsize(size_t pos) const {
+  if (const ColdRecord* c = ExtraAt(pos)) return c->vsize;
+  return base_->vsize(rows_[pos]);
+}
+
+std::string_view FolderIndex::filename(size_t pos) const {
+  if (const ColdRecord* c = ExtraAt(pos)) return c->filename;
+  return base_->name(rows_[pos]);
+}
+
+std::string FolderIndex::RelativePath(size_t pos) const {
+  return absl::StrCat(in_cur(pos) ? "cur/" : "new/", AbslView(filename(pos)));
+}
+
+MessageEntry FolderIndex::Entry(size_t pos) const {
+  MessageEntry e;
+  e.uid = uid(pos);
+  e.flags = flags(pos);
+  e.in_cur = in_cur(pos);
+  e.recent = recent(pos);
+  e.keywords = keywords(pos);
+  e.internal_date = internal_date(pos);
+  e.size = message_size(pos);
+  e.vsize = vsize(pos);
+  e.modseq = modseq(pos);
+  e.filename = std::string(filename(pos));
+  return e;
+}
+
+std::vector<ColdRecord>& FolderIndex::MutableExtras() {
+  if (!extras_) {
+    extras_ = std::make_shared<std::vector<ColdRecord>>();
+  } else if (extras_shared_) {
+    // A save in progress reads the old vector: change a copy.
+    extras_ = std::make_shared<std::vector<ColdRecord>>(*extras_);
+  }
+  extras_shared_ = false;
+  return *extras_;
+}
+
+ColdRecord& FolderIndex::MutableCold(size_t pos) {
+  std::vector<ColdRecord>& extras = MutableExtras();
+  if (rows_[pos] >= kExtraRow) return extras[rows_[pos] - kExtraRow];
+  const uint32_t row = rows_[pos];
+  ColdRecord c;
+  c.internal_date = base_->date(row);
+  c.size = base_->size(row);
+  c.vsize = base_->vsize(row);
+  c.filename = std::string(base_->name(row));
+  rows_[pos] = kExtraRow + static_cast<uint32_t>(extras.size());
+  extras.push_back(std::move(c));
+  ++live_extras_;
+  return extras.back();
+}
+
+// ------------------------------------------------------------ lookups
+
+std::optional<size_t> FolderIndex::PositionOfUid(uint32_t uid) const {
+  auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
+  if (it == uids_.end() || *it != uid) return std::nullopt;
+  return static_cast<size_t>(it - uids_.begin());
+}
+
+std::optional<size_t> FolderIndex::PositionOfKey(std::string_view key) const {
+  for (size_t pos = uids_.size(); pos-- > 0;) {
+    if (this->key(pos) == key) return pos;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::optional<size_t>> FolderIndex::PositionsOfKeys(
+    const std::vector<std::string_view>& keys) const {
+  std::vector<std::optional<size_t>> out(keys.size());
+  absl::flat_hash_map<std::string_view, size_t> wanted;
+  wanted.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) wanted.emplace(keys[i], i);
+  size_t left = wanted.size();
+  for (size_t pos = uids_.size(); pos-- > 0 && left > 0;) {
+    auto it = wanted.find(key(pos));
+    if (it == wanted.end() || out[it->second]) continue;
+    out[it->second] = pos;
+    --left;
+  }
+  // Duplicate keys in `keys` share the answer.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!out[i]) out[i] = out[wanted.at(keys[i])];
+  }
+  return out;
+}
+
+uint32_t FolderIndex::CountUnseen() const {
+  uint32_t n = 0;
+  for (uint8_t b : bits_) n += (b & kFlagSeen) ? 0 : 1;
+  return n;
+}
+
+std::optional<size_t> FolderIndex::FirstUnseen() const {
+  for (size_t i = 0; i < bits_.size(); ++i) {
+    if (!(bits_[i] & kFlagSeen)) return i;
+  }
+  return std::nullopt;
+}
+
+uint32_t FolderIndex::CountRecent() const {
+  uint32_t n = 0;
+  for (uint8_t b : bits_) n += (b & kRecentBit) ? 1 : 0;
+  return n;
+}
+
+// ------------------------------------------------------------ stamps
+
+ScanHints FolderIndex::hints() const {
+  ScanHints h;
+  h.new_dir = new_stamp_;
+  h.cur_dir = cur_stamp_;
+  h.uidlist = uidlist_stamp_;
+  h.uid_validity = uid_validity_;
+  return h;
+}
+
+void FolderIndex::CommitStamps(const FolderScan& scan, const ResolveResult* resolved) {
+  // A stamp that only got a later `checked_at` is worth no write of its
+  // own (the next save records it anyway): only a different file or a
+  // stamp that became settled makes the index dirty.
+  auto set = [this](DirStamp& s, const DirStamp& v) {
+    if (s == v) return;
+    if (!s.SameAs(v) || s.Settled() != v.Settled()) dirty_ = true;
+    s = v;
+  };
+  if (scan.listed_new) set(new_stamp_, scan.new_stamp);
+  if (scan.listed_cur) set(cur_stamp_, scan.cur_stamp);
+  if (resolved != nullptr && resolved->uidlist_stamp.recorded()) {
+    set(uidlist_stamp_, resolved->uidlist_stamp);
+  } else {
+    set(uidlist_stamp_, scan.uidlist_stamp);
+  }
+}
+
+void FolderIndex::ForgetStamps() {
+  new_stamp_ = cur_stamp_ = uidlist_stamp_ = DirStamp();
+  dirty_ = true;
+}
+
+// ------------------------------------------------------------ changes
 
 void FolderIndex::Reset() {
-  entries_.clear();
-  uid_by_key_.clear();
+  uids_.clear();
+  bits_.clear();
+  keywords_.clear();
+  modseqs_.clear();
+  rows_.clear();
+  base_.reset();
+  extras_.reset();
+  extras_shared_ = false;
+  live_extras_ = 0;
   uid_validity_ = 0;
   next_uid_ = 1;
-  dirty_ = true;
+  new_stamp_ = cur_stamp_ = uidlist_stamp_ = DirStamp();
+  Changed();
   // A new UIDVALIDITY starts a new history; the counter still never goes
   // down (RFC 7162 §3.1.1 only demands it per UIDVALIDITY, this is simpler).
   expunges_.ForgetThrough(highest_modseq_);
@@ -99,15 +252,13 @@ void FolderIndex::Reset() {
 uint64_t FolderIndex::NextModSeq() {
   // 2^63 changes are out of reach; saturating keeps the value legal.
   if (highest_modseq_ < kMaxModSeq) ++highest_modseq_;
-  dirty_ = true;
+  Changed();
   return highest_modseq_;
 }
 
 bool FolderIndex::NoLiveUidIn(uint32_t lo, uint32_t hi) const {
-  auto it = std::lower_bound(
-      entries_.begin(), entries_.end(), lo,
-      [](const MessageEntry& e, uint32_t u) { return e.uid < u; });
-  return it == entries_.end() || it->uid > hi;
+  auto it = std::lower_bound(uids_.begin(), uids_.end(), lo);
+  return it == uids_.end() || *it > hi;
 }
 
 void FolderIndex::LogExpunge(uint32_t uid) {
@@ -119,7 +270,7 @@ void FolderIndex::LogExpunge(uint32_t uid) {
 void FolderIndex::RaiseModSeqFloor(uint64_t floor) {
   if (floor > highest_modseq_) highest_modseq_ = floor;
   expunges_.ForgetThrough(highest_modseq_);
-  dirty_ = true;
+  Changed();
 }
 
 FolderIndex::Vanished FolderIndex::ExpungedSince(
@@ -139,14 +290,10 @@ FolderIndex::Vanished FolderIndex::ExpungedSince(
   for (const UidRange& r : candidates) {
     uint64_t lo = r.first;
     const uint64_t hi = std::min<uint64_t>(r.last, next_uid_ - 1);
-    auto it = std::lower_bound(
-        entries_.begin(), entries_.end(), r.first,
-        [](const MessageEntry& e, uint32_t u) { return e.uid < u; });
-    for (; lo <= hi && it != entries_.end() && it->uid <= hi; ++it) {
-      if (it->uid > lo) {
-        v.uids.push_back({static_cast<uint32_t>(lo), it->uid - 1});
-      }
-      lo = uint64_t{it->uid} + 1;
+    auto it = std::lower_bound(uids_.begin(), uids_.end(), r.first);
+    for (; lo <= hi && it != uids_.end() && *it <= hi; ++it) {
+      if (*it > lo) v.uids.push_back({static_cast<uint32_t>(lo), *it - 1});
+      lo = uint64_t{*it} + 1;
     }
     if (lo <= hi) {
       v.uids.push_back({static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)});
@@ -155,46 +302,94 @@ FolderIndex::Vanished FolderIndex::ExpungedSince(
   return v;
 }
 
-void FolderIndex::ApplyNameInfo(MessageEntry& e) {
+void FolderIndex::ParseNameInto(size_t pos, std::string_view filename) {
   ++parse_count_;
-  NameInfo info = ParseNameInfo(e.filename);
-  e.flags = info.flags;
-  e.keywords = info.keywords;
-  if (info.size) e.size = *info.size;
-  if (info.vsize) e.vsize = *info.vsize;
+  NameInfo info = ParseNameInfo(filename);
+  bits_[pos] = static_cast<uint8_t>((bits_[pos] & ~kAllMessageFlags) | info.flags);
+  keywords_[pos] = info.keywords;
+  if (info.size || info.vsize) {
+    ColdRecord& c = MutableCold(pos);
+    if (info.size) c.size = *info.size;
+    if (info.vsize) c.vsize = *info.vsize;
+  }
 }
 
-void FolderIndex::Insert(MessageEntry e) {
-  uid_by_key_.emplace(std::string(e.key()), e.uid);
-  if (e.uid >= next_uid_) next_uid_ = e.uid + 1;
-  if (entries_.empty() || entries_.back().uid < e.uid) {
-    entries_.push_back(std::move(e));
-    return;
+void FolderIndex::Insert(uint32_t uid, uint8_t bits, uint32_t keywords, uint64_t modseq,
+                         ColdRecord cold) {
+  std::vector<ColdRecord>& extras = MutableExtras();
+  const uint32_t row = kExtraRow + static_cast<uint32_t>(extras.size());
+  extras.push_back(std::move(cold));
+  ++live_extras_;
+  if (uid >= next_uid_) next_uid_ = uid + 1;
+  auto at = std::lower_bound(uids_.begin(), uids_.end(), uid);
+  const auto pos = at - uids_.begin();
+  uids_.insert(at, uid);
+  bits_.insert(bits_.begin() + pos, bits);
+  keywords_.insert(keywords_.begin() + pos, keywords);
+  modseqs_.insert(modseqs_.begin() + pos, modseq);
+  rows_.insert(rows_.begin() + pos, row);
+  Changed();
+}
+
+void FolderIndex::EraseAt(size_t pos) {
+  const auto p = static_cast<std::ptrdiff_t>(pos);
+  if (rows_[pos] >= kExtraRow) {
+    // Its slot stays (indexes of later ones must not move); the name is
+    // freed now and the slots go at the next Rebase.
+    std::vector<ColdRecord>& extras = MutableExtras();
+    std::string().swap(extras[rows_[pos] - kExtraRow].filename);
+    --live_extras_;
   }
-  auto it = std::lower_bound(
-      entries_.begin(), entries_.end(), e.uid,
-      [](const MessageEntry& x, uint32_t u) { return x.uid < u; });
-  entries_.insert(it, std::move(e));
+  uids_.erase(uids_.begin() + p);
+  bits_.erase(bits_.begin() + p);
+  keywords_.erase(keywords_.begin() + p);
+  modseqs_.erase(modseqs_.begin() + p);
+  rows_.erase(rows_.begin() + p);
+  Changed();
 }
 
 ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
   ApplyScanResult result;
-  if (scan.uidlist) {
-    if (uid_validity_ != 0 && scan.uidlist->uid_validity != uid_validity_) {
+  if (scan.uidlist == UidlistState::kRead) {
+    if (uid_validity_ != 0 && scan.uid_validity != uid_validity_) {
+      // The scan listed both directories (ScanFolder does when the
+      // validity it read differs from the hint), so the index is rebuilt
+      // from complete listings.
       Reset();
       result.uid_validity_changed = true;
     }
-    if (uid_validity_ == 0) uid_validity_ = scan.uidlist->uid_validity;
-    next_uid_ = std::max(next_uid_, scan.uidlist->next_uid);
+    if (uid_validity_ == 0) uid_validity_ = scan.uid_validity;
+    if (scan.next_uid > next_uid_) {
+      next_uid_ = scan.next_uid;
+      Changed();
+    }
   }
-  std::vector<bool> seen(entries_.size(), false);
-  absl::flat_hash_map<std::string, size_t> pending_by_key;
+  if (!scan.listed_new && !scan.listed_cur) return result;
+  // Candidates: the messages the index has in a listed directory. A
+  // directory that was not listed is unchanged since its recorded stamp,
+  // so its messages are neither gone nor renamed.
+  auto listed = [&scan](bool cur) { return cur ? scan.listed_cur : scan.listed_new; };
+  absl::flat_hash_map<std::string_view, uint32_t> by_key;
+  size_t candidates = 0;
+  for (size_t i = 0; i < uids_.size(); ++i) candidates += listed(in_cur(i)) ? 1 : 0;
+  by_key.reserve(candidates);
+  for (size_t i = 0; i < uids_.size(); ++i) {
+    if (listed(in_cur(i))) by_key.emplace(key(i), static_cast<uint32_t>(i));
+  }
+  // Found in a listing: kSeen with its current name, kRenamed with another
+  // (the file is in `renamed`); kInCur: the file chosen is in cur/.
+  constexpr uint8_t kSeen = 1, kRenamed = 2, kInCur = 4;
+  std::vector<uint8_t> seen(uids_.size(), 0);
+  std::vector<std::pair<uint32_t, const ScannedFile*>> renamed;
+  absl::flat_hash_map<std::string_view, size_t> pending_by_key;
   for (const ScannedFile& f : scan.files) {
-    std::string_view key = MaildirKey(f.name);
-    auto it = uid_by_key_.find(AbslView(key));
-    if (it == uid_by_key_.end()) {
-      auto [p, inserted] =
-          pending_by_key.emplace(std::string(key), result.pending.size());
+    std::string_view k = MaildirKey(f.name);
+    auto it = by_key.find(k);
+    if (it == by_key.end()) {
+      // Unknown here. A file whose key the index has in the other (not
+      // listed) directory is a duplicate: the resolver finds its UID in
+      // the uidlist and ApplyResolved skips a UID it already has.
+      auto [p, inserted] = pending_by_key.emplace(k, result.pending.size());
       if (inserted) {
         result.pending.push_back({f.name, f.in_cur, 0});
       } else if (f.in_cur) {
@@ -203,51 +398,75 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
       }
       continue;
     }
-    size_t pos = *PositionOfUid(it->second);
-    MessageEntry& e = entries_[pos];
-    if (seen[pos] && (e.in_cur || !f.in_cur)) continue;
-    seen[pos] = true;
-    if (e.in_cur == f.in_cur && e.filename == f.name) continue;
-    e.filename = f.name;
-    e.in_cur = f.in_cur;
-    uint8_t old_flags = e.flags;
-    uint32_t old_kw = e.keywords;
-    ApplyNameInfo(e);
-    if (e.flags != old_flags || e.keywords != old_kw) {
-      result.flag_changed_uids.push_back(e.uid);
-      e.modseq = NextModSeq();
-    }
-    dirty_ = true;
-  }
-  // Vanished files are expunges.
-  size_t out = 0;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (!seen[i]) {
-      result.expunged_uids.push_back(entries_[i].uid);
-      result.expunged_seqs.push_back(static_cast<uint32_t>(i + 1));
-      uid_by_key_.erase(AbslView(entries_[i].key()));
+    const uint32_t pos = it->second;
+    // Seen in new/ and cur/ mid-rename: the cur/ copy wins.
+    if (seen[pos] != 0 && ((seen[pos] & kInCur) || !f.in_cur)) continue;
+    const uint8_t dir = f.in_cur ? kInCur : 0;
+    if (in_cur(pos) == f.in_cur && filename(pos) == f.name) {
+      seen[pos] = kSeen | dir;
       continue;
     }
-    if (out != i) entries_[out] = std::move(entries_[i]);
+    seen[pos] = kRenamed | dir;
+    renamed.emplace_back(pos, &f);
+  }
+  // Renames by other programs: new name, maybe new flags. Applied after
+  // the matching, which points into the names MutableCold replaces; for a
+  // position listed twice the last choice wins.
+  by_key.clear();
+  std::stable_sort(renamed.begin(), renamed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < renamed.size(); ++i) {
+    const uint32_t pos = renamed[i].first;
+    if (!(seen[pos] & kRenamed)) continue;
+    if (i + 1 < renamed.size() && renamed[i + 1].first == pos) continue;
+    const ScannedFile& f = *renamed[i].second;
+    const uint8_t old_flags = flags(pos);
+    const uint32_t old_kw = keywords(pos);
+    MutableCold(pos).filename = f.name;
+    bits_[pos] = static_cast<uint8_t>(f.in_cur ? (bits_[pos] | kInCurBit)
+                                               : (bits_[pos] & ~kInCurBit));
+    ParseNameInto(pos, f.name);
+    if (flags(pos) != old_flags || keywords(pos) != old_kw) {
+      result.flag_changed_uids.push_back(uids_[pos]);
+      modseqs_[pos] = NextModSeq();
+    }
+    Changed();
+  }
+  std::sort(result.flag_changed_uids.begin(), result.flag_changed_uids.end());
+  // Vanished files are expunges: candidates not seen.
+  size_t out = 0;
+  const size_t n = uids_.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (seen[i] == 0 && listed(in_cur(i))) {
+      result.expunged_uids.push_back(uids_[i]);
+      result.expunged_seqs.push_back(static_cast<uint32_t>(i + 1));
+      if (rows_[i] >= kExtraRow) {
+        std::string().swap(MutableExtras()[rows_[i] - kExtraRow].filename);
+        --live_extras_;
+      }
+      continue;
+    }
+    if (out != i) {
+      uids_[out] = uids_[i];
+      bits_[out] = bits_[i];
+      keywords_[out] = keywords_[i];
+      modseqs_[out] = modseqs_[i];
+      rows_[out] = rows_[i];
+    }
     ++out;
   }
-  if (out != entries_.size()) dirty_ = true;
-  entries_.resize(out);
+  if (out != n) {
+    uids_.resize(out);
+    bits_.resize(out);
+    keywords_.resize(out);
+    modseqs_.resize(out);
+    rows_.resize(out);
+    Changed();
+  }
   // Logged once the survivors are in place, so merging ranges sees which
   // UIDs are still live.
   for (uint32_t uid : result.expunged_uids) LogExpunge(uid);
   std::reverse(result.expunged_seqs.begin(), result.expunged_seqs.end());
-  if (scan.uidlist && !result.pending.empty()) {
-    absl::flat_hash_map<std::string_view, uint32_t> hints;
-    hints.reserve(scan.uidlist->records.size());
-    for (const UidlistRecord& r : scan.uidlist->records) {
-      hints.emplace(MaildirKey(r.filename), r.uid);
-    }
-    for (PendingFile& p : result.pending) {
-      auto h = hints.find(MaildirKey(p.name));
-      if (h != hints.end()) p.uid_hint = h->second;
-    }
-  }
   return result;
 }
 
@@ -256,57 +475,190 @@ absl::StatusOr<std::vector<uint32_t>> FolderIndex::ApplyResolved(
   if (uid_validity_ != 0 && result.uid_validity != uid_validity_) {
     return absl::FailedPreconditionError("UIDVALIDITY changed during sync");
   }
+  if (uid_validity_ != result.uid_validity || next_uid_ < result.next_uid) Changed();
   uid_validity_ = result.uid_validity;
   next_uid_ = std::max(next_uid_, result.next_uid);
   std::vector<uint32_t> added;
+  added.reserve(result.files.size());
+  // `files` is in ascending UID order; new UIDs are normally above every
+  // known one, so the columns grow at the end.
+  const size_t before = uids_.size();
+  uids_.reserve(before + result.files.size());
+  bits_.reserve(before + result.files.size());
+  keywords_.reserve(before + result.files.size());
+  modseqs_.reserve(before + result.files.size());
+  rows_.reserve(before + result.files.size());
   for (const ResolvedFile& f : result.files) {
-    if (uid_by_key_.contains(AbslView(MaildirKey(f.name))) ||
-        PositionOfUid(f.uid)) {
-      continue;
-    }
-    MessageEntry e;
-    e.uid = f.uid;
-    e.in_cur = f.in_cur;
-    e.recent = f.newly_assigned;
-    e.internal_date = f.mtime;
-    e.size = f.size;
-    e.vsize = f.vsize;
-    e.filename = f.name;
-    ApplyNameInfo(e);
-    added.push_back(e.uid);
-    Insert(std::move(e));
+    if (PositionOfUid(f.uid)) continue;
+    ColdRecord c;
+    c.internal_date = f.mtime;
+    c.size = f.size;
+    c.vsize = f.vsize;
+    c.filename = f.name;
+    uint8_t bits = static_cast<uint8_t>((f.in_cur ? kInCurBit : 0) |
+                                        (f.newly_assigned ? kRecentBit : 0));
+    Insert(f.uid, bits, 0, 0, std::move(c));
+    const size_t pos = *PositionOfUid(f.uid);
+    ParseNameInto(pos, f.name);
+    added.push_back(f.uid);
   }
   std::sort(added.begin(), added.end());
   // New messages take mod-sequences in UID order.
-  for (uint32_t uid : added) entries_[*PositionOfUid(uid)].modseq = NextModSeq();
-  if (!added.empty()) dirty_ = true;
+  for (uint32_t uid : added) modseqs_[*PositionOfUid(uid)] = NextModSeq();
   return added;
 }
 
-bool FolderIndex::ApplyRename(uint32_t uid, std::string new_filename,
-                              bool in_cur) {
+bool FolderIndex::ApplyRename(uint32_t uid, std::string new_filename, bool in_cur) {
   std::optional<size_t> pos = PositionOfUid(uid);
   if (!pos) return false;
-  MessageEntry& e = entries_[*pos];
-  assert(MaildirKey(new_filename) == e.key());
-  const uint8_t old_flags = e.flags;
-  const uint32_t old_kw = e.keywords;
-  e.filename = std::move(new_filename);
-  e.in_cur = in_cur;
-  ApplyNameInfo(e);
-  if (e.flags != old_flags || e.keywords != old_kw) e.modseq = NextModSeq();
-  dirty_ = true;
+  assert(MaildirKey(new_filename) == key(*pos));
+  const uint8_t old_flags = flags(*pos);
+  const uint32_t old_kw = keywords(*pos);
+  ColdRecord& c = MutableCold(*pos);
+  c.filename = std::move(new_filename);
+  bits_[*pos] = static_cast<uint8_t>(in_cur ? (bits_[*pos] | kInCurBit)
+                                            : (bits_[*pos] & ~kInCurBit));
+  ParseNameInto(*pos, c.filename);
+  if (flags(*pos) != old_flags || keywords(*pos) != old_kw) modseqs_[*pos] = NextModSeq();
+  Changed();
   return true;
 }
 
 bool FolderIndex::Remove(uint32_t uid) {
   std::optional<size_t> pos = PositionOfUid(uid);
   if (!pos) return false;
-  uid_by_key_.erase(AbslView(entries_[*pos].key()));
-  entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(*pos));
+  EraseAt(*pos);
   LogExpunge(uid);
-  dirty_ = true;
   return true;
+}
+
+void FolderIndex::SetVsize(size_t pos, uint64_t vsize) {
+  if (this->vsize(pos) == vsize) return;
+  MutableCold(pos).vsize = vsize;
+  Changed();
+}
+
+// ------------------------------------------------------------ files
+
+void FolderIndex::AppendLoaded(const MessageEntry& e) {
+  ColdRecord c;
+  c.internal_date = e.internal_date;
+  c.size = e.size;
+  c.vsize = e.vsize;
+  c.filename = e.filename;
+  std::vector<ColdRecord>& extras = MutableExtras();
+  rows_.push_back(kExtraRow + static_cast<uint32_t>(extras.size()));
+  extras.push_back(std::move(c));
+  ++live_extras_;
+  uids_.push_back(e.uid);
+  bits_.push_back(static_cast<uint8_t>(e.flags | (e.in_cur ? kInCurBit : 0)));
+  keywords_.push_back(e.keywords);
+  modseqs_.push_back(e.modseq);
+}
+
+void FolderIndex::SetLoadedHeader(uint32_t validity, uint32_t next_uid, uint64_t highest,
+                                  std::string close_token, bool migrated) {
+  uid_validity_ = validity;
+  next_uid_ = next_uid;
+  highest_modseq_ = highest;
+  close_token_ = std::move(close_token);
+  migrated_ = migrated;
+}
+
+FolderIndex FolderIndex::FromImage(std::shared_ptr<const IndexImage> image) {
+  FolderIndex idx;
+  const size_t n = image->count();
+  idx.uid_validity_ = image->uid_validity();
+  idx.next_uid_ = image->next_uid();
+  idx.highest_modseq_ = image->highest_modseq();
+  idx.close_token_ = image->close_token();
+  idx.expunges_ = image->expunges();
+  idx.new_stamp_ = image->new_stamp();
+  idx.cur_stamp_ = image->cur_stamp();
+  idx.uidlist_stamp_ = image->uidlist_stamp();
+  idx.uids_.resize(n);
+  idx.bits_.resize(n);
+  idx.keywords_.resize(n);
+  idx.modseqs_.resize(n);
+  image->CopyColumn(IndexImage::kUids, idx.uids_.data());
+  image->CopyColumn(IndexImage::kBits, idx.bits_.data());
+  image->CopyColumn(IndexImage::kKeywords, idx.keywords_.data());
+  image->CopyColumn(IndexImage::kModSeqs, idx.modseqs_.data());
+  idx.rows_.resize(n);
+  std::iota(idx.rows_.begin(), idx.rows_.end(), 0u);
+  idx.base_ = std::move(image);
+  return idx;
+}
+
+IndexSave FolderIndex::SaveImage() const {
+  IndexSave s;
+  s.uid_validity = uid_validity_;
+  s.next_uid = next_uid_;
+  s.highest_modseq = highest_modseq_;
+  s.expunges = expunges_;
+  s.new_stamp = new_stamp_;
+  s.cur_stamp = cur_stamp_;
+  s.uidlist_stamp = uidlist_stamp_;
+  s.uids = uids_;
+  s.bits = bits_;
+  s.keywords = keywords_;
+  s.modseqs = modseqs_;
+  s.rows = rows_;
+  s.base = base_;
+  s.extras = extras_;
+  if (extras_) extras_shared_ = true;
+  s.generation = generation_;
+  return s;
+}
+
+IndexSave FolderIndex::TakeSaveImage() && {
+  IndexSave s;
+  s.uid_validity = uid_validity_;
+  s.next_uid = next_uid_;
+  s.highest_modseq = highest_modseq_;
+  s.expunges = std::move(expunges_);
+  s.new_stamp = new_stamp_;
+  s.cur_stamp = cur_stamp_;
+  s.uidlist_stamp = uidlist_stamp_;
+  s.uids = std::move(uids_);
+  s.bits = std::move(bits_);
+  s.keywords = std::move(keywords_);
+  s.modseqs = std::move(modseqs_);
+  s.rows = std::move(rows_);
+  s.base = std::move(base_);
+  s.extras = std::move(extras_);
+  s.generation = generation_;
+  uids_.clear();
+  bits_.clear();
+  keywords_.clear();
+  modseqs_.clear();
+  rows_.clear();
+  live_extras_ = 0;
+  return s;
+}
+
+bool FolderIndex::Rebase(std::shared_ptr<const IndexImage> image, uint64_t generation) {
+  if (generation != generation_ || image->count() != uids_.size()) return false;
+  base_ = std::move(image);
+  std::iota(rows_.begin(), rows_.end(), 0u);
+  extras_.reset();
+  extras_shared_ = false;
+  live_extras_ = 0;
+  return true;
+}
+
+std::string FolderIndex::Serialize(std::string_view close_token) const {
+  return IndexImageBytes(SaveImage(), close_token);
+}
+
+absl::StatusOr<FolderIndex> FolderIndex::Deserialize(std::string_view data,
+                                                     size_t max_messages) {
+  if (IsTextIndex(data)) return ParseTextIndex(data, max_messages);
+  absl::StatusOr<std::shared_ptr<const IndexImage>> img =
+      IndexImage::FromBytes(data, max_messages);
+  if (!img.ok()) return img.status();
+  if (absl::Status st = (*img)->VerifyColdBlocking(); !st.ok()) return st;
+  return FromImage(*std::move(img));
 }
 
 }  // namespace ringmail::storage

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "storage/mailbox/folder_sync.h"
+#include "storage/mailbox/index_file.h"
 #include "storage/mailbox/test_util.h"
 
 namespace ringmail::storage {
@@ -48,16 +49,16 @@ TEST_F(FolderIndexTest, ForeignFilesGetUidsInTimeOrder) {
   Sync(index);
   ASSERT_EQ(index.size(), 3u);
   EXPECT_EQ(index.uid_validity(), 1700000000u);
-  EXPECT_EQ(index.at(0).filename, "1600000001.M10P1.h,S=17,W=20:2,SFa");
-  EXPECT_EQ(index.at(0).uid, 1u);
-  EXPECT_EQ(index.at(0).flags, kFlagSeen | kFlagFlagged);
-  EXPECT_EQ(index.at(0).keywords, 1u);
-  EXPECT_EQ(index.at(0).vsize, 20u);
-  EXPECT_EQ(index.at(0).internal_date, 1500000000);
-  EXPECT_TRUE(index.at(0).recent);
-  EXPECT_EQ(index.at(1).filename, "1600000001.M900P1.h");
-  EXPECT_EQ(index.at(1).size, 17u);  // from stat
-  EXPECT_EQ(index.at(2).uid, 3u);
+  EXPECT_EQ(index.Entry(0).filename, "1600000001.M10P1.h,S=17,W=20:2,SFa");
+  EXPECT_EQ(index.Entry(0).uid, 1u);
+  EXPECT_EQ(index.Entry(0).flags, kFlagSeen | kFlagFlagged);
+  EXPECT_EQ(index.Entry(0).keywords, 1u);
+  EXPECT_EQ(index.Entry(0).vsize, 20u);
+  EXPECT_EQ(index.Entry(0).internal_date, 1500000000);
+  EXPECT_TRUE(index.Entry(0).recent);
+  EXPECT_EQ(index.Entry(1).filename, "1600000001.M900P1.h");
+  EXPECT_EQ(index.Entry(1).size, 17u);  // from stat
+  EXPECT_EQ(index.Entry(2).uid, 3u);
   EXPECT_EQ(index.next_uid(), 4u);
   std::string uidlist = ReadFile(dir_ + "/dovecot-uidlist");
   EXPECT_EQ(uidlist.substr(0, 18), "3 V1700000000 N4 G");
@@ -86,9 +87,9 @@ TEST_F(FolderIndexTest, ExpungesRenamesAndNoReparse) {
   EXPECT_EQ(r.expunged_seqs, (std::vector<uint32_t>{3, 1}));
   EXPECT_EQ(r.flag_changed_uids, (std::vector<uint32_t>{2}));
   ASSERT_EQ(index.size(), 2u);
-  EXPECT_EQ(index.at(0).flags, kFlagSeen);
-  EXPECT_TRUE(index.at(0).in_cur);
-  EXPECT_EQ(index.at(1).uid, 4u);
+  EXPECT_EQ(index.Entry(0).flags, kFlagSeen);
+  EXPECT_TRUE(index.Entry(0).in_cur);
+  EXPECT_EQ(index.Entry(1).uid, 4u);
   EXPECT_EQ(index.parse_count(), parses + 2);  // renamed one + new one
 }
 
@@ -101,13 +102,13 @@ TEST_F(FolderIndexTest, KeepsUidsAssignedByDovecot) {
   Sync(index);
   ASSERT_EQ(index.size(), 2u);
   EXPECT_EQ(index.uid_validity(), 123u);
-  EXPECT_EQ(index.at(0).uid, 40u);
-  EXPECT_EQ(index.at(1).uid, 41u);
-  EXPECT_FALSE(index.at(1).recent);
+  EXPECT_EQ(index.Entry(0).uid, 40u);
+  EXPECT_EQ(index.Entry(1).uid, 41u);
+  EXPECT_FALSE(index.Entry(1).recent);
   EXPECT_EQ(index.next_uid(), 50u);
   Deliver(dir_ + "/new/3.M1P1.h", 3);
   Sync(index);
-  EXPECT_EQ(index.at(2).uid, 50u);
+  EXPECT_EQ(index.Entry(2).uid, 50u);
   EXPECT_EQ(ReadFile(dir_ + "/dovecot-uidlist"),
             "3 V123 N51 Gabc\n40 :1.M1P1.h:2,\n41 W99 :2.M1P1.h\n"
             "50 :3.M1P1.h\n");
@@ -122,8 +123,9 @@ TEST_F(FolderIndexTest, IndexFilePersistsAndCorruptionRebuilds) {
     FolderIndex index;
     Sync(index);
     ASSERT_TRUE(SaveIndexFileBlocking(dir_, index).ok());
+    EXPECT_EQ(index.extras_count(), 5u);  // nothing was mapped yet
     for (size_t i = 0; i < index.size(); ++i) {
-      before.emplace_back(index.at(i).uid, index.at(i).filename);
+      before.emplace_back(index.Entry(i).uid, index.Entry(i).filename);
     }
   }
   // "Restart": load the index; the sync parses and stats nothing.
@@ -133,21 +135,32 @@ TEST_F(FolderIndexTest, IndexFilePersistsAndCorruptionRebuilds) {
   EXPECT_EQ(loaded->parse_count(), 0u);
   ASSERT_EQ(loaded->size(), before.size());
   for (size_t i = 0; i < before.size(); ++i) {
-    EXPECT_EQ(loaded->at(i).uid, before[i].first);
-    EXPECT_EQ(loaded->at(i).filename, before[i].second);
+    EXPECT_EQ(loaded->Entry(i).uid, before[i].first);
+    EXPECT_EQ(loaded->Entry(i).filename, before[i].second);
   }
-  EXPECT_EQ(loaded->at(2).internal_date, 3);
-  // Flip one byte: checksum catches it; rebuild from dir + uidlist.
+  EXPECT_EQ(loaded->Entry(2).internal_date, 3);
+  // Flip a byte of a column copied at open (the UIDs, right after the
+  // 512-byte header): the load's checksum catches it.
   std::string data = ReadFile(dir_ + "/ringmail-index");
-  data[data.size() / 2] ^= 1;
-  WriteFile(dir_ + "/ringmail-index", data);
+  std::string bad = data;
+  bad[512] ^= 1;
+  WriteFile(dir_ + "/ringmail-index", bad);
   EXPECT_TRUE(absl::IsDataLoss(LoadIndexFileBlocking(dir_, limits_).status()));
+  // A byte of a file name (a cold column, near the end): the load maps it
+  // unchecked, the cold check run after the open catches it.
+  bad = data;
+  bad[data.size() - 40] ^= 1;
+  WriteFile(dir_ + "/ringmail-index", bad);
+  absl::StatusOr<FolderIndex> cold = LoadIndexFileBlocking(dir_, limits_);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  EXPECT_TRUE(absl::IsDataLoss(cold->image()->VerifyColdBlocking()));
+  // Rebuild from dir + uidlist.
   FolderIndex rebuilt;
   Sync(rebuilt);
   ASSERT_EQ(rebuilt.size(), before.size());
   for (size_t i = 0; i < before.size(); ++i) {
-    EXPECT_EQ(rebuilt.at(i).uid, before[i].first);  // stable across restart
-    EXPECT_FALSE(rebuilt.at(i).recent);
+    EXPECT_EQ(rebuilt.Entry(i).uid, before[i].first);  // stable across restart
+    EXPECT_FALSE(rebuilt.Entry(i).recent);
   }
   EXPECT_TRUE(absl::IsDataLoss(FolderIndex::Deserialize("junk\n", 10).status()));
 }

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "storage/maildir/errors.h"
+#include "storage/mailbox/index_file.h"
 #include "storage/mailbox/index_store.h"
 
 namespace ringmail::storage {
@@ -48,6 +49,10 @@ absl::StatusOr<std::optional<Uidlist>> ReadUidlist(const std::string& folder,
   return std::optional<Uidlist>(*std::move(list));
 }
 
+// Unknown files from which ResolveNewMessagesBlocking first looks them up
+// in an unlocked read of the uidlist (see folder_sync.h).
+constexpr size_t kUnlockedLookupMin = 64;
+
 }  // namespace
 
 bool MaildirTimeLess(std::string_view a, std::string_view b) {
@@ -64,14 +69,79 @@ bool MaildirTimeLess(std::string_view a, std::string_view b) {
   return a < b;
 }
 
-absl::StatusOr<FolderScan> ScanFolder(const std::string& folder,
-                                      const SyncLimits& limits) {
+absl::StatusOr<std::pair<uint32_t, uint32_t>> ReadUidlistHeaderBlocking(
+    const std::string& folder) {
+  const std::string path = absl::StrCat(folder, "/", AbslView(kUidlistFileName));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Sys("open", path, errno);
+  // The header is one short line: "3 V<validity> N<next> G<32 hex> ...".
+  char buf[512];
+  ssize_t n;
+  do {
+    n = pread(fd, buf, sizeof(buf), 0);
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  close(fd);
+  if (n < 0) return Sys("read", path, err);
+  std::string_view text(buf, static_cast<size_t>(n));
+  size_t nl = text.find('\n');
+  if (nl == std::string_view::npos) {
+    if (static_cast<size_t>(n) == sizeof(buf)) {
+      return absl::DataLossError("dovecot-uidlist corrupted at line 1: long header");
+    }
+  } else {
+    text = text.substr(0, nl + 1);
+  }
+  absl::StatusOr<Uidlist> head = ParseUidlist(text, UidlistLimits());
+  if (!head.ok()) return head.status();
+  return std::make_pair(head->uid_validity, head->next_uid);
+}
+
+absl::StatusOr<FolderScan> ScanFolder(const std::string& folder, const ScanHints& hints,
+                                      absl::Time now, const SyncLimits& limits) {
   FolderScan scan;
+  // The uidlist first: a new UIDVALIDITY means every directory must be
+  // listed again, whatever its stamp says.
+  absl::StatusOr<DirStamp> us =
+      StatStampBlocking(absl::StrCat(folder, "/", AbslView(kUidlistFileName)), now);
+  if (!us.ok()) return us.status();
+  scan.uidlist_stamp = *us;
+  bool relist_all = false;
+  if (!us->recorded()) {
+    scan.uidlist = UidlistState::kMissing;
+  } else if (hints.uidlist.recorded() && hints.uidlist.SameAs(*us)) {
+    // Every writer of the uidlist replaces it (a new inode) or appends to
+    // it (a larger size), so an equal stamp means an equal file; the
+    // same-second rule is not needed here.
+    scan.uidlist = UidlistState::kUnchanged;
+  } else {
+    absl::StatusOr<std::pair<uint32_t, uint32_t>> head = ReadUidlistHeaderBlocking(folder);
+    if (absl::IsNotFound(head.status())) {
+      scan.uidlist = UidlistState::kMissing;
+      scan.uidlist_stamp = DirStamp();
+    } else if (!head.ok()) {
+      return head.status();
+    } else {
+      scan.uidlist = UidlistState::kRead;
+      scan.uid_validity = head->first;
+      scan.next_uid = head->second;
+      relist_all = hints.uid_validity != 0 && head->first != hints.uid_validity;
+    }
+  }
   for (const char* sub : {"new", "cur"}) {
+    const bool in_cur = sub[0] == 'c';
     std::string dir = absl::StrCat(folder, "/", sub);
+    // The stamp is taken before the listing: a change that lands during
+    // the listing moves the mtime past it, so the next sync lists again.
+    absl::StatusOr<DirStamp> ds = StatStampBlocking(dir, now);
+    if (!ds.ok()) return ds.status();
+    if (!ds->recorded()) return Sys("stat", dir, ENOENT);
+    (in_cur ? scan.cur_stamp : scan.new_stamp) = *ds;
+    const DirStamp& recorded = in_cur ? hints.cur_dir : hints.new_dir;
+    if (!relist_all && UnchangedSince(recorded, *ds)) continue;
+    (in_cur ? scan.listed_cur : scan.listed_new) = true;
     DIR* d = opendir(dir.c_str());
     if (d == nullptr) return Sys("opendir", dir, errno);
-    bool in_cur = sub[0] == 'c';
     while (struct dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;  // ".", "..", hidden temp files
       if (e->d_type == DT_DIR) continue;
@@ -83,9 +153,6 @@ absl::StatusOr<FolderScan> ScanFolder(const std::string& folder,
     }
     closedir(d);
   }
-  absl::StatusOr<std::optional<Uidlist>> list = ReadUidlist(folder, limits);
-  if (!list.ok()) return list.status();
-  scan.uidlist = *std::move(list);
   return scan;
 }
 
@@ -96,7 +163,7 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
   result.uid_validity = known_validity;
   std::vector<ResolvedFile> files;
   files.reserve(pending.size());
-  bool need_uids = false;
+  size_t without_uid = 0;
   for (PendingFile& p : pending) {
     std::string path =
         absl::StrCat(folder, p.in_cur ? "/cur/" : "/new/", p.name);
@@ -111,9 +178,33 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
     f.uid = p.uid_hint;
     f.mtime = st.st_mtim.tv_sec;
     f.size = static_cast<uint64_t>(st.st_size);
-    need_uids |= f.uid == 0;
+    without_uid += f.uid == 0 ? 1 : 0;
     files.push_back(std::move(f));
   }
+  // Many unknown files: most likely a folder another program (Dovecot)
+  // already gave UIDs to. Look them up without the lock first.
+  if (without_uid >= kUnlockedLookupMin && known_validity != 0) {
+    absl::StatusOr<std::optional<Uidlist>> read = ReadUidlist(folder, limits);
+    if (!read.ok()) return read.status();
+    if (read->has_value() && (*read)->uid_validity == known_validity) {
+      absl::flat_hash_map<std::string_view, const UidlistRecord*> by_key;
+      by_key.reserve((*read)->records.size());
+      for (const UidlistRecord& r : (*read)->records) by_key.emplace(MaildirKey(r.filename), &r);
+      for (ResolvedFile& f : files) {
+        if (f.uid != 0) continue;
+        auto it = by_key.find(MaildirKey(f.name));
+        if (it == by_key.end()) continue;
+        f.uid = it->second->uid;
+        if (std::optional<std::string_view> w = it->second->Extension('W')) {
+          uint64_t v = 0;
+          if (absl::SimpleAtoi(AbslView(*w), &v)) f.vsize = v;
+        }
+        --without_uid;
+      }
+      result.next_uid = std::max(result.next_uid, (*read)->next_uid);
+    }
+  }
+  const bool need_uids = without_uid > 0;
   if (need_uids || known_validity == 0) {
     absl::StatusOr<Dotlock> lock = Dotlock::Acquire(
         absl::StrCat(folder, "/", AbslView(kUidlistFileName)), limits.lock);
@@ -162,9 +253,15 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
       changed = true;
     }
     if (changed) {
-      absl::Status st = lock->Replace(FormatUidlist(list));
+      struct stat written;
+      absl::Status st = lock->Replace(FormatUidlist(list), &written);
+      if (st.ok()) result.uidlist_stamp = StampOf(written, now);
       if (!st.ok()) return st;
     } else {
+      // Unchanged under the lock: what it is now is what the index gets.
+      absl::StatusOr<DirStamp> s =
+          StatStampBlocking(absl::StrCat(folder, "/", AbslView(kUidlistFileName)), now);
+      if (s.ok()) result.uidlist_stamp = *s;
       lock->Release();
     }
     result.uid_validity = list.uid_validity;
@@ -183,37 +280,65 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
 
 absl::StatusOr<FolderIndex> LoadIndexFileBlocking(const std::string& folder,
                                                   const SyncLimits& limits) {
-  absl::StatusOr<std::string> data =
-      ReadSmallFile(absl::StrCat(folder, "/", AbslView(kIndexFileName)),
-                    limits.max_index_file_bytes);
-  if (!data.ok()) {
-    if (absl::IsResourceExhausted(data.status())) {
-      return absl::DataLossError("ringmail-index too large");
-    }
-    return data.status();
+  const std::string path = absl::StrCat(folder, "/", AbslView(kIndexFileName));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Sys("open", path, errno);
+  char magic[16] = {};
+  ssize_t n;
+  do {
+    n = pread(fd, magic, sizeof(magic), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    close(fd);
+    return Sys("read", path, err);
   }
-  return FolderIndex::Deserialize(*data, limits.max_messages);
+  if (IsTextIndex(std::string_view(magic, static_cast<size_t>(n)))) {
+    close(fd);
+    absl::StatusOr<std::string> data = ReadSmallFile(path, limits.max_index_file_bytes);
+    if (!data.ok()) {
+      if (absl::IsResourceExhausted(data.status())) {
+        return absl::DataLossError("ringmail-index too large");
+      }
+      return data.status();
+    }
+    return ParseTextIndex(*data, limits.max_messages);
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > limits.max_index_file_bytes) {
+    close(fd);
+    return absl::DataLossError("ringmail-index too large");
+  }
+  absl::StatusOr<std::shared_ptr<const IndexImage>> img =
+      IndexImage::MapFd(fd, limits.max_messages);
+  close(fd);  // the mapping keeps the file
+  if (!img.ok()) return img.status();
+  return FolderIndex::FromImage(*std::move(img));
 }
 
-absl::Status SaveIndexFileBlocking(const std::string& folder,
-                                   const FolderIndex& index) {
-  return WriteIndexFileBlocking(folder, index.Serialize());
+absl::StatusOr<std::shared_ptr<const IndexImage>> SaveIndexFileBlocking(
+    const std::string& folder, const FolderIndex& index) {
+  return WriteIndexFileBlocking(folder, index.SaveImage(), "");
 }
 
 absl::StatusOr<ApplyScanResult> SyncFolderBlocking(const std::string& folder,
                                                    FolderIndex& index,
                                                    absl::Time now,
                                                    const SyncLimits& limits) {
-  absl::StatusOr<FolderScan> scan = ScanFolder(folder, limits);
+  absl::StatusOr<FolderScan> scan = ScanFolder(folder, index.hints(), now, limits);
   if (!scan.ok()) return scan.status();
   ApplyScanResult applied = index.ApplyScan(*scan);
-  if (applied.pending.empty() && index.uid_validity() != 0) return applied;
-  absl::StatusOr<ResolveResult> resolved = ResolveNewMessagesBlocking(
-      folder, std::move(applied.pending), index.uid_validity(), now, limits);
-  applied.pending.clear();
-  if (!resolved.ok()) return resolved.status();
-  absl::StatusOr<std::vector<uint32_t>> added = index.ApplyResolved(*resolved);
-  if (!added.ok()) return added.status();
+  if (!applied.pending.empty() || index.uid_validity() == 0) {
+    absl::StatusOr<ResolveResult> resolved = ResolveNewMessagesBlocking(
+        folder, std::move(applied.pending), index.uid_validity(), now, limits);
+    applied.pending.clear();
+    if (!resolved.ok()) return resolved.status();
+    absl::StatusOr<std::vector<uint32_t>> added = index.ApplyResolved(*resolved);
+    if (!added.ok()) return added.status();
+    index.CommitStamps(*scan, &*resolved);
+    return applied;
+  }
+  index.CommitStamps(*scan);
   return applied;
 }
 

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "storage/mailbox/folder_index.h"
 #include "storage/mailbox/folder_sync.h"
+#include "storage/mailbox/index_file.h"
 #include "storage/mailbox/index_store.h"
 #include "storage/mailbox/test_util.h"
 
@@ -43,7 +44,7 @@ class ModSeqTest : public ::testing::Test {
   }
   uint64_t ModSeqOf(const FolderIndex& index, uint32_t uid) {
     auto pos = index.PositionOfUid(uid);
-    return pos ? index.at(*pos).modseq : 0;
+    return pos ? index.Entry(*pos).modseq : 0;
   }
   std::string dir_;
   SyncLimits limits_;
@@ -111,21 +112,73 @@ TEST_F(ModSeqTest, FormatRoundTrip) {
   ASSERT_TRUE(index.Remove(5));
   const std::string token(32, 'a');
   std::string bytes = index.Serialize(token);
-  EXPECT_EQ(bytes.substr(0, 17), "RINGMAIL-INDEX 2 ");
-  EXPECT_NE(bytes.find(" H10 F0 E2 K" + token + "\n"), std::string::npos) << bytes;
+  EXPECT_EQ(bytes.substr(0, 8), "RMINDEX3");
   absl::StatusOr<FolderIndex> back = FolderIndex::Deserialize(bytes, 100);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->close_token(), token);
   EXPECT_FALSE(back->migrated());
   EXPECT_EQ(back->highest_modseq(), 10u);
   ASSERT_EQ(back->size(), 2u);
-  EXPECT_EQ(back->at(0).modseq, 7u);  // UID 3
-  EXPECT_EQ(back->at(1).modseq, 5u);  // UID 4
+  EXPECT_EQ(back->Entry(0).modseq, 7u);  // UID 3
+  EXPECT_EQ(back->Entry(0).filename, "3.M1P1.h:2,RS");
+  EXPECT_EQ(back->Entry(0).flags, kFlagSeen | kFlagAnswered);
+  EXPECT_TRUE(back->Entry(0).in_cur);
+  EXPECT_EQ(back->Entry(1).modseq, 5u);  // UID 4
+  EXPECT_EQ(back->Entry(1).filename, "4.M1P1.h");
+  EXPECT_EQ(back->Entry(1).size, index.Entry(1).size);
+  EXPECT_EQ(back->Entry(1).internal_date, index.Entry(1).internal_date);
   EXPECT_EQ(back->expunge_log().entries(), index.expunge_log().entries());
+  EXPECT_EQ(back->expunge_log().complete_from(), index.expunge_log().complete_from());
   EXPECT_EQ(back->Serialize(token), bytes);
-  // Without a token: "K-".
-  EXPECT_NE(index.Serialize().find(" K-\n"), std::string::npos);
+  // Without a token.
   EXPECT_EQ(FolderIndex::Deserialize(index.Serialize(), 100)->close_token(), "");
+  // \Recent is session state: not written.
+  EXPECT_FALSE(back->Entry(0).recent);
+}
+
+TEST_F(ModSeqTest, RebaseMovesColdFieldsToTheFile) {
+  FolderIndex index;
+  for (int i = 1; i <= 4; ++i) Deliver(i);
+  Sync(index);
+  EXPECT_EQ(index.extras_count(), 4u);
+  auto image = SaveIndexFileBlocking(dir_, index);
+  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_NE(*image, nullptr);
+  // A change after the image was taken: the image is stale, not adopted.
+  const uint64_t taken = index.generation();
+  ASSERT_TRUE(index.ApplyRename(2, "2.M1P1.h:2,S", true));
+  EXPECT_FALSE(index.Rebase(*image, taken));
+  auto again = SaveIndexFileBlocking(dir_, index);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(index.Rebase(*again, index.generation()));
+  EXPECT_EQ(index.extras_count(), 0u);
+  EXPECT_EQ(index.Entry(1).filename, "2.M1P1.h:2,S");
+  EXPECT_EQ(index.Entry(3).filename, "4.M1P1.h");
+  // Changes after the rebase go to the extras again.
+  ASSERT_TRUE(index.ApplyRename(4, "4.M1P1.h:2,F", true));
+  EXPECT_EQ(index.extras_count(), 1u);
+  EXPECT_EQ(index.Entry(3).filename, "4.M1P1.h:2,F");
+  EXPECT_EQ(index.Entry(2).filename, "3.M1P1.h");
+}
+
+TEST(IndexFormat, RejectsDamagedBinaryFiles) {
+  FolderIndex index;
+  MessageEntry e;
+  e.uid = 3;
+  e.modseq = 1;
+  e.size = 17;
+  e.filename = "3.M1P1.h";
+  index.AppendLoaded(e);
+  index.SetLoadedHeader(1, 9, 5, "", false);
+  const std::string good = index.Serialize();
+  ASSERT_TRUE(FolderIndex::Deserialize(good, 10).ok());
+  EXPECT_TRUE(absl::IsDataLoss(FolderIndex::Deserialize(good, 0).status()));  // > max
+  EXPECT_TRUE(absl::IsDataLoss(FolderIndex::Deserialize(good.substr(0, 100), 10).status()));
+  for (size_t at : {size_t{0}, size_t{20}, size_t{300}, size_t{512}, good.size() - 2}) {
+    std::string bad = good;
+    bad[at] ^= 0x10;
+    EXPECT_TRUE(absl::IsDataLoss(FolderIndex::Deserialize(bad, 10).status())) << at;
+  }
 }
 
 // Recomputes the checksum line of a hand-edited file.
@@ -151,15 +204,19 @@ TEST(IndexFormat, MigratesVersion1) {
   EXPECT_EQ(idx->highest_modseq(), 1u);
   EXPECT_EQ(idx->uid_validity(), 123u);
   ASSERT_EQ(idx->size(), 2u);
-  EXPECT_EQ(idx->at(0).modseq, 1u);
-  EXPECT_EQ(idx->at(0).flags, kFlagSeen);
-  EXPECT_EQ(idx->at(1).vsize, 22u);
+  EXPECT_EQ(idx->Entry(0).modseq, 1u);
+  EXPECT_EQ(idx->Entry(0).flags, kFlagSeen);
+  EXPECT_EQ(idx->Entry(0).filename, "3.M1P1.h:2,S");
+  EXPECT_EQ(idx->Entry(1).vsize, 22u);
   EXPECT_TRUE(idx->expunge_log().entries().empty());
-  // Written back as version 2.
-  std::string v2 = idx->Serialize();
-  EXPECT_EQ(v2.rfind("RINGMAIL-INDEX 2 V123 N9 C2 H1 F0 E0 K-\n"
-                     "3 10 0 1500000000 17 - 1 c 3.M1P1.h:2,S\n", 0), 0u) << v2;
-  EXPECT_FALSE(FolderIndex::Deserialize(v2, 100)->migrated());
+  // Written back as version 3.
+  std::string v3 = idx->Serialize();
+  EXPECT_EQ(v3.substr(0, 8), "RMINDEX3");
+  absl::StatusOr<FolderIndex> back = FolderIndex::Deserialize(v3, 100);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_FALSE(back->migrated());
+  EXPECT_EQ(back->Entry(1).filename, "8.M1P1.h");
+  EXPECT_EQ(back->Entry(1).internal_date, 1500000001);
 }
 
 TEST(IndexFormat, RejectsBadModSeqData) {
@@ -184,33 +241,53 @@ TEST(IndexFormat, RejectsBadModSeqData) {
   }
 }
 
-class IndexStoreTest : public ModSeqTest {};
+class IndexStoreTest : public ModSeqTest {
+ protected:
+  std::string Write(const OpenedIndex& o, const std::string& owner, const std::string& close,
+                    const FolderIndex& index) {
+    auto r = WriteOwnedIndexBlocking(dir_, o.persistent, owner, close, index.SaveImage());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && *r ? "written" : "dropped";
+  }
+};
 
-TEST_F(IndexStoreTest, CleanCloseIsTrustedCrashIsNot) {
+TEST_F(IndexStoreTest, OpeningWritesNothingAndACleanCloseIsTrusted) {
   for (int i = 1; i <= 3; ++i) Deliver(i);
-  // First open: nothing saved yet.
+  // First open: nothing saved yet, an empty owner file.
   OpenedIndex a = OpenIndexBlocking(dir_, limits_);
   EXPECT_FALSE(a.index.has_value());
   EXPECT_FALSE(a.clean);
-  ASSERT_EQ(a.token.size(), 32u);
-  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), a.token + "\n");
+  EXPECT_TRUE(a.persistent);
+  EXPECT_EQ(a.token, "");
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), "");
   FolderIndex index;
   Sync(index);
-  // An intermediate save, then the closing one.
-  ASSERT_TRUE(WriteOwnedIndexBlocking(dir_, a.token, index.Serialize()).ok());
-  ASSERT_TRUE(CloseIndexBlocking(dir_, a.token, index.Serialize(a.token), "").ok());
+  // Before its first change a lifetime claims the folder: a new token,
+  // durable.
+  const std::string t1(32, '1');
+  std::string err;
+  ASSERT_EQ(ClaimIndexBlocking(dir_, a.token, t1, &err), ClaimResult::kClaimed) << err;
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), t1 + "\n");
+  EXPECT_EQ(ClaimIndexBlocking(dir_, a.token, t1, &err), ClaimResult::kClaimed);  // again
+  // An intermediate save (no close token), then the closing one.
+  EXPECT_EQ(Write(a, t1, "", index), "written");
+  EXPECT_FALSE(OpenIndexBlocking(dir_, limits_).clean);  // a crash now: unclean
+  EXPECT_EQ(Write(a, t1, t1, index), "written");
 
   OpenedIndex b = OpenIndexBlocking(dir_, limits_);
   ASSERT_TRUE(b.index.has_value());
   EXPECT_TRUE(b.clean);
-  EXPECT_EQ(b.previous_token, a.token);
-  EXPECT_NE(b.token, a.token);
+  EXPECT_EQ(b.token, t1);
   EXPECT_EQ(b.index->highest_modseq(), index.highest_modseq());
-  // b changes nothing and closes by restoring the owner file only.
-  ASSERT_TRUE(CloseIndexBlocking(dir_, b.token, "", b.previous_token).ok());
+  // b changes nothing: it never claims; its saves keep the token it found,
+  // and the next open is clean again.
+  EXPECT_EQ(Write(b, b.token, b.token, *b.index), "written");
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), t1 + "\n");
   OpenedIndex c = OpenIndexBlocking(dir_, limits_);
   EXPECT_TRUE(c.clean);
-  // c "crashes" (never closes): the next open is unclean.
+  // c claims, changes and "crashes" (never writes its close): unclean.
+  const std::string t2(32, '2');
+  ASSERT_EQ(ClaimIndexBlocking(dir_, c.token, t2, &err), ClaimResult::kClaimed);
   OpenedIndex d = OpenIndexBlocking(dir_, limits_);
   ASSERT_TRUE(d.index.has_value());
   EXPECT_FALSE(d.clean);
@@ -222,14 +299,18 @@ TEST_F(IndexStoreTest, LateWritesOfAnOldOwnerAreDropped) {
   Sync(index);
   OpenedIndex old_owner = OpenIndexBlocking(dir_, limits_);
   OpenedIndex new_owner = OpenIndexBlocking(dir_, limits_);
-  ASSERT_TRUE(CloseIndexBlocking(dir_, new_owner.token, index.Serialize(new_owner.token),
-                                 "").ok());
+  std::string err;
+  const std::string t_old(32, 'a'), t_new(32, 'b');
+  ASSERT_EQ(ClaimIndexBlocking(dir_, new_owner.token, t_new, &err), ClaimResult::kClaimed);
+  // The old owner cannot claim any more: it must raise its floor.
+  EXPECT_EQ(ClaimIndexBlocking(dir_, old_owner.token, t_old, &err), ClaimResult::kLost);
+  EXPECT_EQ(Write(new_owner, t_new, t_new, index), "written");
+  const std::string saved = ReadFile(dir_ + "/ringmail-index");
   // The old owner's writes arrive late: none of them lands.
-  ASSERT_TRUE(WriteOwnedIndexBlocking(dir_, old_owner.token, "junk").ok());
-  ASSERT_TRUE(CloseIndexBlocking(dir_, old_owner.token, "junk", "").ok());
-  ASSERT_TRUE(CloseIndexBlocking(dir_, old_owner.token, "", "x").ok());
-  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index"), index.Serialize(new_owner.token));
-  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), new_owner.token + "\n");
+  EXPECT_EQ(Write(old_owner, old_owner.token, old_owner.token, index), "dropped");
+  EXPECT_EQ(Write(old_owner, t_old, t_old, index), "dropped");
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index"), saved);
+  EXPECT_EQ(ReadFile(dir_ + "/ringmail-index.owner"), t_new + "\n");
   EXPECT_TRUE(OpenIndexBlocking(dir_, limits_).clean);
 }
 
@@ -246,7 +327,7 @@ TEST_F(IndexStoreTest, MigratedAndMissingFiles) {
   EXPECT_NE(b.warning.find("corrupted"), std::string::npos) << b.warning;
   // A folder that does not exist: no owner file appears.
   OpenedIndex c = OpenIndexBlocking(dir_ + "/nope", limits_);
-  EXPECT_TRUE(c.token.empty());
+  EXPECT_FALSE(c.persistent);
   EXPECT_FALSE(Exists(dir_ + "/nope"));
 }
 

@@ -68,10 +68,10 @@ class OwnerFile {
     return std::string(s);
   }
 
-  // Replaces the content with `token` + "\n" ("" for an empty file).
+  // Replaces the content with `token` + "\n" and makes it durable.
   // errno-style result: 0 or a positive error.
-  int Write(std::string_view token, bool durable) {
-    std::string data = token.empty() ? std::string() : absl::StrCat(AbslView(token), "\n");
+  int WriteDurable(std::string_view token) {
+    std::string data = absl::StrCat(AbslView(token), "\n");
     if (ftruncate(fd_, 0) != 0) return errno;
     size_t off = 0;
     while (off < data.size()) {
@@ -83,7 +83,7 @@ class OwnerFile {
       }
       off += static_cast<size_t>(n);
     }
-    if (durable && fdatasync(fd_) != 0) return errno;
+    if (fdatasync(fd_) != 0) return errno;
     return 0;
   }
 
@@ -116,84 +116,71 @@ OpenedIndex OpenIndexBlocking(const std::string& folder,
     load();
     return r;
   }
-  r.previous_token = owner.Read();
+  r.persistent = true;
+  r.token = owner.Read();
   load();
   if (r.index) {
     const std::string& k = r.index->close_token();
-    r.clean = r.index->migrated() || (!k.empty() && k == r.previous_token);
+    r.clean = r.index->migrated() || (!k.empty() && k == r.token);
   }
-  std::string token = NewUidlistGuid();
-  if (int err = owner.Write(token, /*durable=*/true); err != 0) {
-    absl::StrAppend(&r.warning, r.warning.empty() ? "" : "; ",
-                    Sys("write", owner.path(), err).ToString(),
-                    "; no persistent mod-sequences until it can be written");
-    // Leave no stale token behind if at all possible (best effort).
-    (void)owner.Write("", false);
-    return r;
-  }
-  r.token = std::move(token);
   return r;
 }
 
-absl::Status WriteOwnedIndexBlocking(const std::string& folder,
-                                     std::string_view token,
-                                     std::string_view bytes) {
-  if (token.empty()) return WriteIndexFileBlocking(folder, bytes);
+ClaimResult ClaimIndexBlocking(const std::string& folder, std::string_view token,
+                               std::string_view new_token, std::string* error) {
   OwnerFile owner(folder, /*create=*/false);
   if (!owner.ok()) {
-    if (owner.error() == ENOENT) return absl::OkStatus();  // folder gone
-    return Sys("open", owner.path(), owner.error());
+    *error = Sys("open", owner.path(), owner.error()).ToString();
+    return ClaimResult::kFailed;
   }
-  if (owner.Read() != token) return absl::OkStatus();  // not ours any more
-  return WriteIndexFileBlocking(folder, bytes);
+  const std::string now = owner.Read();
+  if (now == new_token) return ClaimResult::kClaimed;
+  if (now != token) return ClaimResult::kLost;
+  if (int err = owner.WriteDurable(new_token); err != 0) {
+    *error = Sys("write", owner.path(), err).ToString();
+    return ClaimResult::kFailed;
+  }
+  return ClaimResult::kClaimed;
 }
 
-absl::Status CloseIndexBlocking(const std::string& folder,
-                                std::string_view token, std::string_view bytes,
-                                std::string_view previous_token) {
-  if (token.empty()) {
-    return bytes.empty() ? absl::OkStatus() : WriteIndexFileBlocking(folder, bytes);
-  }
+absl::StatusOr<std::shared_ptr<const IndexImage>> WriteOwnedIndexBlocking(
+    const std::string& folder, bool persistent, std::string_view owner_token,
+    std::string_view close_token, const IndexSave& save) {
+  if (!persistent) return WriteIndexFileBlocking(folder, save, "");
   OwnerFile owner(folder, /*create=*/false);
   if (!owner.ok()) {
-    if (owner.error() == ENOENT) return absl::OkStatus();
+    if (owner.error() == ENOENT) return nullptr;  // folder gone
     return Sys("open", owner.path(), owner.error());
   }
-  if (owner.Read() != token) return absl::OkStatus();
-  if (!bytes.empty()) return WriteIndexFileBlocking(folder, bytes);
-  // Not durable: losing this write leaves our token, which only makes the
-  // next open unclean (safe).
-  if (int err = owner.Write(previous_token, /*durable=*/false); err != 0) {
-    return Sys("write", owner.path(), err);
-  }
-  return absl::OkStatus();
+  if (owner.Read() != owner_token) return nullptr;  // not ours any more
+  return WriteIndexFileBlocking(folder, save, close_token);
 }
 
-absl::Status WriteIndexFileBlocking(const std::string& folder,
-                                    std::string_view bytes) {
+absl::StatusOr<std::shared_ptr<const IndexImage>> WriteIndexFileBlocking(
+    const std::string& folder, const IndexSave& save, std::string_view close_token) {
   std::string path = PathIn(folder, kIndexFileName);
   std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Sys("open", tmp, errno);
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return Sys("write", tmp, err);
-    }
-    off += static_cast<size_t>(n);
+  if (absl::Status st = WriteIndexImageToFd(fd, save, close_token); !st.ok()) {
+    close(fd);
+    unlink(tmp.c_str());
+    return st;
   }
+  // Mapped before the rename: the mapping is exactly what was written,
+  // whatever replaces the file afterwards.
+  absl::StatusOr<std::shared_ptr<const IndexImage>> img =
+      IndexImage::MapFd(fd, save.uids.size());
   close(fd);
+  // Written just now from memory: its cold columns need no check.
+  if (img.ok()) (*img)->MarkColdVerified();
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return Sys("rename", tmp, err);
   }
-  return absl::OkStatus();
+  if (!img.ok()) return img.status();
+  return img;
 }
 
 }  // namespace ringmail::storage

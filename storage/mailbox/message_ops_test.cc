@@ -31,7 +31,7 @@ TEST(MessageOpsTest, FlagsExpungeCopyAppend) {
 
   // STORE +FLAGS (\Seen $kw0): new/ -> cur/ with info.
   std::optional<FileMove> mv =
-      PlanFlagChange(inbox, index.at(0), kFlagSeen, 1);
+      PlanFlagChange(inbox, index.Entry(0), kFlagSeen, 1);
   ASSERT_TRUE(mv.has_value());
   EXPECT_EQ(mv->new_filename, "1.M1P1.h,S=5,W=6:2,Sa");
   int rc = 1;
@@ -39,10 +39,10 @@ TEST(MessageOpsTest, FlagsExpungeCopyAppend) {
   io.RunUntilIdle();
   ASSERT_EQ(rc, 0);
   ASSERT_TRUE(index.ApplyRename(1, mv->new_filename, true));
-  EXPECT_FALSE(PlanFlagChange(inbox, index.at(0), kFlagSeen, 1).has_value());
+  EXPECT_FALSE(PlanFlagChange(inbox, index.Entry(0), kFlagSeen, 1).has_value());
 
   // COPY to Sent: link keeps size fields and flags; UID at once.
-  absl::StatusOr<FileMove> cp = PlanCopy(inbox, index.at(0), sent, "9.M9P9.h");
+  absl::StatusOr<FileMove> cp = PlanCopy(inbox, index.Entry(0), sent, "9.M9P9.h");
   ASSERT_TRUE(cp.ok());
   EXPECT_EQ(cp->new_filename, "9.M9P9.h,S=5,W=6:2,Sa");
   io.LinkAt(AT_FDCWD, cp->from, AT_FDCWD, cp->to, 0, [&](int r) { rc = r; });
@@ -55,10 +55,10 @@ TEST(MessageOpsTest, FlagsExpungeCopyAppend) {
   EXPECT_EQ(copied->files[0].uid, 1u);  // COPYUID
   FolderIndex sent_index;
   ASSERT_TRUE(SyncFolderBlocking(sent, sent_index, kNow, SyncLimits()).ok());
-  EXPECT_EQ(sent_index.at(0).uid, 1u);  // the next sync agrees
+  EXPECT_EQ(sent_index.Entry(0).uid, 1u);  // the next sync agrees
 
   // EXPUNGE.
-  io.UnlinkAt(AT_FDCWD, ExpungePath(inbox, index.at(1)), 0,
+  io.UnlinkAt(AT_FDCWD, ExpungePath(inbox, index.Entry(1)), 0,
               [&](int r) { rc = r; });
   io.RunUntilIdle();
   ASSERT_EQ(rc, 0);
@@ -91,8 +91,8 @@ TEST(MessageOpsTest, FlagsExpungeCopyAppend) {
             io.IndexOf(FakeFileIo::Op::kRename, "/tmp/"));
   EXPECT_EQ(io.open_fds(), 0u);
   ASSERT_TRUE(SyncFolderBlocking(sent, sent_index, kNow, SyncLimits()).ok());
-  EXPECT_EQ(sent_index.at(1).uid, 2u);
-  EXPECT_EQ(sent_index.at(1).internal_date, 1234567890);
+  EXPECT_EQ(sent_index.Entry(1).uid, 2u);
+  EXPECT_EQ(sent_index.Entry(1).internal_date, 1234567890);
 
   // A failed write leaves nothing behind.
   io.FailNext(FakeFileIo::Op::kWrite, ENOSPC);

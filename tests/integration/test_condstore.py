@@ -6,13 +6,12 @@ for flags changed by renaming files outside ringmail.
 
 Exact response lines are read with the raw line client (imaplib keeps
 untagged responses in a dict and loses their order)."""
-import imaplib
 import os
 import re
 import time
 
 from harness import DaemonTestCase, USERS
-from imapcheck import RawIMAP, login, smtp_deliver
+from imapcheck import RawIMAP, login, smtp_deliver, quiet_logout
 
 ALICE = "alice@example.test"
 
@@ -78,15 +77,8 @@ class CondstoreTest(DaemonTestCase):
 
     def imaplib_client(self):
         M = login(self.imap_port, ALICE, USERS[ALICE])
-        self.addCleanup(self._logout, M)
+        self.addCleanup(quiet_logout, M)
         return M
-
-    @staticmethod
-    def _logout(M):
-        try:
-            M.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def deliver(self, n):
         smtp_deliver(self.port, ALICE, message(n))
@@ -140,9 +132,11 @@ class CondstoreTest(DaemonTestCase):
             try:
                 with open(os.path.join(maildir, "ringmail-index.owner")) as f:
                     owner = f.read().strip()
-                with open(os.path.join(maildir, "ringmail-index")) as f:
-                    header = f.readline()
-                if owner and f" K{owner}\n" in header:
+                with open(os.path.join(maildir, "ringmail-index"), "rb") as f:
+                    header = f.read(512)
+                # docs/mailbox-index.md: the close token is bytes 56..88.
+                if (owner and header[:8] == b"RMINDEX3"
+                        and header[56:88] == owner.encode()):
                     return
             except FileNotFoundError:
                 pass
