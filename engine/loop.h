@@ -97,7 +97,6 @@ class Loop {
   Loop(int id, Mesh* mesh);
   class WakeOp;
 
-  void ArmWake();
   bool DrainInbound();  // returns true if any task ran
   void FlushOutbound();
   void RunTimers();

@@ -11,13 +11,13 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "engine/tls_error.h"
 
 namespace ringmail::engine {
 namespace {
@@ -28,23 +28,6 @@ constexpr size_t kMaxPemFileSize = 1 << 20;
 constexpr int kMaxChainLength = 16;
 // The session id context: tickets from another program are not resumed.
 constexpr char kSessionIdContext[] = "ringmail";
-
-std::string Lower(const char* s) {
-  std::string out = s != nullptr ? s : "unknown error";
-  for (char& c : out) {
-    c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-// The first queued BoringSSL error as "wrong version number", and clears the
-// thread's queue (it is shared by every connection of the core).
-std::string TakeErrorReason() {
-  uint32_t e = ERR_get_error();
-  std::string reason = e != 0 ? Lower(ERR_reason_error_string(e)) : "";
-  ERR_clear_error();
-  return reason;
-}
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path,
                                         std::string_view what) {
@@ -242,7 +225,7 @@ absl::StatusOr<SSL_CTX*> TlsContext::Build(const TlsContextOptions& o,
   bssl::UniquePtr<X509> leaf(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   if (!leaf) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tls: no PEM certificate in ", o.cert_chain_file, " (", TakeErrorReason(), ")"));
+        "tls: no PEM certificate in ", o.cert_chain_file, " (", TakeTlsErrorReason(), ")"));
   }
   std::vector<bssl::UniquePtr<X509>> chain;
   for (;;) {
@@ -255,7 +238,7 @@ absl::StatusOr<SSL_CTX*> TlsContext::Build(const TlsContextOptions& o,
       }
       return absl::InvalidArgumentError(absl::StrCat(
           "tls: bad certificate #", chain.size() + 2, " in ", o.cert_chain_file,
-          " (", TakeErrorReason(), ")"));
+          " (", TakeTlsErrorReason(), ")"));
     }
     if (chain.size() + 1 >= kMaxChainLength) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -268,7 +251,7 @@ absl::StatusOr<SSL_CTX*> TlsContext::Build(const TlsContextOptions& o,
       PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tls: no PEM private key in ", o.key_file, " (", TakeErrorReason(), ")"));
+        "tls: no PEM private key in ", o.key_file, " (", TakeTlsErrorReason(), ")"));
   }
   if (!X509_check_private_key(leaf.get(), key.get())) {
     ERR_clear_error();
@@ -288,7 +271,7 @@ absl::StatusOr<SSL_CTX*> TlsContext::Build(const TlsContextOptions& o,
   if (!ok || !SSL_CTX_check_private_key(c)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tls: cannot use ", o.cert_chain_file, " with ", o.key_file, " (",
-        TakeErrorReason(), ")"));
+        TakeTlsErrorReason(), ")"));
   }
   // Server-side session cache off: it would be per core and per context;
   // resumption uses stateless tickets under the shared keys instead.

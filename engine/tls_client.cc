@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "engine/tls_error.h"
 
 namespace ringmail::engine {
 namespace {
@@ -26,21 +26,6 @@ namespace {
 constexpr size_t kMaxHostNameLen = 253;
 // Certificates above the leaf in a chain we accept (verification depth).
 constexpr int kMaxVerifyDepth = 10;
-
-std::string Lower(const char* s) {
-  std::string out = s != nullptr ? s : "unknown error";
-  for (char& c : out) {
-    c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::string TakeErrorReason() {
-  uint32_t e = ERR_get_error();
-  std::string reason = e != 0 ? Lower(ERR_reason_error_string(e)) : "unknown error";
-  ERR_clear_error();
-  return reason;
-}
 
 bool IsIpLiteral(const std::string& s) {
   in6_addr a;
@@ -115,7 +100,7 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
   if (ctx == nullptr) return absl::ResourceExhaustedError("tls: SSL_CTX_new failed");
   if (!SSL_CTX_set_min_proto_version(ctx, o.allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION) ||
       !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) {
-    return absl::InternalError(absl::StrCat("tls: cannot set versions (", TakeErrorReason(), ")"));
+    return absl::InternalError(absl::StrCat("tls: cannot set versions (", TakeTlsErrorReason(), ")"));
   }
   if (c->has_trust_anchors()) {
     const char* file = o.ca_file.empty() ? nullptr : o.ca_file.c_str();
@@ -123,7 +108,7 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
     if (!SSL_CTX_load_verify_locations(ctx, file, dir)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tls: no usable CA certificate in ", file != nullptr ? o.ca_file : o.ca_dir, " (",
-          TakeErrorReason(), ")"));
+          TakeTlsErrorReason(), ")"));
     }
   }
   SSL_CTX_set_verify_depth(ctx, kMaxVerifyDepth);
@@ -160,7 +145,7 @@ absl::StatusOr<SSL*> TlsClientContext::NewSsl(const TlsClientParams& p, std::str
                   SSL_set_tlsext_host_name(ssl.get(), host.c_str()));
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tls: cannot use server name ", host, " (", TakeErrorReason(), ")"));
+        absl::StrCat("tls: cannot use server name ", host, " (", TakeTlsErrorReason(), ")"));
   }
   // SSL_VERIFY_NONE still runs the verification and keeps its result (see
   // peer_verified); it only makes a failure non-fatal.
@@ -253,7 +238,7 @@ std::string TlsStream::verify_error() const {
   if (SSL_get0_peer_certificates(ssl_) == nullptr) return "no certificate";
   long r = SSL_get_verify_result(ssl_);
   if (r == X509_V_OK) return "";
-  return Lower(X509_verify_cert_error_string(r));
+  return TlsReasonText(X509_verify_cert_error_string(r));
 }
 
 }  // namespace ringmail::engine

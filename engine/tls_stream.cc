@@ -11,11 +11,11 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cctype>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "engine/tls_error.h"
 #include "engine/tls.h"
 
 namespace ringmail::engine {
@@ -30,14 +30,7 @@ std::string Reason(SSL* ssl, int ret) {
   int err = SSL_get_error(ssl, ret);
   uint32_t e = ERR_get_error();
   ERR_clear_error();
-  if (e != 0) {
-    const char* r = ERR_reason_error_string(e);
-    std::string out = r != nullptr ? r : "unknown error";
-    for (char& c : out) {
-      c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-  }
+  if (e != 0) return TlsReasonText(ERR_reason_error_string(e));
   if (err == SSL_ERROR_SYSCALL) return "unexpected end of stream";
   return absl::StrCat("ssl error ", err);
 }

@@ -23,6 +23,7 @@
 #include "engine/loop.h"
 #include "engine/tcp.h"
 #include "engine/tls_client.h"
+#include "engine/tls_error.h"
 
 namespace ringmail::engine {
 namespace {
@@ -517,6 +518,20 @@ TEST(TlsContext, MismatchedKeyIsAClearError) {
   ASSERT_FALSE(ctx.ok());
   EXPECT_EQ(ctx.status().message(),
             "tls: private key " + key2 + " does not match the certificate in " + cert);
+}
+
+// One reason text for the server, the client and the stream: lower case,
+// '_' as a space, "unknown error" (never "") when nothing is queued, and
+// the queue cleared after.
+TEST(TlsError, ReasonTextAndEmptyQueue) {
+  ERR_clear_error();
+  EXPECT_EQ(TakeTlsErrorReason(), "unknown error");
+  EXPECT_EQ(TlsReasonText("WRONG_VERSION_NUMBER"), "wrong version number");
+  EXPECT_EQ(TlsReasonText(nullptr), "unknown error");
+  OPENSSL_PUT_ERROR(SSL, SSL_R_WRONG_VERSION_NUMBER);
+  OPENSSL_PUT_ERROR(SSL, SSL_R_NO_CIPHERS_AVAILABLE);
+  EXPECT_EQ(TakeTlsErrorReason(), "wrong version number");
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 TEST(TlsContext, MissingOrBadFilesNameThePath) {

@@ -125,6 +125,26 @@ TEST(Session, LongLineIsAnErrorAndResyncs) {
             "+OK ringmail ready.\r\n-ERR Command line too long.\r\n");
 }
 
+// RFC 2449 §4: 255 octets including CRLF (a bare LF counts as CRLF); a SASL
+// response may be longer (RFC 5034 §4), up to kMaxAuthLine.
+TEST(Session, CommandLineLimitIsExactAndAuthResponsesMayBeLonger) {
+  FakeHost h;
+  const std::string ok = "NOOP " + std::string(248, 'x');  // + CRLF = 255
+  const std::string bad = ok + "x";
+  const std::string too_long = "-ERR Command line too long.\r\n";
+  for (const char* eol : {"\r\n", "\n"}) {
+    const std::string out = RunBoth(ok + eol + bad + eol, &h);
+    EXPECT_EQ(out.find(too_long), out.size() - too_long.size()) << out;
+    EXPECT_EQ(out.find(too_long), out.rfind(too_long));
+  }
+  const std::string b64(1000, 'A');
+  std::string out = RunBoth("AUTH PLAIN\r\n" + b64 + "\r\n", &h);
+  EXPECT_EQ(out.find("too long"), std::string::npos) << out;
+  out = RunBoth("AUTH PLAIN\r\n" + std::string(kMaxAuthLine, 'A') + "\r\n", &h);
+  EXPECT_NE(out.find("-ERR Authentication response too long.\r\n"), std::string::npos)
+      << out;
+}
+
 TEST(Session, TooManyErrorsClose) {
   FakeHost h;
   bool closed = false;

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/utf8.h"
+
 namespace ringmail::smtp {
 namespace {
 
@@ -139,43 +141,6 @@ bool IsIpv6(std::string_view s) {
 
 }  // namespace
 
-size_t ValidUtf8Prefix(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (s.size() - i < len) return i;
-    for (size_t k = 1; k < len; ++k) {
-      const unsigned char n = static_cast<unsigned char>(s[i + k]);
-      if ((n & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (n & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return i;
-    }
-    i += len;
-  }
-  return i;
-}
-
 bool IsValidDomain(std::string_view s, bool allow_utf8) {
   if (s.empty() || s.size() > kMaxDomain) return false;
   size_t label_start = 0;
@@ -239,7 +204,7 @@ AddressError ParsePath(std::string_view path, PathKind kind, bool allow_utf8,
   for (char c : inner) {
     if (static_cast<unsigned char>(c) >= 0x80) {
       if (!allow_utf8) return AddressError::kUtf8NotAllowed;
-      if (ValidUtf8Prefix(inner) != inner.size()) return AddressError::kBadUtf8;
+      if (!common::IsValidUtf8(inner)) return AddressError::kBadUtf8;
       out->utf8 = true;
       break;
     }

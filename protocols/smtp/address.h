@@ -73,10 +73,6 @@ bool IsAtext(unsigned char c, bool utf8);
 // dot-atom-text), atoms of IsAtext(c, utf8).
 bool IsDotString(std::string_view s, bool utf8);
 
-// Returns the length of the well-formed UTF-8 prefix of `s` (s.size() when
-// all of it is valid). Rejects overlongs, surrogates and > U+10FFFF.
-size_t ValidUtf8Prefix(std::string_view s);
-
 }  // namespace ringmail::smtp
 
 #endif  // RINGMAIL_PROTOCOLS_SMTP_ADDRESS_H_

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "protocols/smtp/client_reply.h"
+#include "protocols/smtp/xtext.h"  // kMaxEnvidLength, kMaxOrcptLength
 
 namespace ringmail::smtp {
 
@@ -23,9 +24,6 @@ namespace ringmail::smtp {
 // 5321 §4.5.3.1.3's 256 octets: the server applies the real limits and
 // answers with a reply we can report.
 inline constexpr size_t kMaxOutboundAddress = 1000;
-// RFC 3461 §4.4: ENVID is at most 100 characters; §4.2: ORCPT at most 500.
-inline constexpr size_t kMaxEnvidLength = 100;
-inline constexpr size_t kMaxOrcptLength = 500;
 
 struct OutboundRecipient {
   // "local@domain", as stored (a local part that needs quoting may come

@@ -1,7 +1,6 @@
 #include "protocols/smtp/command_parser.h"
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -112,52 +111,6 @@ bool ParseDigits(std::string_view s, uint64_t* value) {
 }
 
 }  // namespace
-
-LineReader::Status LineReader::Next(std::string_view in, size_t* consumed,
-                                    std::string_view* line) {
-  size_t base = 0;
-  if (discarding_) {
-    const size_t lf = in.find('\n');
-    if (lf == std::string_view::npos) {
-      *consumed = in.size();
-      return Status::kNeedMore;
-    }
-    discarding_ = false;
-    base = lf + 1;
-    in.remove_prefix(base);
-  }
-  const size_t lf = in.find('\n');
-  if (lf == std::string_view::npos) {
-    // The line (with at least its LF still to come) no longer fits.
-    if (len_ + in.size() + 1 > kMaxCommandLine) {
-      len_ = 0;
-      discarding_ = true;
-      *consumed = base + in.size();
-      return Status::kTooLong;
-    }
-    std::memcpy(buf_.data() + len_, in.data(), in.size());
-    len_ += in.size();
-    *consumed = base + in.size();
-    return Status::kNeedMore;
-  }
-  *consumed = base + lf + 1;
-  const size_t raw = len_ + lf;  // octets before the LF
-  if (raw + 1 > kMaxCommandLine) {
-    len_ = 0;  // the whole line is already consumed: no discarding needed
-    return Status::kTooLong;
-  }
-  std::string_view l;
-  if (len_ == 0) {
-    l = in.substr(0, lf);  // common case: zero-copy
-  } else {
-    std::memcpy(buf_.data() + len_, in.data(), lf);
-    l = std::string_view(buf_.data(), raw);
-    len_ = 0;
-  }
-  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-  *line = l;
-  return Status::kLine;
-}
 
 CommandLine ParseCommandLine(std::string_view line) {
   CommandLine cmd;

@@ -1,53 +1,29 @@
-// Incremental SMTP command line reader and command argument parsers.
+// SMTP command lines and command argument parsers.
 //
-// LineReader splits a byte stream into command lines without copying: a line
-// that lies entirely within one input chunk is returned as a view into that
-// chunk. Only a line split across chunks is copied, into a fixed buffer of
-// kMaxCommandLine octets owned by the reader; so there is no per-command heap
-// allocation and memory is bounded whatever the client sends.
+// LineReader (common/line_reader.h) splits a byte stream into command lines
+// of at most kMaxCommandLine octets without copying, with memory bounded
+// whatever the client sends; ParseCommandLine and the parsers below take
+// those lines apart.
 #ifndef RINGMAIL_PROTOCOLS_SMTP_COMMAND_PARSER_H_
 #define RINGMAIL_PROTOCOLS_SMTP_COMMAND_PARSER_H_
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "common/line_reader.h"
 #include "protocols/smtp/command_table.h"
+#include "protocols/smtp/xtext.h"  // kMaxEnvidLength, kMaxOrcptLength
 
 namespace ringmail::smtp {
 
 // RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
 inline constexpr size_t kMaxCommandLine = 512;
 
-class LineReader {
- public:
-  enum class Status {
-    kLine,      // *line holds one line without its CRLF (or bare LF)
-    kNeedMore,  // all input consumed and buffered; call again with more
-    kTooLong,   // line exceeds kMaxCommandLine: reply 500 now; the reader
-                // silently discards through the next LF, then resynchronises
-  };
-
-  // Reads from `in`; *consumed is set to the octets of `in` used (always all
-  // of them for kNeedMore). For kLine, *line is valid until the next call or
-  // until `in` goes away, whichever is first.
-  //
-  // A bare LF ends a command line just like CRLF (Postfix does the same for
-  // commands). That is safe here because command lines carry no content; the
-  // DATA scanner, where it matters, is strict.
-  Status Next(std::string_view in, size_t* consumed, std::string_view* line);
-
-  // True while a partial line is buffered or an overlong line is being
-  // discarded: the session uses it to know the client is mid-line.
-  bool mid_line() const { return len_ > 0 || discarding_; }
-
- private:
-  std::array<char, kMaxCommandLine> buf_;
-  size_t len_ = 0;
-  bool discarding_ = false;
-};
+// The command line reader (common/line_reader.h): kTooLong answers 500 and
+// the reader silently discards through the next LF, then resynchronises.
+using LineReader = common::LineReader<kMaxCommandLine>;
 
 struct CommandLine {
   const CommandSpec* spec = nullptr;  // nullptr: verb not implemented
@@ -70,11 +46,6 @@ enum class BodyType : uint8_t { k7Bit, k8BitMime };
 
 // RFC 3461 §4.3 RET.
 enum class DsnRet : uint8_t { kUnset, kFull, kHdrs };
-
-// RFC 3461 §4.4: the ENVID, decoded, is at most 100 characters.
-inline constexpr size_t kMaxEnvidLength = 100;
-// RFC 3461 §4.2: the whole ORCPT value is at most 500 characters.
-inline constexpr size_t kMaxOrcptLength = 500;
 
 struct MailParams {
   bool has_size = false;

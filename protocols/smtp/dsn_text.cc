@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "common/utf8.h"
 #include "protocols/smtp/address.h"
 
 namespace ringmail::smtp::dsn_internal {
 namespace {
+
+using common::Utf8SequenceLength;
 
 // Any line we write stays below this (RFC 5322 §2.1.1 allows 998).
 constexpr size_t kMaxLine = 950;
@@ -62,48 +65,9 @@ void Fold(std::string_view text, size_t col, FoldMode mode,
 
 }  // namespace
 
-size_t Utf8SequenceLength(std::string_view s, size_t i, char32_t* cp) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t len;
-  char32_t v;
-  char32_t min;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xe0) == 0xc0) {
-    len = 2, v = c & 0x1f, min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3, v = c & 0x0f, min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4, v = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < len) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xc0) != 0x80) return 0;
-    v = v << 6 | (cc & 0x3f);
-  }
-  // No overlong forms, no surrogates, nothing past U+10FFFF (RFC 3629 §3).
-  if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-  *cp = v;
-  return len;
-}
-
 bool IsAscii(std::string_view s) {
   for (char c : s) {
     if (static_cast<unsigned char>(c) >= 0x80) return false;
-  }
-  return true;
-}
-
-bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp;
-    const size_t n = Utf8SequenceLength(s, i, &cp);
-    if (n == 0) return false;
-    i += n;
   }
   return true;
 }

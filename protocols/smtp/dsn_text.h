@@ -1,5 +1,5 @@
-// Text helpers for the DSN builder: cleaning untrusted text, UTF-8
-// checks, the RFC 6533 encoding of UTF-8 addresses, addr-spec quoting and
+// Text helpers for the DSN builder: cleaning untrusted text (UTF-8 checks
+// are common/utf8.h), the RFC 6533 encoding of UTF-8 addresses, addr-spec quoting and
 // line folding. Internal to the dsn library (tested through it and
 // directly).
 #ifndef RINGMAIL_PROTOCOLS_SMTP_DSN_TEXT_H_
@@ -20,10 +20,6 @@ inline constexpr size_t kMaxWord = 900;    // longer runs are split
 void AppendClean(std::string_view s, bool utf8, std::string* out);
 
 bool IsAscii(std::string_view s);
-bool IsValidUtf8(std::string_view s);
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
-size_t Utf8SequenceLength(std::string_view s, size_t i, char32_t* cp);
 
 // "local@domain" as an RFC 5322 addr-spec: the local part is quoted unless
 // it is a dot-atom. The domain is split off at the last '@'; an address

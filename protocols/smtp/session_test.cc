@@ -119,6 +119,12 @@ TEST(Session, CommandLineLimitIsExact) {
   EXPECT_EQ(Both(ok + bad + "NOOP\n"),
             "250 2.0.0 Ok\r\n500 5.5.2 Error: line too long\r\n"
             "250 2.0.0 Ok\r\n");
+  // A bare LF counts as CRLF: it buys no extra octet.
+  const std::string ok_lf = "NOOP " + std::string(505, 'x') + "\n";
+  const std::string bad_lf = "NOOP " + std::string(506, 'x') + "\n";
+  EXPECT_EQ(Both(ok_lf + bad_lf + "NOOP\n"),
+            "250 2.0.0 Ok\r\n500 5.5.2 Error: line too long\r\n"
+            "250 2.0.0 Ok\r\n");
 }
 
 TEST(Session, RecipientVerdictsAndCanonicalForms) {

@@ -4,11 +4,19 @@
 #ifndef RINGMAIL_PROTOCOLS_SMTP_XTEXT_H_
 #define RINGMAIL_PROTOCOLS_SMTP_XTEXT_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace ringmail::smtp {
+
+// RFC 3461 §4.4: an ENVID is at most 100 characters (the server checks the
+// decoded value, the client the xtext it sends).
+inline constexpr size_t kMaxEnvidLength = 100;
+// RFC 3461 §4.2: the whole ORCPT value ("addr-type;xtext") is at most 500
+// characters.
+inline constexpr size_t kMaxOrcptLength = 500;
 
 // Encodes any octet string; the result is printable ASCII.
 std::string XtextEncode(std::string_view raw);

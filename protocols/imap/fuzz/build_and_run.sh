@@ -13,6 +13,7 @@ fuzz_init "$@"
 IMAP=$FUZZ_ROOT/protocols/imap
 
 MIME=$FUZZ_ROOT/protocols/mime
+COMMON=("$FUZZ_ROOT/common/mutf7.cc" "$FUZZ_ROOT/common/utf8.cc")
 # SORT and THREAD, with the MIME header helpers they use.
 SORT_THREAD_SRCS=("$IMAP/esearch.cc" "$IMAP/base_subject.cc" "$IMAP/sort.cc"
   "$IMAP/thread.cc" "$IMAP/thread_references.cc" "$MIME/address.cc"
@@ -24,14 +25,14 @@ fuzz_build command_fuzzer "$HERE/command_fuzzer.cc" \
   "$IMAP/arg.cc" "$IMAP/command_reader.cc" "$IMAP/command_syntax.cc" \
   "$IMAP/command_table.cc" "$IMAP/args.cc" "$IMAP/fetch.cc" \
   "$IMAP/search.cc" "$IMAP/sequence_set.cc" "$IMAP/mutf7.cc" \
-  "$IMAP/condstore.cc" "${SORT_THREAD_SRCS[@]}" \
+  "$IMAP/condstore.cc" "${SORT_THREAD_SRCS[@]}" "${COMMON[@]}" \
   -- absl_strings absl_str_format absl_time
 
 fuzz_run command_fuzzer "$HERE/corpus_command"
 
 fuzz_build sort_thread_fuzzer "$HERE/sort_thread_fuzzer.cc" \
   "$IMAP/arg.cc" "$IMAP/args.cc" "$IMAP/search.cc" "$IMAP/sequence_set.cc" \
-  "$IMAP/mutf7.cc" "${SORT_THREAD_SRCS[@]}" \
+  "$IMAP/mutf7.cc" "${SORT_THREAD_SRCS[@]}" "${COMMON[@]}" \
   -- absl_strings absl_str_format absl_time
 
 fuzz_run sort_thread_fuzzer "$HERE/corpus_sort_thread"

@@ -13,7 +13,7 @@ fuzz_init "$@"
 POP3=$FUZZ_ROOT/protocols/pop3
 
 fuzz_build pop3_fuzzer "$HERE/pop3_fuzzer.cc" \
-  "$POP3/args.cc" "$POP3/command_reader.cc" "$POP3/command_table.cc" \
+  "$POP3/args.cc" "$FUZZ_ROOT/common/line_reader.cc" "$POP3/command_table.cc" \
   "$POP3/message_encoder.cc" "$POP3/response.cc" "$POP3/session.cc" \
   "$POP3/session_commands.cc" "$POP3/uidl.cc"
 

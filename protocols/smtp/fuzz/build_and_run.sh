@@ -19,11 +19,13 @@ fuzz_build session_fuzzer "$HERE/session_fuzzer.cc" \
   "$SMTP/session.cc" "$SMTP/session_commands.cc" "$SMTP/session_auth.cc" \
   "$SMTP/address.cc" "$SMTP/command_parser.cc" "$SMTP/command_table.cc" \
   "$SMTP/received_header.cc" "$SMTP/data_scanner.cc" "$SMTP/sasl.cc" \
-  "$SMTP/header_block.cc" "$SMTP/xtext.cc" -- "${LIBS[@]}"
+  "$SMTP/header_block.cc" "$SMTP/xtext.cc" "$FUZZ_ROOT/common/utf8.cc" \
+  "$FUZZ_ROOT/common/line_reader.cc" -- "${LIBS[@]}"
 # The SASL decoders of all three protocols, checked against one reference.
 fuzz_build sasl_fuzzer "$HERE/sasl_fuzzer.cc" "$SMTP/sasl.cc" \
   "$FUZZ_ROOT/protocols/imap/args.cc" "$FUZZ_ROOT/protocols/imap/arg.cc" \
-  "$FUZZ_ROOT/protocols/imap/mutf7.cc" "$FUZZ_ROOT/protocols/pop3/args.cc" \
+  "$FUZZ_ROOT/protocols/imap/mutf7.cc" "$FUZZ_ROOT/common/mutf7.cc" \
+  "$FUZZ_ROOT/common/utf8.cc" "$FUZZ_ROOT/protocols/pop3/args.cc" \
   "$FUZZ_ROOT/protocols/pop3/command_table.cc" -- "${LIBS[@]}"
 
 fuzz_run data_scanner_fuzzer "$HERE/corpus_data_scanner"
