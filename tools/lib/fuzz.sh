@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shared driver for the libFuzzer smoke scripts ({protocols,server}/**/fuzz/
-# build_and_run.sh). Source it; do not run it. A package script lists its
-# fuzzers, their sources and corpora:
+# Shared driver for the libFuzzer smoke scripts
+# ({protocols,server,storage,engine,common}/**/fuzz/build_and_run.sh; tools/test
+# runs every one it finds there). Source it; do not run it. A package script
+# lists its fuzzers, their sources and corpora:
 #
 #   HERE=$(cd "$(dirname "$0")" && pwd)
 #   . "$HERE/../../../tools/lib/fuzz.sh"

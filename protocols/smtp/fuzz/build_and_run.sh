@@ -27,8 +27,13 @@ fuzz_build sasl_fuzzer "$HERE/sasl_fuzzer.cc" "$SMTP/sasl.cc" \
   "$FUZZ_ROOT/protocols/imap/mutf7.cc" "$FUZZ_ROOT/common/mutf7.cc" \
   "$FUZZ_ROOT/common/utf8.cc" "$FUZZ_ROOT/protocols/pop3/args.cc" \
   "$FUZZ_ROOT/protocols/pop3/command_table.cc" -- "${LIBS[@]}"
+# Replies of remote servers to the relay's SMTP client.
+fuzz_build client_reply_fuzzer "$HERE/client_reply_fuzzer.cc" \
+  "$SMTP/client_reply.cc" -- "${LIBS[@]}"
 
 fuzz_run data_scanner_fuzzer "$HERE/corpus_data_scanner"
 fuzz_run session_fuzzer "$HERE/corpus_session"
 fuzz_run sasl_fuzzer "$HERE/corpus_sasl"
+# Lines are capped at 2 KiB and replies at 200 lines: 64 KiB reaches both.
+fuzz_run --max-len 65536 client_reply_fuzzer "$HERE/corpus_client_reply"
 fuzz_finish
