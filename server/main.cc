@@ -171,16 +171,23 @@ int Main(int argc, char** argv) {
   }
   // Before any core serves: blocking directory scans are fine here. The
   // journal replay comes first: it may complete queue files too.
-  RecoverMailStore(config, **directory, *location);
+  const bool journals_recovered = RecoverMailStore(config, **directory, *location);
   const int spool_cores = static_cast<int>(config.threads);
-  if (absl::Status s = storage::queue::PrepareSpool(config.relay.queue_dir, spool_cores);
+  // A journal not recovered may write finished queue files back later:
+  // keep their `removed` records (docs/queue.md).
+  storage::queue::PrepareOptions prepare;
+  prepare.keep_removed_records = !journals_recovered;
+  if (absl::Status s =
+          storage::queue::PrepareSpool(config.relay.queue_dir, spool_cores, prepare);
       !s.ok()) {
     Die(kExitRuntime, absl::StrCat("queue_dir: ", s.message()));
   }
   std::vector<std::vector<storage::queue::LoadedMessage>> queued(spool_cores);
   std::vector<storage::queue::StateLogFile> state_logs(spool_cores);
   for (int i = 0; i < spool_cores; ++i) {
-    auto loaded = storage::queue::LoadCoreSpool(config.relay.queue_dir, i, {});
+    storage::queue::LoadOptions load;
+    load.keep_removed_records = !journals_recovered;
+    auto loaded = storage::queue::LoadCoreSpool(config.relay.queue_dir, i, load);
     if (!loaded.ok()) {
       Die(kExitRuntime, absl::StrCat("queue_dir: core ", i, ": ",
                                      loaded.status().message()));

@@ -15,7 +15,8 @@
 
 namespace ringmail::server {
 
-void RecoverJournals(const Config& config) {
+bool RecoverJournals(const Config& config) {
+  bool all_recovered = true;
   auto log = [](std::string_view line) { LOG_WARNING("recovery: ", std::string(line)); };
   storage::JournalDirOptions options;
   options.data_dir = config.data_dir;
@@ -30,9 +31,12 @@ void RecoverJournals(const Config& config) {
     if (!r.set_aside.empty()) {
       LOG_ERROR("recovery: kept ", r.set_aside, " for manual replay");
     }
+    if (!r.set_aside.empty() || !r.stats.ok()) all_recovered = false;
     if (!r.stats.ok()) {
-      if (!r.first_error.ok() && r.set_aside.empty()) continue;  // logged
-      LOG_ERROR("recovery: journal ", r.path, ": ", r.stats.status().ToString());
+      LOG_ERROR("recovery: journal ", r.path, ": ", r.stats.status().ToString(),
+                r.set_aside.empty() ? "; left in place: this core runs in fsync mode "
+                                      "and the next start replays it"
+                                    : "");
       continue;
     }
     LOG_INFO("recovery: journal ", r.path, ": ", r.stats->records,
@@ -40,12 +44,13 @@ void RecoverJournals(const Config& config) {
              r.stats->present, " already present, ", r.stats->errors, " errors",
              r.stats->created ? " (created)" : "");
   }
+  return all_recovered;
 }
 
-void RecoverMailStore(const Config& config, const Directory& directory,
+bool RecoverMailStore(const Config& config, const Directory& directory,
                       const storage::MailLocation& location) {
   // First the journals: they may write files back into the Maildirs.
-  RecoverJournals(config);
+  const bool journals_recovered = RecoverJournals(config);
   const std::string& tmpl = location.template_string();
   // The last complete directory of the fixed prefix.
   size_t fixed = std::min(tmpl.find('%'), tmpl.size());
@@ -54,16 +59,17 @@ void RecoverMailStore(const Config& config, const Directory& directory,
                          ? std::string("/")
                          : std::string(tmpl.data(), slash);
   struct stat st;
-  if (stat(root.c_str(), &st) != 0) return;  // nothing delivered yet
+  if (stat(root.c_str(), &st) != 0) return journals_recovered;  // nothing delivered yet
   auto log = [](std::string_view line) { LOG_WARNING("recovery: ", std::string(line)); };
   auto stats = storage::RecoverMailRoot(root, absl::Now(), storage::RecoveryLimits{}, log);
   if (!stats.ok()) {
     LOG_WARNING("recovery of ", root, " failed: ", stats.status().ToString());
-    return;
+    return journals_recovered;
   }
   LOG_INFO("recovery: ", stats->maildirs_scanned, " maildirs scanned, ",
            stats->files_removed, " stale tmp files removed, ", stats->errors,
            " errors");
+  return journals_recovered;
 }
 
 }  // namespace ringmail::server

@@ -12,14 +12,17 @@ namespace ringmail::server {
 // checkpoint whose Maildir file is missing, short or different), makes the
 // Maildirs durable (syncfs), then (re)creates and zero-fills one journal per
 // core in journal mode and resets its header. Blocking; before the cores.
-void RecoverJournals(const Config& config);
+// Returns whether every journal was recovered (false: one was left in
+// place or set aside; LoadCoreSpool must then keep `removed` records).
+bool RecoverJournals(const Config& config);
 
 // Runs RecoverJournals, then removes stale tmp/ files (older than 36
 // hours, per the Maildir spec) from every Maildir under the fixed prefix of
 // the mail location template (the part before the first '%'). Blocking:
 // call only before the cores start. Problems are logged; they never stop
 // start-up (a core whose journal cannot be prepared runs in fsync mode).
-void RecoverMailStore(const Config& config, const Directory& directory,
+// Returns RecoverJournals' result.
+bool RecoverMailStore(const Config& config, const Directory& directory,
                       const storage::MailLocation& location);
 
 }  // namespace ringmail::server

@@ -938,6 +938,9 @@ void SimFileIo::MkdirAt(int dirfd, std::string_view path, mode_t mode,
   loop_->AddIo(std::move(key),
                [this, dirfd, p, mode]() {
                  fs_->set_now(loop_->now());
+                 struct stat st;
+                 // An existing name is found before anything could fail.
+                 if (fs_->Stat(dirfd, p, &st) == 0) return -EEXIST;
                  if (int e = MetaFault(true); e < 0) return e;
                  return fs_->Mkdir(dirfd, p, mode);
                },
@@ -983,8 +986,20 @@ int SimBlockingFs::Enter() {
   return 0;
 }
 
+int SimBlockingFs::Planned(std::string_view op, std::string_view path) {
+  for (auto it = fail_once_.begin(); it != fail_once_.end(); ++it) {
+    if (it->op == op && it->path == path) {
+      int err = it->err;
+      fail_once_.erase(it);
+      return -err;
+    }
+  }
+  return 0;
+}
+
 int SimBlockingFs::Open(int dirfd, const char* path, int flags, mode_t mode) {
   if (int e = Enter(); e < 0) return e;
+  if (int e = Planned("open", path); e < 0) return e;
   if (Fault(faults_.meta_error)) return (flags & O_CREAT) ? -ENOSPC : -EIO;
   return fs_->Open(dirfd, path, flags, mode);
 }
@@ -1008,6 +1023,7 @@ ssize_t SimBlockingFs::Pread(int fd, void* buf, size_t len, off_t offset) {
 ssize_t SimBlockingFs::Pwrite(int fd, const void* buf, size_t len,
                               off_t offset) {
   if (int e = Enter(); e < 0) return e;
+  if (int e = Planned("pwrite", fs_->FdPath(fd)); e < 0) return e;
   if (Fault(faults_.write_error)) return fs_->rng().Chance(0.5) ? -ENOSPC : -EIO;
   if (len > 1 && Fault(faults_.short_write)) len = 1 + fs_->rng().Below(len - 1);
   return fs_->Pwrite(fd, buf, len, static_cast<uint64_t>(offset));
@@ -1015,6 +1031,7 @@ ssize_t SimBlockingFs::Pwrite(int fd, const void* buf, size_t len,
 
 int SimBlockingFs::Fsync(int fd) {
   if (int e = Enter(); e < 0) return e;
+  if (int e = Planned("fsync", fs_->FdPath(fd)); e < 0) return e;
   if (Fault(faults_.fsync_error)) {
     fs_->FsyncFailed(fd);
     return -EIO;
@@ -1024,6 +1041,7 @@ int SimBlockingFs::Fsync(int fd) {
 
 int SimBlockingFs::Fdatasync(int fd) {
   if (int e = Enter(); e < 0) return e;
+  if (int e = Planned("fsync", fs_->FdPath(fd)); e < 0) return e;
   if (Fault(faults_.fsync_error)) {
     fs_->FsyncFailed(fd);
     return -EIO;
@@ -1061,6 +1079,10 @@ int SimBlockingFs::Stat(int dirfd, const char* path, struct stat* st,
 
 int SimBlockingFs::Mkdir(int dirfd, const char* path, mode_t mode) {
   if (int e = Enter(); e < 0) return e;
+  struct stat st;
+  // An existing name is found before anything could fail.
+  if (fs_->Stat(dirfd, path, &st) == 0) return -EEXIST;
+  if (int e = Planned("mkdir", path); e < 0) return e;
   if (Fault(faults_.meta_error)) return -ENOSPC;
   return fs_->Mkdir(dirfd, path, mode);
 }
@@ -1068,6 +1090,7 @@ int SimBlockingFs::Mkdir(int dirfd, const char* path, mode_t mode) {
 int SimBlockingFs::Rename(int old_dirfd, const char* old_path, int new_dirfd,
                           const char* new_path, unsigned flags) {
   if (int e = Enter(); e < 0) return e;
+  if (int e = Planned("rename", old_path); e < 0) return e;
   if (Fault(faults_.meta_error)) return -EIO;
   return fs_->Rename(old_dirfd, old_path, new_dirfd, new_path, flags);
 }
@@ -1081,6 +1104,7 @@ int SimBlockingFs::Link(int old_dirfd, const char* old_path, int new_dirfd,
 
 int SimBlockingFs::Unlink(int dirfd, const char* path, int flags) {
   if (int e = Enter(); e < 0) return e;
+  if (int e = Planned("unlink", path); e < 0) return e;
   if (Fault(faults_.meta_error)) return -EIO;
   return fs_->Unlink(dirfd, path, flags);
 }

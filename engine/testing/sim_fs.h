@@ -60,8 +60,9 @@
 //
 // Not modelled: link counts as separate metadata (an entry that is durable
 // makes its inode reachable with whatever data is durable), permissions,
-// symlinks, hard links to directories, atime/ctime, "." and ".." in paths,
-// several file systems (st_dev is always 1).
+// symlinks, hard links to directories, renaming a directory below itself,
+// atime/ctime, "." and ".." in paths, several file systems (st_dev is
+// always 1).
 //
 // Single-threaded, like the code it runs. Not for production use.
 #ifndef RINGMAIL_ENGINE_TESTING_SIM_FS_H_
@@ -173,6 +174,9 @@ class SimFs {
 
   // ---- Power cut: see the model above. Closes every fd.
   void PowerCut(SimCutMode mode);
+  // The process exits (the machine keeps running): every fd is closed,
+  // nothing else changes.
+  void CloseAll() { fds_.clear(); }
 
   // ---- Inspection of the current state (checkers; no side effects).
   bool ReadFile(std::string_view path, std::string* out) const;
@@ -378,12 +382,19 @@ class SimBlockingFs final : public BlockingFs {
  public:
   explicit SimBlockingFs(SimFs* fs) : fs_(fs) {}
   void set_faults(const SimFaults& f) { faults_ = f; }
+  const SimFaults& faults() const { return faults_; }
   // Calls `fn` before every operation with a running count; the simulation
   // uses it to cut the power in the middle of recovery (fn returns true:
   // the operation and everything after it fail with -EIO, as in a dead
   // machine, until set_dead(false)).
   void set_op_hook(absl::AnyInvocable<bool(uint64_t op)> fn) {
     hook_ = std::move(fn);
+  }
+  // The next `op` ("open", "pwrite", "fsync" — also fdatasync —, "mkdir",
+  // "rename", "unlink") on exactly `path` (an fd's open path for fd
+  // operations) fails with -err instead, once.
+  void FailOnce(std::string op, std::string path, int err) {
+    fail_once_.push_back({std::move(op), std::move(path), err});
   }
   bool dead() const { return dead_; }
   void set_dead(bool dead) { dead_ = dead; }
@@ -413,6 +424,14 @@ class SimBlockingFs final : public BlockingFs {
  private:
   // -EIO if the machine is dead (or dies now), else 0.
   int Enter();
+  // -err of a matching FailOnce rule (consumed), else 0.
+  int Planned(std::string_view op, std::string_view path);
+  struct Planned_ {
+    std::string op;
+    std::string path;
+    int err;
+  };
+  std::vector<Planned_> fail_once_;
   bool Fault(double p) { return p > 0 && fs_->rng().Chance(p); }
 
   SimFs* fs_;

@@ -146,14 +146,16 @@ int FsyncPath(BlockingFs& fs, const std::string& path) {
 
 // mkdir -p. Every directory it creates gets its parent fsynced, so that
 // the new entry survives a power cut (a journal whose directory vanished
-// would lose every record in it).
-int MkdirP(BlockingFs& fs, const std::string& path) {
+// would lose every record in it). With `sync_existing`, so does every
+// directory that already existed: an earlier start may have created it and
+// died (or failed) before that fsync, and this start cannot tell.
+int MkdirP(BlockingFs& fs, const std::string& path, bool sync_existing) {
   for (size_t pos = 1; pos <= path.size(); ++pos) {
     if (pos != path.size() && path[pos] != '/') continue;
     std::string part(path.data(), pos);
     int r = fs.Mkdir(AT_FDCWD, part.c_str(), 0700);
-    if (r == -EEXIST) continue;
-    if (r < 0) return r;
+    if (r == -EEXIST && !sync_existing) continue;
+    if (r < 0 && r != -EEXIST) return r;
     if (int e = FsyncPath(fs, DirOf(part)); e < 0) return e;
   }
   return 0;
@@ -187,9 +189,10 @@ int SyncFileSystems(BlockingFs& fs, const std::vector<std::string>& dirs,
 // `final_path`. Durability comes from the syncfs that follows.
 int WriteBack(BlockingFs& fs, const JournalRecord& r,
               const std::string& final_path) {
-  if (int e = MkdirP(fs, r.maildir + "/tmp"); e < 0) return e;
-  if (int e = MkdirP(fs, r.maildir + "/new"); e < 0) return e;
-  if (int e = MkdirP(fs, r.maildir + "/cur"); e < 0) return e;
+  // The syncfs that follows the replay makes existing directories durable.
+  if (int e = MkdirP(fs, r.maildir + "/tmp", false); e < 0) return e;
+  if (int e = MkdirP(fs, r.maildir + "/new", false); e < 0) return e;
+  if (int e = MkdirP(fs, r.maildir + "/cur", false); e < 0) return e;
   std::string tmp = absl::StrCat(r.maildir, "/tmp/", r.name, ".recovered");
   int e = 0;
   {
@@ -314,6 +317,43 @@ bool PickHeader(std::string_view block, JournalFile* out) {
 }
 }  // namespace
 
+namespace {
+// Whether a valid record (header's epoch, the checkpoint's seq, good length
+// and CRC) starts at the checkpoint of the journal open on `fd`.
+absl::StatusOr<bool> RecordAtCheckpoint(engine::BlockingFs& fs, int fd,
+                                        const JournalFile& f) {
+  uint64_t off = f.checkpoint_offset;
+  if (f.file_size - off < kJournalRecordHeaderBytes) off = kJournalHeaderBytes;
+  std::string rec(kJournalRecordHeaderBytes, '\0');
+  if (fs.Pread(fd, rec.data(), rec.size(), static_cast<off_t>(off)) !=
+      static_cast<ssize_t>(rec.size())) {
+    return absl::DataLossError("cannot read the record at the checkpoint");
+  }
+  const char* p = rec.data();
+  const uint64_t len = Get<uint32_t>(p + 8);
+  const uint16_t type = Get<uint16_t>(p + 6);
+  if (Get<uint32_t>(p) != kRecordMagic || Get<uint16_t>(p + 4) != kVersion ||
+      Get<uint64_t>(p + 16) != f.epoch || Get<uint64_t>(p + 24) != f.checkpoint_seq ||
+      len < kJournalRecordHeaderBytes || len % 8 != 0 || len > f.file_size - off ||
+      (type != kTypeMessage && type != kTypeWrap)) {
+    return false;
+  }
+  if (type == kTypeMessage) {
+    rec.resize(len);
+    if (fs.Pread(fd, rec.data() + kJournalRecordHeaderBytes,
+                 len - kJournalRecordHeaderBytes,
+                 static_cast<off_t>(off + kJournalRecordHeaderBytes)) !=
+        static_cast<ssize_t>(len - kJournalRecordHeaderBytes)) {
+      return absl::DataLossError("cannot read the record at the checkpoint");
+    }
+  }
+  uint32_t want = Get<uint32_t>(rec.data() + 12);
+  PutAt<uint32_t>(&rec, 12, 0);
+  uint32_t crc = Crc32c(rec.data(), type == kTypeMessage ? len : kJournalRecordHeaderBytes);
+  return crc == want;
+}
+}  // namespace
+
 absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
                                             uint64_t expected_size,
                                             engine::BlockingFs& fs) {
@@ -331,6 +371,20 @@ absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
                  static_cast<ssize_t>(block.size()) ||
              !PickHeader(block, &f) || f.file_size != expected_size) {
     error = absl::DataLossError(absl::StrCat(path, ": no valid header"));
+  }
+  if (error.ok()) {
+    // Writing starts at the checkpoint. If a record of this epoch starts
+    // there, recovery has not run (or failed before it reset the header):
+    // those records were never replayed, and appending would overwrite
+    // them. The caller then runs without the journal (fsync mode) and the
+    // next start retries the recovery.
+    absl::StatusOr<bool> busy = RecordAtCheckpoint(fs, fd, f);
+    if (!busy.ok()) {
+      error = absl::DataLossError(absl::StrCat(path, ": ", busy.status().message()));
+    } else if (*busy) {
+      error = absl::FailedPreconditionError(absl::StrCat(
+          path, ": holds records after its checkpoint that were not replayed"));
+    }
   }
   if (!error.ok()) {
     fs.Close(fd);
@@ -426,15 +480,10 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
     return absl::InvalidArgumentError("journal size must be a multiple of 4096, at least 1 MiB");
   }
   JournalRecoveryStats stats;
-  if (int e = MkdirP(fs, DirOf(path)); e < 0) {
+  if (int e = MkdirP(fs, DirOf(path), /*sync_existing=*/true); e < 0) {
     return absl::InternalError(SyscallError(absl::StrCat("mkdir(", DirOf(path), ")"), e));
   }
-  bool existed = true;
-  int raw = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CLOEXEC, 0);
-  if (raw == -ENOENT) {
-    existed = false;
-    raw = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  }
+  int raw = fs.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (raw < 0) {
     return absl::InternalError(SyscallError(absl::StrCat("open(", path, ")"), raw));
   }
@@ -470,13 +519,20 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
             it = cur.emplace(r.maildir, absl::flat_hash_map<std::string, std::string>()).first;
             std::string cur_dir = r.maildir + "/cur";
             auto& names = it->second;
-            fs.ListDir(cur_dir.c_str(), [&](int, std::string_view n, unsigned char) {
+            int listed = fs.ListDir(cur_dir.c_str(), [&](int, std::string_view n, unsigned char) {
               size_t colon = n.find(":2,");
               if (colon != std::string_view::npos) {
                 names.emplace(std::string(n.substr(0, colon)), std::string(n));
               }
               return true;
             });
+            if (listed < 0 && listed != -ENOENT) {
+              // Not knowing whether the message was moved to cur/, writing
+              // it to new/ could leave two copies (one of them partial).
+              // Give up this attempt; the log stays for a retry.
+              return absl::InternalError(
+                  SyscallError(absl::StrCat("opendir(", cur_dir, ")"), listed));
+            }
           }
           auto f = it->second.find(r.name);
           if (f != it->second.end()) {
@@ -543,9 +599,10 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(const std::string& path,
       return absl::InternalError(SyscallError(absl::StrCat("fsync(", path, ")"), e));
     }
   }
-  if (!existed) {
-    // The new file's entry must be durable before any record in it is
-    // relied on.
+  if (stats.created) {
+    // A file created now (maybe by an earlier attempt that failed before
+    // this point) needs its directory entry durable before any record in
+    // it is relied on.
     if (int e = FsyncPath(fs, DirOf(path)); e < 0) {
       return absl::InternalError(SyscallError(absl::StrCat("fsync(", DirOf(path), ")"), e));
     }
@@ -692,6 +749,13 @@ JournalWriter::Position JournalWriter::Append(
         AppendWrapRecord(buf.get(), left, file_.epoch, head_.seq++);
       }
       head_.logical += left;
+      segs.push_back({Phys(head_.logical), buf->size()});
+    } else if (left == data_size_ && buf->size() > segs.back().from) {
+      // The previous record ended exactly at the end of the ring: this one
+      // starts at its beginning, not after the end of the file. (Found by
+      // the durability simulation: the write went past the end, the file
+      // grew, and the next start found no valid journal — every record
+      // lost.)
       segs.push_back({Phys(head_.logical), buf->size()});
     }
     AppendMessageRecord(buf.get(), r, file_.epoch, head_.seq++);

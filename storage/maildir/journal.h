@@ -103,9 +103,11 @@ std::string EncodeJournalHeader(const JournalFile& f);
 bool DecodeJournalHeader(std::string_view slot, JournalFile* out);
 
 // Reads the header of an existing journal file and opens it O_RDWR. Fails
-// if the file is missing, of another size than `expected_size`, or has no
-// valid header. Call RecoverJournal first: the writer starts at the header's
-// checkpoint and overwrites whatever follows it.
+// if the file is missing, of another size than `expected_size`, has no
+// valid header, or still holds a valid record at its checkpoint
+// (FailedPrecondition: recovery did not run or did not finish; the writer
+// starts at the checkpoint and would overwrite records never replayed).
+// Call RecoverJournal first.
 absl::StatusOr<JournalFile> OpenJournalFile(
     const std::string& path, uint64_t expected_size,
     engine::BlockingFs& fs = engine::DefaultBlockingFs());
@@ -140,10 +142,13 @@ absl::StatusOr<JournalRecoveryStats> RecoverJournal(
 // Start-up recovery of every journal in <data_dir>/journal: the cores'
 // journals in journal mode (created if missing) and every other
 // core-<N>.wal found there (replayed and reset at its own size: after
-// switching to fsync mode or reducing the number of cores). A journal
-// whose records cannot all be written back (DataLoss) is renamed to
-// core-<N>.wal.unreplayed.<unix seconds of `now`> for the operator and
-// the core gets a fresh one. Blocking; before the cores start.
+// switching to fsync mode or reducing the number of cores). A failed
+// recovery is tried once more. A journal whose records still cannot be
+// written back (DataLoss) is renamed to core-<N>.wal.unreplayed.<unix
+// seconds of `now`>[.<n>] for the operator and the core gets a fresh one;
+// after any other failure the log stays where it is (OpenJournalFile then
+// refuses it, the core runs in fsync mode, the next start replays it).
+// Blocking; before the cores start.
 struct JournalDirOptions {
   std::string data_dir;
   bool journal_mode = true;
@@ -158,6 +163,7 @@ struct JournalDirResult {
   // fresh journal's recovery).
   absl::StatusOr<JournalRecoveryStats> stats;
   absl::Status first_error;  // of the first attempt, if it failed
+  // (`stats` not ok: the log was neither replayed nor set aside.)
   std::string set_aside;     // the .unreplayed name, if the log was kept
 };
 std::vector<JournalDirResult> RecoverJournalDir(

@@ -52,17 +52,26 @@ std::vector<JournalDirResult> RecoverJournalDir(const JournalDirOptions& options
     result.stats = RecoverJournal(path, size, log, fs);
     if (!result.stats.ok()) {
       result.first_error = result.stats.status();
-      if (absl::IsDataLoss(result.stats.status())) {
-        // Keep the unreplayed log for the operator; this core starts with
-        // a fresh journal (or fsync mode if that fails too).
-        std::string aside = absl::StrCat(path, ".unreplayed.",
-                                         absl::ToUnixSeconds(options.now));
-        if (fs.Rename(AT_FDCWD, path.c_str(), AT_FDCWD, aside.c_str(), 0) == 0) {
-          result.set_aside = aside;
-          result.stats = RecoverJournal(path, size, log, fs);
-        }
+      // Once more: the error may have been transient.
+      result.stats = RecoverJournal(path, size, log, fs);
+    }
+    if (!result.stats.ok() && absl::IsDataLoss(result.stats.status())) {
+      // Records that cannot be written back: keep the log for the
+      // operator; this core starts with a fresh journal.
+      std::string aside = absl::StrCat(path, ".unreplayed.",
+                                       absl::ToUnixSeconds(options.now));
+      struct stat st;
+      for (int i = 1; fs.Stat(AT_FDCWD, aside.c_str(), &st, 0) == 0 && i < 100; ++i) {
+        aside = absl::StrCat(path, ".unreplayed.", absl::ToUnixSeconds(options.now), ".", i);
+      }
+      if (fs.Rename(AT_FDCWD, path.c_str(), AT_FDCWD, aside.c_str(), 0) == 0) {
+        result.set_aside = aside;
+        result.stats = RecoverJournal(path, size, log, fs);
       }
     }
+    // Any other failure leaves the log where it is: OpenJournalFile refuses
+    // a log with records after its checkpoint (the core runs in fsync mode)
+    // and the next start replays it.
     results.push_back(std::move(result));
   }
   return results;

@@ -64,6 +64,13 @@ struct LoadOptions {
   size_t max_messages = 10'000'000;
   LoadStats* stats = nullptr;  // optional; filled in
   engine::BlockingFs* fs = nullptr;  // null: the real file system
+  // Keep the `removed` records of finished files (unlinked now or before)
+  // in the compacted log. Set when a journal was not recovered at this
+  // start (left in place or set aside): replaying it later may write
+  // finished queue files back, and their records must unlink them again
+  // rather than send them twice. Otherwise they are dropped (journal
+  // recovery already ran and reset the journals).
+  bool keep_removed_records = false;
 };
 
 // Loads `<root>/c<core>/` (a missing directory is an empty queue):
@@ -78,7 +85,8 @@ struct LoadOptions {
 //      checksum are logged and skipped; a `removed` file still present is
 //      unlinked (not read_only) and not returned;
 //   4. (not read_only) fsyncs new/ (and corrupt/) and rewrites state.log
-//      compacted (AppendFileStateRecords for every live file).
+//      compacted (AppendFileStateRecords for every live file, and with
+//      keep_removed_records the `removed` records of finished files).
 // Messages come back sorted by (arrival, file). Errors: an unreadable
 // directory or state log, a failed compaction, more than max_messages.
 absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
@@ -97,6 +105,7 @@ struct PrepareOptions {
   // non-OK result stops PrepareSpool right there, like a crash would.
   std::function<absl::Status(std::string_view point)> fault_point;
   engine::BlockingFs* fs = nullptr;  // null: the real file system
+  bool keep_removed_records = false;  // for the merge's loads (LoadOptions)
 };
 
 // Before the loops start: creates `root` and c0..c<cores-1> with tmp/ new/

@@ -75,20 +75,23 @@ absl::Status FsyncDir(BlockingFs& fs, const std::string& dir) {
 }
 
 absl::StatusOr<bool> EnsureDir(BlockingFs& fs, const std::string& dir) {
+  bool created = true;
   if (int e = fs.Mkdir(AT_FDCWD, dir.c_str(), 0700); e != 0) {
     if (e != -EEXIST) return SysError("mkdir", dir, -e);
     if (!IsDirectory(fs, dir)) return SysError("mkdir", dir, ENOTDIR);
-    return false;
+    created = false;
   }
+  // Also when it existed: an earlier start may have created it and died
+  // (or failed) before this fsync, and nothing else would make the entry
+  // durable. Start-up only, so a few fsyncs of clean directories.
   absl::Status s = FsyncDir(fs, Parent(dir));
   if (!s.ok()) return s;
-  return true;
+  return created;
 }
 
 absl::Status EnsureDirs(BlockingFs& fs, const std::string& dir) {
-  if (IsDirectory(fs, dir)) return absl::OkStatus();
   std::string parent = Parent(dir);
-  if (parent != dir && !IsDirectory(fs, parent)) {
+  if (parent != dir && parent != "." && parent != "/") {
     absl::Status s = EnsureDirs(fs, parent);
     if (!s.ok()) return s;
   }

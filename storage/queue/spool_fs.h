@@ -37,10 +37,11 @@ bool SameFile(BlockingFs& fs, const std::string& a, const std::string& b);
 absl::Status FsyncDir(BlockingFs& fs, const std::string& dir);
 
 // Creates `dir` if missing (its parent must exist) and then fsyncs the
-// parent, so the new entry survives a power loss. Returns whether it was
+// parent — also if it existed: an earlier start may have died before that
+// fsync — so the entry survives a power loss. Returns whether it was
 // created. Error if it exists but is not a directory.
 absl::StatusOr<bool> EnsureDir(BlockingFs& fs, const std::string& dir);
-// EnsureDir for every missing component of an absolute or relative path.
+// EnsureDir for every component of an absolute or relative path.
 absl::Status EnsureDirs(BlockingFs& fs, const std::string& dir);
 
 struct DirEntry {

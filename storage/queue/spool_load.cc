@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -217,7 +219,8 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   }
   std::vector<std::string> corrupt;
   // Present but unreadable (I/O error): their records are kept as they are.
-  absl::flat_hash_map<std::string, std::vector<StateRecord>> unreadable;
+  // Ordered: the compacted log lists them in the same order on every run.
+  std::map<std::string, std::vector<StateRecord>> unreadable;
   std::string scratch;
   for (const DirEntry& e : entries) {
     if (e.name.empty() || e.name[0] == '.') continue;
@@ -258,6 +261,7 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   for (size_t i = 0; i < messages.size(); ++i) index[messages[i].file] = i;
   std::vector<bool> removed(messages.size(), false);
   std::vector<std::string> removed_unreadable;
+  std::set<std::string> removed_absent;  // `removed` records of absent files
   const std::string log_path = absl::StrCat(dir, "/", AbslView(kStateLogName));
   absl::StatusOr<bool> torn = ForEachLine(fs, log_path, [&](std::string_view line) {
     absl::StatusOr<StateRecord> rec = DecodeStateRecord(line);
@@ -274,6 +278,7 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
       auto u = unreadable.find(rec->file);
       if (u == unreadable.end()) {
         ++stats.orphan_records;
+        if (rec->kind == StateRecord::Kind::kRemoved) removed_absent.insert(rec->file);
       } else if (rec->kind == StateRecord::Kind::kRemoved) {
         removed_unreadable.push_back(rec->file);
         unreadable.erase(u);
@@ -376,6 +381,18 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
     }
     for (auto& [name, records] : unreadable) {
       for (StateRecord& r : records) snapshot.push_back(std::move(r));
+    }
+    if (options.keep_removed_records) {
+      // A journal that was not recovered may still write finished files
+      // back when it is: their `removed` records must be there to unlink
+      // them again.
+      for (const std::string& name : finished) removed_absent.insert(name);
+      for (const std::string& name : removed_absent) {
+        StateRecord r;
+        r.kind = StateRecord::Kind::kRemoved;
+        r.file = name;
+        snapshot.push_back(std::move(r));
+      }
     }
     absl::Status s = internal::RewriteStateLog(fs, dir, snapshot);
     if (!s.ok()) return s;

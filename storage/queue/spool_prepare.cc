@@ -81,6 +81,7 @@ class Merger {
     LoadOptions load;
     load.log = opts_.log;
     load.fs = &fs_;
+    load.keep_removed_records = opts_.keep_removed_records;
     LoadStats stats;
     load.stats = &stats;
     absl::StatusOr<std::vector<LoadedMessage>> msgs = LoadCoreSpool(root_, source, load);

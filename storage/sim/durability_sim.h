@@ -51,12 +51,19 @@ struct SeedBatchResult {
   uint64_t failed = 0;
   std::vector<uint64_t> failed_seeds;
   uint64_t run = 0;  // seeds run (fewer than asked if the time ran out)
+  double cpu_seconds = 0;  // user + system time of the seeds' processes
 };
+
+// Makes a RunSeeds in progress start no more seeds (it still waits for the
+// ones running and returns their results). Async-signal-safe: for a
+// SIGINT/SIGTERM handler.
+void RequestStop();
 
 // Runs seeds first .. first+count-1, each in a child process (so a crash or
 // sanitizer abort in one seed fails that seed only), at most `jobs` at a
-// time, stopping early after `max_seconds` (0: no limit). Prints a line per
-// failing seed (with the replay command) and, with `verbose`, per seed.
+// time, stopping early after `max_seconds` (0: no limit) or RequestStop().
+// Prints a line per failing seed (with the replay command), with `verbose`
+// per seed, and a progress line every 5 minutes.
 SeedBatchResult RunSeeds(uint64_t first, uint64_t count, int jobs,
                          double max_seconds, bool verbose, std::ostream& out);
 

@@ -7,9 +7,13 @@
 //   durability_sim --seeds N [--start S] [--jobs J] [--max-seconds T] [--verbose]
 //       seeds S .. S+N-1 (S defaults to 1), one child process each, J at a
 //       time; stops starting new seeds after T seconds; ends with
-//       "COUNTS <passed> <failed>" and "<passed> passed, <failed> failed"
+//       "COUNTS <passed> <failed>" and "<passed> passed, <failed> failed";
+//       ^C (or SIGTERM) starts no more seeds and still prints the summary
 //
 // Exit status: 0 if every seed passed, 1 otherwise, 2 on bad usage.
+#include <signal.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -91,10 +95,16 @@ int main(int argc, char** argv) {
     std::cout << "  replayed: same steps\n";
     return 0;
   }
+  // ^C or SIGTERM: no new seeds; the summary still comes.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { ringmail::storage::sim::RequestStop(); };
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   auto result = RunSeeds(start, seeds, static_cast<int>(jobs),
                          static_cast<double>(max_seconds), options.verbose, std::cout);
   std::cout << "seeds " << start << ".." << (start + result.run - (result.run ? 1 : 0))
-            << " run: " << result.run << " of " << seeds << "\n";
+            << " run: " << result.run << " of " << seeds << " in "
+            << static_cast<int64_t>(result.cpu_seconds) << " CPU seconds\n";
   std::cout << "COUNTS " << result.passed << " " << result.failed << "\n";
   std::cout << result.passed << " passed, " << result.failed << " failed\n";
   return result.failed == 0 && result.run == seeds ? 0 : 1;
