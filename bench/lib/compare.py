@@ -4,7 +4,8 @@ against ringmail and a peer on the same data shapes, alternating runs, and
 writes one table, compare.json and compare.html.
 
     compare.py --ringmaild BIN --ringbench BIN --out DIR [--runs 3]
-               [--duration 5] [--workloads smtp,sink,lmtp,imap,pop3,idle]
+               [--duration 5] [--workloads smtp,sink,lmtp,imap,pop3,idle,large]
+               [--large-messages 100000]
 
 Each workload gets fresh copies of one generated Maildir tree (gen_tree.py)
 for each server; the servers of a workload run side by side on loopback and
@@ -12,6 +13,11 @@ are stopped before the next workload. Runs alternate ringmail, peer,
 ringmail, ... and the table reports medians; a spread (max-min)/median above
 NOISY marks the row "noisy". Every ringbench run is bounded by --duration and
 a subprocess timeout; the caller (bench/compare) removes the work dir.
+
+The "large" workload (issue 21, not in the default list) is not a ringbench
+load but a sequence of latencies on one user's INBOX of --large-messages
+messages (large_mailbox.py): one row per step, in milliseconds, lower is
+better, each server on its own hard-linked copy of one generated tree.
 """
 import argparse
 import json
@@ -26,7 +32,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(BENCH, "..", "tests", "integration"))
-from dovecot import Dovecot, free_port, installed  # noqa: E402
+sys.path.insert(0, HERE)
+from dovecot import Dovecot, chown_tree, free_port, installed, test_user  # noqa: E402
+import large_mailbox  # noqa: E402  (bench/lib, next to this file)
 
 PY = "/usr/bin/python3"
 NOISY = 0.20          # spread above this is flagged
@@ -383,6 +391,104 @@ def run_workload(b, w, tree, passwd, users_file, users, lmtp_ok):
     return row
 
 
+# ------------------------------------------------------------ large mailbox
+LARGE_USER, LARGE_PASSWORD = "user000@bench.test", "bench-large"
+
+
+def run_large(a, log_to=None):
+    """The large-mailbox workload: rows of latencies (ms) per step, and a
+    memory row, ringmail against Dovecot, medians over --runs rounds (each
+    round a fresh hard-linked copy of the tree for each server, so every
+    round has a cold SELECT)."""
+    n = a.large_messages
+    base = os.path.join(a.work, f"large-{n}")
+    tree = os.path.join(base, "tree")
+    md = os.path.join(tree, "mail", "bench.test", "user000", "Maildir")
+    t = time.monotonic()
+    subprocess.run([PY, os.path.join(HERE, "large_tree.py"), md, f"--messages={n}"], check=True)
+    log(f"large: generated {n} messages in {time.monotonic() - t:.0f}s")
+    # Dovecot reads the tree as its mail user; ringmaild runs as root and
+    # does not care. Hard links share inodes, so one chown serves every copy.
+    uid, gid = test_user()
+    chown_tree(os.path.join(tree, "mail"), uid, gid)
+    passwd = os.path.join(base, "passwd")
+    with open(passwd, "w") as f:
+        f.write(f"{LARGE_USER}:{{PLAIN}}{LARGE_PASSWORD}::::::\n")
+    results = {"ringmail": {s: [] for s in large_mailbox.STEPS},
+               "peer": {s: [] for s in large_mailbox.STEPS}}
+    memory = {side: {"cached": [], "selected": []} for side in ("ringmail", "peer")}
+    notes = {}
+    version = ""
+    for i in range(1, a.runs + 1):
+        for side in ("ringmail", "peer"):
+            wd = os.path.join(base, f"{side}-{i}")
+            os.makedirs(os.path.join(wd, "data"))
+            # A copy per server and round: hard links (the servers rename and
+            # write index files, never a message file's content); -a keeps
+            # the directories' old mtimes, as in a mailbox years old.
+            subprocess.run(["cp", "-al", os.path.join(tree, "mail"),
+                            os.path.join(wd, "data", "mail")], check=True)
+            os.sync()
+            server = None
+            try:
+                if side == "ringmail":
+                    server = Ringmail(a.ringmaild, wd, os.path.join(wd, "data"), passwd,
+                                      lmtp=False).start()
+                    imap_port, pop3_port, root = (server.ports["imap"], server.ports["pop3"],
+                                                  server.pid())
+                else:
+                    server = Dovecot(wd, os.path.join(wd, "data"), {LARGE_USER: LARGE_PASSWORD},
+                                     pop3=True, fast_login=True).start()
+                    version = server.version().split()[0]
+                    imap_port, pop3_port, root = server.port, server.pop3_port, server.proc.pid
+                before = tree_pss_kb(root)
+                seen = {}
+
+                def sample(label):
+                    seen[label] = max(seen.get(label, 0), tree_pss_kb(root))
+
+                res, nt = large_mailbox.measure(imap_port, pop3_port, LARGE_USER, LARGE_PASSWORD,
+                                                n, repeats=a.large_repeats, log=log,
+                                                memory=sample)
+                notes.update(nt)
+                for s, v in res.items():
+                    results[side][s] += v
+                for label in ("cached", "selected"):
+                    memory[side][label].append((seen.get(label, before) - before) * 1024.0 / n)
+                log(f"large {n} {side} round {i}: " + ", ".join(
+                    f"{s} {statistics.median(v) * 1000:.1f}" for s, v in res.items() if v) +
+                    f" (ms); memory cached {memory[side]['cached'][-1]:.1f}, selected "
+                    f"{memory[side]['selected'][-1]:.1f} B/message (load average {loadavg()})")
+            finally:
+                if server is not None:
+                    server.stop()
+                shutil.rmtree(wd, ignore_errors=True)
+    rows = []
+    for s in large_mailbox.STEPS:
+        rm = [v * 1000 for v in results["ringmail"][s]]
+        pr = [v * 1000 for v in results["peer"][s]]
+        if not rm and not pr:
+            continue
+        rows.append({"workload": f"large-{n}", "title": f"{n:,} msgs: {s} (ms, lower is better)",
+                     "peer": f"Dovecot ({version})", "unit": "ms",
+                     "errors": {"ringmail": 0, "peer": 0},
+                     "ringmail_runs": [{"value": v, "report": ""} for v in rm],
+                     "peer_runs": [{"value": v, "report": ""} for v in pr],
+                     "ringmail": summarize(rm), "peer_summary": summarize(pr)})
+    for label, what in (("selected", "PSS growth, folder selected (B/message)"),
+                        ("cached", "PSS growth, user logged in, folder not selected "
+                                   "(B/message)")):
+        rows.append({"workload": f"large-{n}", "title": f"{n:,} msgs: {what}",
+                     "peer": f"Dovecot ({version})", "unit": "B/msg",
+                     "errors": {"ringmail": 0, "peer": 0},
+                     "ringmail_runs": [{"value": v, "report": ""}
+                                       for v in memory["ringmail"][label]],
+                     "peer_runs": [{"value": v, "report": ""} for v in memory["peer"][label]],
+                     "ringmail": summarize(memory["ringmail"][label]),
+                     "peer_summary": summarize(memory["peer"][label]), "notes": notes})
+    return rows
+
+
 def ratio(row):
     r, p = row.get("ringmail"), row.get("peer_summary")
     if not r or not p or not p["median"]:
@@ -393,7 +499,9 @@ def ratio(row):
 def cell(s, unit):
     if not s:
         return "-"
-    txt = f"{s['median']:.0f} {unit}"
+    # Latencies of a few milliseconds need their decimals.
+    txt = f"{s['median']:.1f} {unit}" if unit == "ms" and s["median"] < 100 else \
+        f"{s['median']:.0f} {unit}"
     if s["spread"] > NOISY:
         txt += f" (noisy: spread {s['spread'] * 100:.0f}%)"
     return txt
@@ -428,7 +536,7 @@ def html(rows, meta):
         rt = ratio(row)
         links = " ".join(f"<a href=\"{esc(x['report'])}\">{side[0]}{i + 1}</a>"
                          for side in ("ringmail", "peer")
-                         for i, x in enumerate(row[f"{side}_runs"]))
+                         for i, x in enumerate(row[f"{side}_runs"]) if x.get("report"))
         out.append(f"<tr><td>{esc(row['title'])}</td><td>"
                    f"{esc(row.get('ringmail_note') or cell(row.get('ringmail'), unit))}</td>"
                    f"<td>{esc(cell(row.get('peer_summary'), unit))}</td>"
@@ -478,6 +586,8 @@ def main():
     ap.add_argument("--messages", type=int, default=100)
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--idle-sessions", type=int, default=500)
+    ap.add_argument("--large-messages", type=int, default=100000)
+    ap.add_argument("--large-repeats", type=int, default=5)
     ap.add_argument("--workloads", default="smtp,sink,lmtp,imap,pop3,idle")
     ap.add_argument("--command", default="bench/compare")
     ap.add_argument("--file-system", default="", help="description for the report")
@@ -486,30 +596,47 @@ def main():
         ap.error("--runs 1..20, --duration (0, 120], --idle-sessions 1..5000")
     workloads = a.workloads.split(",")
     for w in workloads:
-        if w not in WORKLOADS:
+        if w not in WORKLOADS and w != "large":
             ap.error(f"unknown workload {w}")
+    if not 1 <= a.large_messages <= 10_000_000 or not 1 <= a.large_repeats <= 50:
+        ap.error("--large-messages 1..10000000, --large-repeats 1..50")
     if not installed(pop3=True, lmtp=True):
         raise SystemExit("dovecot-imapd, dovecot-pop3d and dovecot-lmtpd must be installed")
     os.makedirs(a.out, exist_ok=True)
     tree = os.path.join(a.work, "tree")
     passwd, users_file = os.path.join(a.work, "passwd"), os.path.join(a.work, "users")
-    subprocess.run([PY, os.path.join(BENCH, "pop3", "gen_tree.py"), tree, passwd, users_file,
-                    f"--users={a.users}", f"--messages={a.messages}", f"--size={a.size}"],
-                   check=True)
-    users = [l.split()[0] for l in open(users_file) if l.strip()]
+    users = []
+    if any(w != "large" for w in workloads):
+        subprocess.run([PY, os.path.join(BENCH, "pop3", "gen_tree.py"), tree, passwd, users_file,
+                        f"--users={a.users}", f"--messages={a.messages}", f"--size={a.size}"],
+                       check=True)
+        users = [l.split()[0] for l in open(users_file) if l.strip()]
     help_text = subprocess.run([a.ringmaild, "--help"], capture_output=True, text=True,
                                stdin=subprocess.DEVNULL)
     lmtp_ok = "lmtp_listen" in help_text.stdout + help_text.stderr
     meta = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "machine": f"{os.cpu_count()} cores, load average at start {loadavg()}",
             "command": a.command, "runs": a.runs, "duration_s": a.duration,
-            "tree": f"{a.users} users x {a.messages} msgs x ~{a.size} B"}
+            "tree": "; ".join(
+                ([f"{a.users} users x {a.messages} msgs x ~{a.size} B"]
+                 if any(w != "large" for w in workloads) else []) +
+                ([f"large: one INBOX of {a.large_messages} msgs, {a.large_repeats} repeats "
+                  f"per step and run"] if "large" in workloads else []))}
     if a.file_system:
         meta["machine"] += f"; file system: {a.file_system}"
     b = Bench(a)
     rows = []
     for w in workloads:
         log(f"workload {w}")
+        if w == "large":
+            try:
+                rows.extend(run_large(a))
+            except Exception as e:  # report and go on with the next workload
+                log(f"large: FAILED: {e}")
+                rows.append({"workload": "large", "title": "large mailbox", "peer": "Dovecot",
+                             "ringmail_runs": [], "peer_runs": [], "failed": str(e),
+                             "errors": {"ringmail": 0, "peer": 0}})
+            continue
         try:
             rows.append(run_workload(b, w, tree, passwd, users_file, users, lmtp_ok))
         except Exception as e:  # report and go on with the next workload

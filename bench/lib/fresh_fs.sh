@@ -8,8 +8,9 @@
 # mail spool runs on.
 #
 #   fs_fresh_possible            root, mkfs.ext4 and a free loop device?
-#   fs_fresh DIR SIZE            new ext4 (image DIR.img, loop device with
-#                                direct I/O) mounted at DIR
+#   fs_fresh DIR SIZE [OPTS]     new ext4 (image DIR.img, loop device with
+#                                direct I/O) mounted at DIR; OPTS: more
+#                                mkfs.ext4 options (e.g. "-N 2200000")
 #   fs_release                   unmount and detach everything fs_fresh made;
 #                                deletes the images unless FS_KEEP_IMAGES=1
 #
@@ -24,10 +25,11 @@ fs_fresh_possible() {
 # No lazy inode-table or journal initialisation: a background ext4lazyinit
 # thread would compete with the server being measured.
 fs_fresh() {
-  local dir="$1" size="$2" img="$1.img" dev
+  local dir="$1" size="$2" opts="${3:-}" img="$1.img" dev
   truncate -s "$size" "$img" || return 1
   FS_IMAGES+=("$img")
-  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" || return 1
+  # shellcheck disable=SC2086  # OPTS is a list of options
+  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 $opts "$img" || return 1
   # mkfs wrote the image through the page cache: flush it now, or its
   # writeback (tens of MB of inode tables) would run during the measurement.
   sync "$img" || return 1

@@ -41,6 +41,13 @@ std::atomic<bool> watch_limit_logged{false};
 // until the last view closes.
 constexpr size_t kSaveAfterAdded = 10'000;
 
+// New messages from which a first open builds the index on the helper
+// (ApplyScanned): below it the inserts take less than a millisecond.
+constexpr size_t kBuildOnHelperMin = 10'000;
+
+// Syncs that take longer are logged with what they listed.
+constexpr absl::Duration kSlowSyncLog = absl::Seconds(1);
+
 // FolderJobQueues by folder path, per core thread: a FolderState that
 // starts while the previous one of the same folder is still closing joins
 // its queue. Expired entries are swept when the map has doubled.
@@ -56,6 +63,17 @@ bool IsDirBlocking(const std::string& path) {
 }
 
 }  // namespace
+
+// What the resolve step hands back: the resolver's result to apply on the
+// core, or (for a first open done on the helper) the index it was applied
+// to there.
+struct FolderState::Resolved {
+  absl::Status status;  // the resolver failed
+  std::optional<storage::ResolveResult> result;
+  std::optional<storage::FolderIndex> index;
+  absl::StatusOr<std::vector<uint32_t>> added = std::vector<uint32_t>();
+  storage::DirStamp uidlist_stamp;
+};
 
 struct FolderState::LoadResult {
   absl::StatusOr<storage::FolderScan> scan;
@@ -165,8 +183,10 @@ FolderState::~FolderState() {
 }
 
 void FolderState::CloseIndex() {
-  // A guest never writes the owner's index (guest mode, folder_state.h).
-  if (!loaded_ || guest_) return;
+  // A guest never writes the owner's index (guest mode, folder_state.h);
+  // an index away on a helper (a first open in progress) is not here to
+  // write, and the open starts over next time.
+  if (!loaded_ || guest_ || index_away_) return;
   // A lifetime that claimed writes its close token even when nothing
   // changed since its last save (that save carried none); one that never
   // claimed writes only what changed.
@@ -308,6 +328,8 @@ void FolderState::Sync(absl::AnyInvocable<void(absl::Status)> done) {
 
 void FolderState::StartSync() {
   syncing_ = true;
+  sync_started_ = loop_->steady_now();
+  sync_listed_ = 0;
   // A guest does not become the index's owner (guest mode).
   const bool first = !loaded_ && !guest_;
   storage::SyncLimits limits;
@@ -375,6 +397,8 @@ void FolderState::OnScanned(LoadResult r, uint64_t changes_at_start,
     keywords_ = std::move(*r.keywords);
   }
   loaded_ = true;
+  sync_scanned_ = loop_->steady_now();
+  sync_listed_ = r.scan->files.size();
   // What a listing finds takes mod-sequences: claim the index first.
   if ((r.scan->listed_new || r.scan->listed_cur) && NeedsClaim()) {
     WithClaim([this, alive = alive_, scan = std::move(*r.scan)]() mutable {
@@ -407,33 +431,60 @@ void FolderState::ApplyScanned(storage::FolderScan scan) {
     return;
   }
   const uint32_t validity = index_.uid_validity();
-  RunBlocking<absl::StatusOr<storage::ResolveResult>>(
+  // A first open of a large folder adds every message: done on the helper
+  // with the (empty) index moved there, so the core does not spend
+  // hundreds of milliseconds on a million inserts. Only while no view
+  // exists (nobody can look at the index meanwhile); `index_away_` keeps
+  // the destructor from writing the empty stand-in.
+  const bool on_helper = index_.size() == 0 && views_.empty() &&
+                         applied.pending.size() >= kBuildOnHelperMin;
+  std::optional<storage::FolderIndex> away;
+  if (on_helper) {
+    away = std::move(index_);
+    index_ = storage::FolderIndex();
+    index_away_ = true;
+  }
+  RunBlocking<Resolved>(
       pool_, loop_,
-      [path = path_, pending = std::move(applied.pending), validity,
+      [path = path_, pending = std::move(applied.pending), validity, away = std::move(away),
        limits = storage::SyncLimits()]() mutable {
-        return storage::ResolveNewMessagesBlocking(path, std::move(pending), validity,
-                                                   absl::Now(), limits);
-      },
-      [this, alive = alive_, stamps = std::move(scan)](
-          absl::StatusOr<storage::ResolveResult> res) {
-        if (!*alive) return;
+        Resolved r;
+        absl::StatusOr<storage::ResolveResult> res = storage::ResolveNewMessagesBlocking(
+            path, std::move(pending), validity, absl::Now(), limits);
         if (!res.ok()) {
-          LOG_WARNING("imap: uidlist update of ", path_, " failed: ",
-                      res.status().ToString());
+          r.status = res.status();
+        } else {
+          r.uidlist_stamp = res->uidlist_stamp;
+          if (away) r.added = away->ApplyResolved(*std::move(res));
+          else r.result = *std::move(res);
+        }
+        r.index = std::move(away);
+        return r;
+      },
+      [this, alive = alive_, stamps = std::move(scan)](Resolved r) mutable {
+        if (!*alive) return;
+        if (r.index) {
+          index_ = *std::move(r.index);
+          index_away_ = false;
+        }
+        if (!r.status.ok()) {
+          LOG_WARNING("imap: uidlist update of ", path_, " failed: ", r.status.ToString());
           FinishSync(absl::UnavailableError("folder unavailable"));
           return;
         }
-        auto added = index_.ApplyResolved(*res);
-        if (!added.ok()) {
+        if (r.result) r.added = index_.ApplyResolved(*std::move(r.result));
+        if (!r.added.ok()) {
           // UIDVALIDITY changed under us: start over from scratch.
-          LOG_WARNING("imap: ", path_, ": ", added.status().ToString(),
+          LOG_WARNING("imap: ", path_, ": ", r.added.status().ToString(),
                       "; rebuilding the index");
           Rebuild(/*in_sync=*/true);
           return;
         }
-        index_.CommitStamps(stamps, &*res);
-        PublishNew(*added);
-        if (added->size() >= kSaveAfterAdded) SaveIfDirty();
+        storage::ResolveResult stamp_of;  // only its uidlist stamp, for CommitStamps
+        stamp_of.uidlist_stamp = r.uidlist_stamp;
+        index_.CommitStamps(stamps, &stamp_of);
+        PublishNew(*r.added);
+        if (r.added->size() >= kSaveAfterAdded) SaveIfDirty();
         FinishSync(absl::OkStatus());
       });
 }
@@ -456,6 +507,14 @@ void FolderState::Rebuild(bool in_sync) {
 
 void FolderState::FinishSync(absl::Status status) {
   syncing_ = false;
+  // Slow syncs (large folders listed, first opens) are worth a line in the
+  // log: what was listed and where the time went.
+  const absl::Duration took = loop_->steady_now() - sync_started_;
+  if (took >= kSlowSyncLog) {
+    LOG_INFO("imap: sync of ", path_, " took ", absl::ToInt64Milliseconds(took), " ms (",
+             index_.size(), " messages, ", sync_listed_, " names listed; scan done after ",
+             absl::ToInt64Milliseconds(sync_scanned_ - sync_started_), " ms)");
+  }
   auto waiters = std::move(running_waiters_);
   running_waiters_.clear();
   if (!next_waiters_.empty()) {
@@ -518,7 +577,7 @@ void FolderState::CacheStructure(uint32_t uid, mime::Structure s) {
 }
 
 void FolderState::SaveIfDirty() {
-  if (!loaded_ || guest_ || !index_.dirty()) return;
+  if (!loaded_ || guest_ || index_away_ || !index_.dirty()) return;
   storage::IndexSave save = index_.SaveImage();
   index_.MarkClean();
   WriteIndex(std::move(save), /*closing=*/false);

@@ -173,6 +173,7 @@ class FolderState {
 
  private:
   struct LoadResult;
+  struct Resolved;
   // The final write of this owner (from the destructor).
   void CloseIndex();
   void WriteIndex(storage::IndexSave save, bool closing);
@@ -221,6 +222,11 @@ class FolderState {
   bool claimed_ = false;
   bool claim_failed_ = false;  // could not claim: never write a close token
   bool claiming_ = false;
+  bool index_away_ = false;  // moved to a helper by a first open
+  // The running sync's start, end of its scan and names listed (for the
+  // slow-sync log line).
+  absl::Time sync_started_, sync_scanned_;
+  size_t sync_listed_ = 0;
   std::vector<absl::AnyInvocable<void()>> claim_waiters_;
   // Index file jobs of this folder on this core, in order (see above).
   std::shared_ptr<FolderJobQueue> jobs_;

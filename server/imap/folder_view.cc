@@ -13,7 +13,7 @@ FolderView::FolderView(FolderState* folder, bool read_only, bool live)
     : folder_(folder), read_only_(read_only), live_(live) {
   storage::FolderIndex& idx = folder->index();
   uids_ = idx.uids();
-  for (size_t i = 0; i < idx.size(); ++i) {
+  for (size_t i = 0; idx.CountRecent() > 0 && i < idx.size(); ++i) {
     if (!idx.recent(i)) continue;
     // RFC 3501 §2.3.2: a read-write session claims the unclaimed \Recent
     // messages; EXAMINE sees them as recent but must not take the flag

@@ -77,22 +77,22 @@ FolderIndex::~FolderIndex() = default;
 
 int64_t FolderIndex::internal_date(size_t pos) const {
   if (const ColdRecord* c = ExtraAt(pos)) return c->internal_date;
-  return base_->date(rows_[pos]);
+  return base_->date(row(pos));
 }
 
 uint64_t FolderIndex::message_size(size_t pos) const {
   if (const ColdRecord* c = ExtraAt(pos)) return c->size;
-  return base_->size(rows_[pos]);
+  return base_->size(row(pos));
 }
 
 uint64_t FolderIndex::vsize(size_t pos) const {
   if (const ColdRecord* c = ExtraAt(pos)) return c->vsize;
-  return base_->vsize(rows_[pos]);
+  return base_->vsize(row(pos));
 }
 
 std::string_view FolderIndex::filename(size_t pos) const {
   if (const ColdRecord* c = ExtraAt(pos)) return c->filename;
-  return base_->name(rows_[pos]);
+  return base_->name(row(pos));
 }
 
 std::string FolderIndex::RelativePath(size_t pos) const {
@@ -125,7 +125,15 @@ std::vector<ColdRecord>& FolderIndex::MutableExtras() {
   return *extras_;
 }
 
+void FolderIndex::MaterializeRows() {
+  if (!rows_identity_) return;
+  rows_.resize(uids_.size());
+  std::iota(rows_.begin(), rows_.end(), 0u);
+  rows_identity_ = false;
+}
+
 ColdRecord& FolderIndex::MutableCold(size_t pos) {
+  MaterializeRows();
   std::vector<ColdRecord>& extras = MutableExtras();
   if (rows_[pos] >= kExtraRow) return extras[rows_[pos] - kExtraRow];
   const uint32_t row = rows_[pos];
@@ -188,12 +196,6 @@ std::optional<size_t> FolderIndex::FirstUnseen() const {
   return std::nullopt;
 }
 
-uint32_t FolderIndex::CountRecent() const {
-  uint32_t n = 0;
-  for (uint8_t b : bits_) n += (b & kRecentBit) ? 1 : 0;
-  return n;
-}
-
 // ------------------------------------------------------------ stamps
 
 ScanHints FolderIndex::hints() const {
@@ -236,6 +238,8 @@ void FolderIndex::Reset() {
   keywords_.clear();
   modseqs_.clear();
   rows_.clear();
+  rows_identity_ = false;
+  recent_count_ = 0;
   base_.reset();
   extras_.reset();
   extras_shared_ = false;
@@ -314,13 +318,24 @@ void FolderIndex::ParseNameInto(size_t pos, std::string_view filename) {
   }
 }
 
-void FolderIndex::Insert(uint32_t uid, uint8_t bits, uint32_t keywords, uint64_t modseq,
-                         ColdRecord cold) {
+size_t FolderIndex::Insert(uint32_t uid, uint8_t bits, uint32_t keywords, uint64_t modseq,
+                           ColdRecord cold) {
+  MaterializeRows();
+  recent_count_ += (bits & kRecentBit) ? 1 : 0;
   std::vector<ColdRecord>& extras = MutableExtras();
   const uint32_t row = kExtraRow + static_cast<uint32_t>(extras.size());
   extras.push_back(std::move(cold));
   ++live_extras_;
   if (uid >= next_uid_) next_uid_ = uid + 1;
+  if (uids_.empty() || uids_.back() < uid) {
+    uids_.push_back(uid);
+    bits_.push_back(bits);
+    keywords_.push_back(keywords);
+    modseqs_.push_back(modseq);
+    rows_.push_back(row);
+    Changed();
+    return uids_.size() - 1;
+  }
   auto at = std::lower_bound(uids_.begin(), uids_.end(), uid);
   const auto pos = at - uids_.begin();
   uids_.insert(at, uid);
@@ -329,9 +344,12 @@ void FolderIndex::Insert(uint32_t uid, uint8_t bits, uint32_t keywords, uint64_t
   modseqs_.insert(modseqs_.begin() + pos, modseq);
   rows_.insert(rows_.begin() + pos, row);
   Changed();
+  return static_cast<size_t>(pos);
 }
 
 void FolderIndex::EraseAt(size_t pos) {
+  MaterializeRows();
+  recent_count_ -= (bits_[pos] & kRecentBit) ? 1 : 0;
   const auto p = static_cast<std::ptrdiff_t>(pos);
   if (rows_[pos] >= kExtraRow) {
     // Its slot stays (indexes of later ones must not move); the name is
@@ -348,7 +366,7 @@ void FolderIndex::EraseAt(size_t pos) {
   Changed();
 }
 
-ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
+ApplyScanResult FolderIndex::ApplyScan(FolderScan& scan) {
   ApplyScanResult result;
   if (scan.uidlist == UidlistState::kRead) {
     if (uid_validity_ != 0 && scan.uid_validity != uid_validity_) {
@@ -369,9 +387,18 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
   // directory that was not listed is unchanged since its recorded stamp,
   // so its messages are neither gone nor renamed.
   auto listed = [&scan](bool cur) { return cur ? scan.listed_cur : scan.listed_new; };
-  absl::flat_hash_map<std::string_view, uint32_t> by_key;
   size_t candidates = 0;
   for (size_t i = 0; i < uids_.size(); ++i) candidates += listed(in_cur(i)) ? 1 : 0;
+  if (candidates == 0) {
+    // Nothing to match (a first open): every file is pending, moved out of
+    // the scan. A key listed twice (new/ and cur/ mid-rename) is left to
+    // the resolver, which drops the duplicate (cur/ wins) without hashing
+    // a million names.
+    result.pending.reserve(scan.files.size());
+    for (ScannedFile& f : scan.files) result.pending.push_back({std::move(f.name), f.in_cur, 0});
+    return result;
+  }
+  absl::flat_hash_map<std::string_view, uint32_t> by_key;
   by_key.reserve(candidates);
   for (size_t i = 0; i < uids_.size(); ++i) {
     if (listed(in_cur(i))) by_key.emplace(key(i), static_cast<uint32_t>(i));
@@ -381,21 +408,19 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
   constexpr uint8_t kSeen = 1, kRenamed = 2, kInCur = 4;
   std::vector<uint8_t> seen(uids_.size(), 0);
   std::vector<std::pair<uint32_t, const ScannedFile*>> renamed;
+  // Unknown keys -> the file in scan.files chosen for them.
   absl::flat_hash_map<std::string_view, size_t> pending_by_key;
-  for (const ScannedFile& f : scan.files) {
+  for (size_t fi = 0; fi < scan.files.size(); ++fi) {
+    const ScannedFile& f = scan.files[fi];
     std::string_view k = MaildirKey(f.name);
     auto it = by_key.find(k);
     if (it == by_key.end()) {
       // Unknown here. A file whose key the index has in the other (not
       // listed) directory is a duplicate: the resolver finds its UID in
       // the uidlist and ApplyResolved skips a UID it already has.
-      auto [p, inserted] = pending_by_key.emplace(k, result.pending.size());
-      if (inserted) {
-        result.pending.push_back({f.name, f.in_cur, 0});
-      } else if (f.in_cur) {
-        // Seen in new/ and cur/ mid-rename: the cur/ copy wins.
-        result.pending[p->second] = {f.name, true, 0};
-      }
+      auto [p, inserted] = pending_by_key.emplace(k, fi);
+      // Seen in new/ and cur/ mid-rename: the cur/ copy wins.
+      if (!inserted && f.in_cur) p->second = fi;
       continue;
     }
     const uint32_t pos = it->second;
@@ -408,6 +433,18 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
     }
     seen[pos] = kRenamed | dir;
     renamed.emplace_back(pos, &f);
+  }
+  // The unknown names leave the scan (moved, not copied: a first open
+  // has a million of them), in listing order.
+  std::vector<size_t> chosen;
+  chosen.reserve(pending_by_key.size());
+  for (const auto& [k, fi] : pending_by_key) chosen.push_back(fi);
+  pending_by_key.clear();
+  std::sort(chosen.begin(), chosen.end());
+  result.pending.reserve(chosen.size());
+  for (size_t fi : chosen) {
+    ScannedFile& f = scan.files[fi];
+    result.pending.push_back({std::move(f.name), f.in_cur, 0});
   }
   // Renames by other programs: new name, maybe new flags. Applied after
   // the matching, which points into the names MutableCold replaces; for a
@@ -436,10 +473,14 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
   // Vanished files are expunges: candidates not seen.
   size_t out = 0;
   const size_t n = uids_.size();
-  for (size_t i = 0; i < n; ++i) {
+  bool any_gone = false;
+  for (size_t i = 0; i < n && !any_gone; ++i) any_gone = seen[i] == 0 && listed(in_cur(i));
+  if (any_gone) MaterializeRows();
+  for (size_t i = 0; any_gone && i < n; ++i) {
     if (seen[i] == 0 && listed(in_cur(i))) {
       result.expunged_uids.push_back(uids_[i]);
       result.expunged_seqs.push_back(static_cast<uint32_t>(i + 1));
+      recent_count_ -= (bits_[i] & kRecentBit) ? 1 : 0;
       if (rows_[i] >= kExtraRow) {
         std::string().swap(MutableExtras()[rows_[i] - kExtraRow].filename);
         --live_extras_;
@@ -455,7 +496,7 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
     }
     ++out;
   }
-  if (out != n) {
+  if (any_gone && out != n) {
     uids_.resize(out);
     bits_.resize(out);
     keywords_.resize(out);
@@ -470,8 +511,7 @@ ApplyScanResult FolderIndex::ApplyScan(const FolderScan& scan) {
   return result;
 }
 
-absl::StatusOr<std::vector<uint32_t>> FolderIndex::ApplyResolved(
-    const ResolveResult& result) {
+absl::StatusOr<std::vector<uint32_t>> FolderIndex::ApplyResolved(ResolveResult result) {
   if (uid_validity_ != 0 && result.uid_validity != uid_validity_) {
     return absl::FailedPreconditionError("UIDVALIDITY changed during sync");
   }
@@ -481,30 +521,34 @@ absl::StatusOr<std::vector<uint32_t>> FolderIndex::ApplyResolved(
   std::vector<uint32_t> added;
   added.reserve(result.files.size());
   // `files` is in ascending UID order; new UIDs are normally above every
-  // known one, so the columns grow at the end.
-  const size_t before = uids_.size();
-  uids_.reserve(before + result.files.size());
-  bits_.reserve(before + result.files.size());
-  keywords_.reserve(before + result.files.size());
-  modseqs_.reserve(before + result.files.size());
-  rows_.reserve(before + result.files.size());
-  for (const ResolvedFile& f : result.files) {
+  // known one, so the columns grow at the end. A later insert never moves
+  // an earlier added one (its UID is smaller), so `at` stays valid.
+  std::vector<size_t> at;
+  at.reserve(result.files.size());
+  const size_t want = uids_.size() + result.files.size();
+  uids_.reserve(want);
+  bits_.reserve(want);
+  keywords_.reserve(want);
+  modseqs_.reserve(want);
+  MaterializeRows();
+  rows_.reserve(want);
+  MutableExtras().reserve(extras_->size() + result.files.size());
+  for (ResolvedFile& f : result.files) {
     if (PositionOfUid(f.uid)) continue;
+    NameInfo info = ParseNameInfo(f.name);
+    ++parse_count_;
     ColdRecord c;
     c.internal_date = f.mtime;
-    c.size = f.size;
-    c.vsize = f.vsize;
-    c.filename = f.name;
-    uint8_t bits = static_cast<uint8_t>((f.in_cur ? kInCurBit : 0) |
-                                        (f.newly_assigned ? kRecentBit : 0));
-    Insert(f.uid, bits, 0, 0, std::move(c));
-    const size_t pos = *PositionOfUid(f.uid);
-    ParseNameInto(pos, f.name);
+    c.size = info.size.value_or(f.size);
+    c.vsize = info.vsize.value_or(f.vsize);
+    c.filename = std::move(f.name);
+    const uint8_t bits = static_cast<uint8_t>(info.flags | (f.in_cur ? kInCurBit : 0) |
+                                              (f.newly_assigned ? kRecentBit : 0));
+    at.push_back(Insert(f.uid, bits, info.keywords, 0, std::move(c)));
     added.push_back(f.uid);
   }
-  std::sort(added.begin(), added.end());
   // New messages take mod-sequences in UID order.
-  for (uint32_t uid : added) modseqs_[*PositionOfUid(uid)] = NextModSeq();
+  for (size_t pos : at) modseqs_[pos] = NextModSeq();
   return added;
 }
 
@@ -541,6 +585,7 @@ void FolderIndex::SetVsize(size_t pos, uint64_t vsize) {
 // ------------------------------------------------------------ files
 
 void FolderIndex::AppendLoaded(const MessageEntry& e) {
+  MaterializeRows();
   ColdRecord c;
   c.internal_date = e.internal_date;
   c.size = e.size;
@@ -565,9 +610,8 @@ void FolderIndex::SetLoadedHeader(uint32_t validity, uint32_t next_uid, uint64_t
   migrated_ = migrated;
 }
 
-FolderIndex FolderIndex::FromImage(std::shared_ptr<const IndexImage> image) {
+absl::StatusOr<FolderIndex> FolderIndex::FromImage(std::shared_ptr<const IndexImage> image) {
   FolderIndex idx;
-  const size_t n = image->count();
   idx.uid_validity_ = image->uid_validity();
   idx.next_uid_ = image->next_uid();
   idx.highest_modseq_ = image->highest_modseq();
@@ -576,16 +620,12 @@ FolderIndex FolderIndex::FromImage(std::shared_ptr<const IndexImage> image) {
   idx.new_stamp_ = image->new_stamp();
   idx.cur_stamp_ = image->cur_stamp();
   idx.uidlist_stamp_ = image->uidlist_stamp();
-  idx.uids_.resize(n);
-  idx.bits_.resize(n);
-  idx.keywords_.resize(n);
-  idx.modseqs_.resize(n);
-  image->CopyColumn(IndexImage::kUids, idx.uids_.data());
-  image->CopyColumn(IndexImage::kBits, idx.bits_.data());
-  image->CopyColumn(IndexImage::kKeywords, idx.keywords_.data());
-  image->CopyColumn(IndexImage::kModSeqs, idx.modseqs_.data());
-  idx.rows_.resize(n);
-  std::iota(idx.rows_.begin(), idx.rows_.end(), 0u);
+  if (absl::Status st =
+          image->CopyHotColumns(&idx.uids_, &idx.bits_, &idx.keywords_, &idx.modseqs_);
+      !st.ok()) {
+    return st;
+  }
+  idx.rows_identity_ = true;
   idx.base_ = std::move(image);
   return idx;
 }
@@ -604,6 +644,7 @@ IndexSave FolderIndex::SaveImage() const {
   s.keywords = keywords_;
   s.modseqs = modseqs_;
   s.rows = rows_;
+  s.rows_identity = rows_identity_;
   s.base = base_;
   s.extras = extras_;
   if (extras_) extras_shared_ = true;
@@ -625,6 +666,7 @@ IndexSave FolderIndex::TakeSaveImage() && {
   s.keywords = std::move(keywords_);
   s.modseqs = std::move(modseqs_);
   s.rows = std::move(rows_);
+  s.rows_identity = rows_identity_;
   s.base = std::move(base_);
   s.extras = std::move(extras_);
   s.generation = generation_;
@@ -633,6 +675,8 @@ IndexSave FolderIndex::TakeSaveImage() && {
   keywords_.clear();
   modseqs_.clear();
   rows_.clear();
+  rows_identity_ = false;
+  recent_count_ = 0;
   live_extras_ = 0;
   return s;
 }
@@ -640,7 +684,8 @@ IndexSave FolderIndex::TakeSaveImage() && {
 bool FolderIndex::Rebase(std::shared_ptr<const IndexImage> image, uint64_t generation) {
   if (generation != generation_ || image->count() != uids_.size()) return false;
   base_ = std::move(image);
-  std::iota(rows_.begin(), rows_.end(), 0u);
+  std::vector<uint32_t>().swap(rows_);
+  rows_identity_ = true;
   extras_.reset();
   extras_shared_ = false;
   live_extras_ = 0;

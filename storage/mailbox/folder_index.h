@@ -191,6 +191,7 @@ struct IndexSave {
   std::vector<uint32_t> keywords;
   std::vector<uint64_t> modseqs;
   std::vector<uint32_t> rows;
+  bool rows_identity = false;  // `rows` empty: message i is row i of `base`
   std::shared_ptr<const IndexImage> base;
   std::shared_ptr<const std::vector<ColdRecord>> extras;
   uint64_t generation = 0;  // of the FolderIndex when taken (Rebase)
@@ -229,6 +230,8 @@ class FolderIndex {
   MessageEntry Entry(size_t pos) const;
   // The UIDs in position order.
   const std::vector<uint32_t>& uids() const { return uids_; }
+  // Messages whose \Recent is still unclaimed (see ClaimRecent).
+  uint32_t CountRecent() const { return recent_count_; }
 
   std::optional<size_t> PositionOfUid(uint32_t uid) const;
   // Newest message first: the message an APPEND or COPY just added is
@@ -241,7 +244,6 @@ class FolderIndex {
   // Counts and the first message without \Seen, from the flag column.
   uint32_t CountUnseen() const;
   std::optional<size_t> FirstUnseen() const;
-  uint32_t CountRecent() const;
 
   uint64_t parse_count() const { return parse_count_; }
   // True when changed since construction/load/MarkClean.
@@ -266,13 +268,15 @@ class FolderIndex {
   // Forgets the stamps: the next sync lists both directories.
   void ForgetStamps();
 
-  ApplyScanResult ApplyScan(const FolderScan& scan);
+  // Moves the names of the files it returns as pending out of
+  // `scan.files` (the rest of `scan` stays usable, e.g. for CommitStamps).
+  ApplyScanResult ApplyScan(FolderScan& scan);
   // Adds resolved messages (skipping UIDs already known). Returns the UIDs
   // added, ascending. If the result's UIDVALIDITY differs from a non-zero
   // one of the index, nothing is added and FailedPrecondition is returned:
   // the uidlist was recreated meanwhile; resync from scratch.
-  absl::StatusOr<std::vector<uint32_t>> ApplyResolved(
-      const ResolveResult& result);
+  // Takes `result` by value: the names are moved into the index.
+  absl::StatusOr<std::vector<uint32_t>> ApplyResolved(ResolveResult result);
 
   // Bookkeeping after our own FileIo mutations completed.
   // After a rename (flag change, new/ -> cur/): false if `uid` is unknown.
@@ -292,6 +296,7 @@ class FolderIndex {
   bool ClaimRecent(size_t pos) {
     const bool was = bits_[pos] & kRecentBit;
     bits_[pos] &= static_cast<uint8_t>(~kRecentBit);
+    recent_count_ -= was ? 1 : 0;
     return was;
   }
 
@@ -338,8 +343,9 @@ class FolderIndex {
   static absl::StatusOr<FolderIndex> Deserialize(std::string_view data,
                                                  size_t max_messages);
   // An index reading its cold fields from `image` (index_file.h); copies
-  // the hot columns (UIDs, flags, keywords, mod-sequences).
-  static FolderIndex FromImage(std::shared_ptr<const IndexImage> image);
+  // the hot columns (UIDs, flags, keywords, mod-sequences), checking their
+  // checksums and values on the way (DataLoss).
+  static absl::StatusOr<FolderIndex> FromImage(std::shared_ptr<const IndexImage> image);
   // The owner token the loaded file was closed with ("" if none).
   const std::string& close_token() const { return close_token_; }
   // Loaded from a version 1 file, written before ringmail had
@@ -366,8 +372,9 @@ class FolderIndex {
     dirty_ = true;
     ++generation_;
   }
-  // Inserts in UID order; the cold fields go to extras_.
-  void Insert(uint32_t uid, uint8_t bits, uint32_t keywords, uint64_t modseq,
+  // Inserts in UID order; the cold fields go to extras_. Returns the
+  // position.
+  size_t Insert(uint32_t uid, uint8_t bits, uint32_t keywords, uint64_t modseq,
               ColdRecord cold);
   // The extras slot of `pos`, moving the message's cold fields there first
   // if they are in the mapped file.
@@ -379,9 +386,15 @@ class FolderIndex {
   void LogExpunge(uint32_t uid);
   // True when no live message has a UID in [lo, hi].
   bool NoLiveUidIn(uint32_t lo, uint32_t hi) const;
-  const ColdRecord* ExtraAt(size_t pos) const {
-    return rows_[pos] >= kExtraRow ? &(*extras_)[rows_[pos] - kExtraRow] : nullptr;
+  uint32_t row(size_t pos) const {
+    return rows_identity_ ? static_cast<uint32_t>(pos) : rows_[pos];
   }
+  const ColdRecord* ExtraAt(size_t pos) const {
+    const uint32_t r = row(pos);
+    return r >= kExtraRow ? &(*extras_)[r - kExtraRow] : nullptr;
+  }
+  // Gives every message an explicit row before a change moves one.
+  void MaterializeRows();
 
   uint32_t uid_validity_ = 0;
   uint32_t next_uid_ = 1;
@@ -398,7 +411,12 @@ class FolderIndex {
   std::vector<uint8_t> bits_;  // MessageFlag | kInCurBit | kRecentBit
   std::vector<uint32_t> keywords_;
   std::vector<uint64_t> modseqs_;
-  std::vector<uint32_t> rows_;  // row in base_, or kExtraRow + extras_ index
+  // Row in base_, or kExtraRow + extras_ index. Empty while
+  // rows_identity_: right after a load or a Rebase message i is row i, and
+  // the column costs nothing until something changes.
+  std::vector<uint32_t> rows_;
+  bool rows_identity_ = false;
+  uint32_t recent_count_ = 0;  // messages with kRecentBit
   std::shared_ptr<const IndexImage> base_;
   // Shared with a save in progress when extras_shared_ (copied before the
   // next change then, so the helper's copy never changes under it).

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -53,19 +54,24 @@ absl::StatusOr<std::optional<Uidlist>> ReadUidlist(const std::string& folder,
 // in an unlocked read of the uidlist (see folder_sync.h).
 constexpr size_t kUnlockedLookupMin = 64;
 
+// New names from which ResolveNewMessagesBlocking stats them on
+// kStatThreads threads (a first open of a large folder; a few thousand
+// names take milliseconds on one).
+constexpr size_t kParallelStatMin = 50'000;
+constexpr size_t kStatThreads = 2;
+
 }  // namespace
 
+std::pair<uint64_t, uint64_t> MaildirTimeOf(std::string_view name) {
+  uint64_t secs = TakeNumber(name);
+  if (name.substr(0, 2) != ".M") return {secs, 0};
+  name.remove_prefix(2);
+  return {secs, TakeNumber(name)};
+}
+
 bool MaildirTimeLess(std::string_view a, std::string_view b) {
-  std::string_view ra = a, rb = b;
-  uint64_t sa = TakeNumber(ra), sb = TakeNumber(rb);
-  if (sa != sb) return sa < sb;
-  auto usecs = [](std::string_view r) -> uint64_t {
-    if (r.substr(0, 2) != ".M") return 0;
-    r.remove_prefix(2);
-    return TakeNumber(r);
-  };
-  uint64_t ua = usecs(ra), ub = usecs(rb);
-  if (ua != ub) return ua < ub;
+  auto ta = MaildirTimeOf(a), tb = MaildirTimeOf(b);
+  if (ta != tb) return ta < tb;
   return a < b;
 }
 
@@ -140,6 +146,11 @@ absl::StatusOr<FolderScan> ScanFolder(const std::string& folder, const ScanHints
     const DirStamp& recorded = in_cur ? hints.cur_dir : hints.new_dir;
     if (!relist_all && UnchangedSince(recorded, *ds)) continue;
     (in_cur ? scan.listed_cur : scan.listed_new) = true;
+    // A directory's size grows with its entries (ext4: ~80 bytes for a
+    // Maildir name): room for them up front instead of regrowing a vector
+    // of a million names.
+    scan.files.reserve(scan.files.size() +
+                       std::min<uint64_t>(ds->size / 80, limits.max_messages));
     DIR* d = opendir(dir.c_str());
     if (d == nullptr) return Sys("opendir", dir, errno);
     while (struct dirent* e = readdir(d)) {
@@ -161,23 +172,73 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
     uint32_t known_validity, absl::Time now, const SyncLimits& limits) {
   ResolveResult result;
   result.uid_validity = known_validity;
+  // Every name is stat'ed (internal date = mtime, size), relative to its
+  // directory (a path walk per file was a fifth of a first open's time).
+  // A first open of a large folder stats a million names, almost all of
+  // it kernel time in the dentry lookup: split over kStatThreads threads.
+  int dirs[2] = {-1, -1};  // new/, cur/
+  struct CloseDirs {
+    int* fds;
+    ~CloseDirs() {
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i] >= 0) close(fds[i]);
+      }
+    }
+  } close_dirs{dirs};
+  for (int k = 0; k < 2; ++k) {
+    std::string dir = absl::StrCat(folder, k ? "/cur" : "/new");
+    dirs[k] = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirs[k] < 0 && errno != ENOENT) return Sys("open", dir, errno);
+  }
+  struct Stat {
+    int err = 0;  // 0, or the errno of a failed stat
+    int64_t mtime = 0;
+    uint64_t size = 0;
+  };
+  std::vector<Stat> stats(pending.size());
+  auto stat_range = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const PendingFile& p = pending[i];
+      struct stat st;
+      const int dfd = dirs[p.in_cur ? 1 : 0];
+      if (dfd < 0) {
+        stats[i].err = ENOENT;
+      } else if (fstatat(dfd, p.name.c_str(), &st, 0) != 0) {
+        stats[i].err = errno;
+      } else {
+        stats[i].mtime = st.st_mtim.tv_sec;
+        stats[i].size = static_cast<uint64_t>(st.st_size);
+      }
+    }
+  };
+  if (pending.size() >= kParallelStatMin) {
+    std::vector<std::thread> threads;
+    const size_t per = (pending.size() + kStatThreads - 1) / kStatThreads;
+    for (size_t t = 1; t < kStatThreads; ++t) {
+      threads.emplace_back(stat_range, std::min(pending.size(), t * per),
+                           std::min(pending.size(), (t + 1) * per));
+    }
+    stat_range(0, std::min(pending.size(), per));
+    for (std::thread& t : threads) t.join();
+  } else {
+    stat_range(0, pending.size());
+  }
   std::vector<ResolvedFile> files;
   files.reserve(pending.size());
   size_t without_uid = 0;
-  for (PendingFile& p : pending) {
-    std::string path =
-        absl::StrCat(folder, p.in_cur ? "/cur/" : "/new/", p.name);
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT) continue;
-      return Sys("stat", path, errno);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    PendingFile& p = pending[i];
+    if (stats[i].err == ENOENT) continue;  // gone: the next sync sees why
+    if (stats[i].err != 0) {
+      return Sys("stat", absl::StrCat(folder, p.in_cur ? "/cur/" : "/new/", p.name),
+                 stats[i].err);
     }
     ResolvedFile f;
     f.name = std::move(p.name);
     f.in_cur = p.in_cur;
     f.uid = p.uid_hint;
-    f.mtime = st.st_mtim.tv_sec;
-    f.size = static_cast<uint64_t>(st.st_size);
+    f.mtime = stats[i].mtime;
+    f.size = stats[i].size;
     without_uid += f.uid == 0 ? 1 : 0;
     files.push_back(std::move(f));
   }
@@ -239,22 +300,60 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
         fresh.push_back(&f);
       }
     }
-    std::sort(fresh.begin(), fresh.end(),
-              [](const ResolvedFile* a, const ResolvedFile* b) {
-                return MaildirTimeLess(a->name, b->name);
-              });
+    // Maildir time order (MaildirTimeLess), with each name's time parsed
+    // once instead of at every comparison.
+    struct TimeKey {
+      uint64_t secs, usecs;
+      ResolvedFile* f;
+    };
+    std::vector<TimeKey> order;
+    order.reserve(fresh.size());
+    for (ResolvedFile* f : fresh) {
+      auto [secs, usecs] = MaildirTimeOf(f->name);
+      order.push_back({secs, usecs, f});
+    }
+    std::sort(order.begin(), order.end(), [](const TimeKey& a, const TimeKey& b) {
+      if (a.secs != b.secs) return a.secs < b.secs;
+      if (a.usecs != b.usecs) return a.usecs < b.usecs;
+      return a.f->name < b.f->name;
+    });
+    // The same key twice (a file seen in new/ and cur/ mid-rename, or a
+    // stray copy) gets one UID, the cur/ copy winning. Equal keys have
+    // equal times, so only names within a run of equal times are compared
+    // (runs are one or two names long).
+    fresh.clear();
+    size_t run = 0;  // where the current run of equal times starts in `fresh`
+    for (size_t i = 0; i < order.size(); ++i) {
+      const TimeKey& k = order[i];
+      if (i == 0 || k.secs != order[i - 1].secs || k.usecs != order[i - 1].usecs) {
+        run = fresh.size();
+      }
+      bool dup = false;
+      for (size_t r = run; r < fresh.size() && !dup; ++r) {
+        if (MaildirKey(fresh[r]->name) != MaildirKey(k.f->name)) continue;
+        dup = true;
+        if (k.f->in_cur && !fresh[r]->in_cur) fresh[r] = k.f;
+      }
+      if (!dup) fresh.push_back(k.f);
+    }
     for (ResolvedFile* f : fresh) {
       if (list.next_uid == UINT32_MAX) {
         return absl::ResourceExhaustedError("UID space exhausted");
       }
       f->uid = list.next_uid++;
       f->newly_assigned = true;
-      list.records.push_back({f->uid, {}, f->name});
       changed = true;
     }
     if (changed) {
+      // The existing records, then the new ones (ascending: assigned in
+      // order above), formatted straight from the names.
+      std::string text = FormatUidlist(list);
+      size_t more = 0;
+      for (const ResolvedFile* f : fresh) more += f->name.size() + 14;
+      text.reserve(text.size() + more);
+      for (const ResolvedFile* f : fresh) absl::StrAppend(&text, f->uid, " :", f->name, "\n");
       struct stat written;
-      absl::Status st = lock->Replace(FormatUidlist(list), &written);
+      absl::Status st = lock->Replace(text, &written);
       if (st.ok()) result.uidlist_stamp = StampOf(written, now);
       if (!st.ok()) return st;
     } else {
@@ -267,13 +366,28 @@ absl::StatusOr<ResolveResult> ResolveNewMessagesBlocking(
     result.uid_validity = list.uid_validity;
     result.next_uid = list.next_uid;
   }
+  // Duplicates left without a UID (see above) are not messages of their own.
+  files.erase(std::remove_if(files.begin(), files.end(),
+                             [](const ResolvedFile& f) { return f.uid == 0; }),
+              files.end());
   for (const ResolvedFile& f : files) {
     result.next_uid = std::max(result.next_uid, f.uid + 1);
   }
-  std::sort(files.begin(), files.end(),
-            [](const ResolvedFile& a, const ResolvedFile& b) {
-              return a.uid < b.uid;
-            });
+  // Ascending UIDs. Usually sorted already, or (a first open: every UID
+  // new, given in time order) sorted by a pass that sorts the UIDs alone.
+  if (!std::is_sorted(files.begin(), files.end(),
+                      [](const ResolvedFile& a, const ResolvedFile& b) { return a.uid < b.uid; })) {
+    std::vector<std::pair<uint32_t, uint32_t>> by_uid;  // uid, index in files
+    by_uid.reserve(files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+      by_uid.emplace_back(files[i].uid, static_cast<uint32_t>(i));
+    }
+    std::sort(by_uid.begin(), by_uid.end());
+    std::vector<ResolvedFile> sorted;
+    sorted.reserve(files.size());
+    for (const auto& [uid, i] : by_uid) sorted.push_back(std::move(files[i]));
+    files = std::move(sorted);
+  }
   result.files = std::move(files);
   return result;
 }
@@ -333,9 +447,11 @@ absl::StatusOr<ApplyScanResult> SyncFolderBlocking(const std::string& folder,
         folder, std::move(applied.pending), index.uid_validity(), now, limits);
     applied.pending.clear();
     if (!resolved.ok()) return resolved.status();
-    absl::StatusOr<std::vector<uint32_t>> added = index.ApplyResolved(*resolved);
+    ResolveResult stamp_of;
+    stamp_of.uidlist_stamp = resolved->uidlist_stamp;
+    absl::StatusOr<std::vector<uint32_t>> added = index.ApplyResolved(*std::move(resolved));
     if (!added.ok()) return added.status();
-    index.CommitStamps(*scan, &*resolved);
+    index.CommitStamps(*scan, &stamp_of);
     return applied;
   }
   index.CommitStamps(*scan);

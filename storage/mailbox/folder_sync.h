@@ -47,8 +47,8 @@ absl::StatusOr<FolderScan> ScanFolder(const std::string& folder, const ScanHints
 absl::StatusOr<std::pair<uint32_t, uint32_t>> ReadUidlistHeaderBlocking(
     const std::string& folder);
 
-// BLOCKING. Stats each pending file (mtime = internal date, size) and
-// gives it a UID. Files with a uid_hint keep it. Many files without one
+// BLOCKING. Stats each pending file (mtime = internal date, size; on two
+// threads for a first open's hundreds of thousands) and gives it a UID. Files with a uid_hint keep it. Many files without one
 // (the first open of a folder another program indexed) are first looked
 // up in an unlocked read of the uidlist, so a folder we may not write
 // needs no lock when all of them have UIDs; a few (new deliveries, which
@@ -94,6 +94,8 @@ absl::StatusOr<ApplyScanResult> SyncFolderBlocking(const std::string& folder,
 // Orders Maildir names by their time prefix like Dovecot's
 // maildir_filename_sort_cmp (secs, then .M<usecs>, then bytes).
 bool MaildirTimeLess(std::string_view a, std::string_view b);
+// The (seconds, .M microseconds) MaildirTimeLess compares first.
+std::pair<uint64_t, uint64_t> MaildirTimeOf(std::string_view name);
 
 }  // namespace ringmail::storage
 

@@ -192,6 +192,24 @@ TEST_F(FolderSyncTest, ANewUidValidityListsEverythingAgain) {
   EXPECT_EQ(index.next_uid(), 20u);
 }
 
+TEST_F(FolderSyncTest, AKeyInNewAndCurIsOneMessage) {
+  // Listed mid-rename (new/ -> cur/): one message, the cur/ name. On a
+  // first open (every name unknown) and with messages known already.
+  Deliver("new/5.M1P1.h");
+  Deliver("cur/5.M1P1.h:2,S");
+  Deliver("cur/6.M1P1.h:2,");
+  FolderIndex index;
+  EXPECT_EQ(SyncAt(index, kT0), "new+cur");
+  ASSERT_EQ(index.size(), 2u);
+  EXPECT_EQ(index.Entry(0).filename, "5.M1P1.h:2,S");
+  EXPECT_TRUE(index.Entry(0).in_cur);
+  Deliver("new/7.M1P1.h");
+  Deliver("cur/7.M1P1.h:2,F");
+  EXPECT_EQ(SyncAt(index, kT0 + 1), "new+cur");
+  ASSERT_EQ(index.size(), 3u);
+  EXPECT_EQ(index.Entry(2).filename, "7.M1P1.h:2,F");
+}
+
 TEST_F(FolderSyncTest, StampsSurviveTheIndexFile) {
   for (int i = 1; i <= 3; ++i) Deliver(absl::StrCat("cur/", i, ".M1P1.h:2,"));
   SetDirs(kT0);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstring>
@@ -152,10 +153,14 @@ absl::Status WriteImage(const Sink& sink, const IndexSave& s, std::string_view t
   assert(token.empty() || ValidToken(token));
   const size_t n = s.uids.size();
   assert(s.bits.size() == n && s.keywords.size() == n && s.modseqs.size() == n &&
-         s.rows.size() == n);
+         (s.rows_identity ? s.rows.empty() : s.rows.size() == n));
   const ColdRecord* extras = s.extras ? s.extras->data() : nullptr;
+  auto row = [&](size_t i) -> uint32_t {
+    return s.rows_identity ? static_cast<uint32_t>(i) : s.rows[i];
+  };
   auto cold = [&](size_t i) -> const ColdRecord* {
-    return s.rows[i] >= kIndexExtraRow ? &extras[s.rows[i] - kIndexExtraRow] : nullptr;
+    const uint32_t r = row(i);
+    return r >= kIndexExtraRow ? &extras[r - kIndexExtraRow] : nullptr;
   };
   char header[kHeaderBytes] = {};
   uint64_t off = kHeaderBytes;
@@ -173,19 +178,19 @@ absl::Status WriteImage(const Sink& sink, const IndexSave& s, std::string_view t
       case IndexImage::kDates:
         for (size_t i = 0; i < n; ++i) {
           const ColdRecord* c = cold(i);
-          w.AppendValue<int64_t>(c ? c->internal_date : s.base->date(s.rows[i]));
+          w.AppendValue<int64_t>(c ? c->internal_date : s.base->date(row(i)));
         }
         break;
       case IndexImage::kSizes:
         for (size_t i = 0; i < n; ++i) {
           const ColdRecord* c = cold(i);
-          w.AppendValue<uint64_t>(c ? c->size : s.base->size(s.rows[i]));
+          w.AppendValue<uint64_t>(c ? c->size : s.base->size(row(i)));
         }
         break;
       case IndexImage::kVsizes:
         for (size_t i = 0; i < n; ++i) {
           const ColdRecord* c = cold(i);
-          w.AppendValue<uint64_t>(c ? c->vsize : s.base->vsize(s.rows[i]));
+          w.AppendValue<uint64_t>(c ? c->vsize : s.base->vsize(row(i)));
         }
         break;
       case IndexImage::kNameOffsets: {
@@ -193,7 +198,7 @@ absl::Status WriteImage(const Sink& sink, const IndexSave& s, std::string_view t
         w.AppendValue<uint32_t>(0);
         for (size_t i = 0; i < n; ++i) {
           const ColdRecord* c = cold(i);
-          at += c ? c->filename.size() : s.base->name(s.rows[i]).size();
+          at += c ? c->filename.size() : s.base->name(row(i)).size();
           if (at > UINT32_MAX) return absl::ResourceExhaustedError("file names too long");
           w.AppendValue<uint32_t>(static_cast<uint32_t>(at));
         }
@@ -202,7 +207,7 @@ absl::Status WriteImage(const Sink& sink, const IndexSave& s, std::string_view t
       case IndexImage::kNames:
         for (size_t i = 0; i < n; ++i) {
           const ColdRecord* c = cold(i);
-          std::string_view name = c ? std::string_view(c->filename) : s.base->name(s.rows[i]);
+          std::string_view name = c ? std::string_view(c->filename) : s.base->name(row(i));
           w.Append(name.data(), name.size());
         }
         break;
@@ -324,21 +329,12 @@ absl::StatusOr<std::shared_ptr<const IndexImage>> IndexImage::Parse(
     if (want && *want != si.bytes) return Corrupt("bad section size");
   }
   if (img->sections_[kNames].bytes > UINT32_MAX) return Corrupt("bad section size");
-  // The columns a FolderIndex copies at open, and the expunge log.
-  for (Section s : {kUids, kBits, kKeywords, kModSeqs, kExpunges}) {
-    const SectionInfo& si = img->sections_[s];
+  // The expunge log (the hot columns are checked as they are copied).
+  {
+    const SectionInfo& si = img->sections_[kExpunges];
     if (Crc32c(img->data_ + si.offset, si.bytes) != si.crc) {
       return Corrupt("checksum mismatch");
     }
-  }
-  uint32_t last = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t uid = img->uid(i);
-    const uint64_t modseq = img->modseq(i);
-    if (uid <= last || uid >= img->next_uid_) return Corrupt("UIDs not ascending");
-    last = uid;
-    if (img->bits(i) & ~kStoredBits) return Corrupt("bad flags");
-    if (modseq == 0 || modseq > img->highest_modseq_) return Corrupt("bad modseq");
   }
   const char* x = img->data_ + img->sections_[kExpunges].offset;
   for (uint64_t i = 0; i < e; ++i, x += 16) {
@@ -400,9 +396,62 @@ absl::Status IndexImage::VerifyColdBlocking() const {
   return absl::OkStatus();
 }
 
-void IndexImage::CopyColumn(int section, void* out) const {
-  const SectionInfo& si = sections_[section];
-  if (si.bytes > 0) std::memcpy(out, data_ + si.offset, si.bytes);
+namespace {
+
+// Appends column `src` (n elements) to `out` in chunks, each checked
+// (CRC-32C, then `check` per element) while it is still in the cache.
+// The mapping's sections are 8-aligned in a page-aligned mapping (or an
+// operator-new buffer), so they are read as T arrays.
+template <typename T, typename Check>
+bool CopyChecked(const char* src, size_t n, uint32_t want_crc, std::vector<T>* out,
+                 Check check) {
+  constexpr size_t kChunk = (64 << 10) / sizeof(T);
+  const T* p = reinterpret_cast<const T*>(src);
+  out->reserve(n);
+  uint32_t crc = 0;
+  for (size_t i = 0; i < n; i += kChunk) {
+    const size_t m = std::min(kChunk, n - i);
+    const size_t at = out->size();
+    out->insert(out->end(), p + i, p + i + m);
+    const T* c = out->data() + at;
+    crc = Crc32c(c, m * sizeof(T), crc);
+    for (size_t k = 0; k < m; ++k) {
+      if (!check(c[k])) return false;
+    }
+  }
+  return crc == want_crc;
+}
+
+}  // namespace
+
+absl::Status IndexImage::CopyHotColumns(std::vector<uint32_t>* uids, std::vector<uint8_t>* bits,
+                                        std::vector<uint32_t>* keywords,
+                                        std::vector<uint64_t>* modseqs) const {
+  auto at = [this](Section s) { return data_ + sections_[s].offset; };
+  uint32_t last = 0;
+  const uint32_t next = next_uid_;
+  if (!CopyChecked<uint32_t>(at(kUids), count_, sections_[kUids].crc, uids,
+                             [&last, next](uint32_t u) {
+                               const bool ok = u > last && u < next;
+                               last = u;
+                               return ok;
+                             })) {
+    return Corrupt("UIDs damaged");
+  }
+  if (!CopyChecked<uint8_t>(at(kBits), count_, sections_[kBits].crc, bits,
+                            [](uint8_t b) { return (b & ~kStoredBits) == 0; })) {
+    return Corrupt("flags damaged");
+  }
+  if (!CopyChecked<uint32_t>(at(kKeywords), count_, sections_[kKeywords].crc, keywords,
+                             [](uint32_t) { return true; })) {
+    return Corrupt("keywords damaged");
+  }
+  const uint64_t highest = highest_modseq_;
+  if (!CopyChecked<uint64_t>(at(kModSeqs), count_, sections_[kModSeqs].crc, modseqs,
+                             [highest](uint64_t m) { return m != 0 && m <= highest; })) {
+    return Corrupt("mod-sequences damaged");
+  }
+  return absl::OkStatus();
 }
 
 std::string_view IndexImage::name(size_t row) const {

@@ -8,9 +8,9 @@
 // (std::shared_ptr<const IndexImage>); it is unmapped with the last
 // reference.
 //
-// Checksums (CRC-32C): the header and the columns a FolderIndex copies at
-// open (UIDs, flags, keywords, mod-sequences, the expunge log) are checked
-// by Map. The cold columns (dates, sizes, file names), most of the file,
+// Checksums (CRC-32C): the header and the expunge log are checked by Map,
+// the columns a FolderIndex copies at open (UIDs, flags, keywords,
+// mod-sequences) while they are copied (CopyHotColumns). The cold columns (dates, sizes, file names), most of the file,
 // are checked by VerifyColdBlocking, which the server runs on a helper
 // right after opening, so an open reads only what it keeps; every access
 // to them is bounds-checked, so a damaged file can only give wrong values
@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -91,8 +92,13 @@ class IndexImage {
   uint8_t bits(size_t row) const { return Load<uint8_t>(kBits, row); }
   uint32_t keywords(size_t row) const { return Load<uint32_t>(kKeywords, row); }
   uint64_t modseq(size_t row) const { return Load<uint64_t>(kModSeqs, row); }
-  // Copies a whole column's bytes (count() elements) to `out`.
-  void CopyColumn(int section, void* out) const;
+  // Appends the hot columns to the vectors (empty on entry), checking each
+  // one's CRC-32C and values (UIDs strictly ascending below UIDNEXT, no
+  // unknown flag bit, mod-sequences in 1..H) in the same pass over the
+  // copy: DataLoss on any violation.
+  absl::Status CopyHotColumns(std::vector<uint32_t>* uids, std::vector<uint8_t>* bits,
+                              std::vector<uint32_t>* keywords,
+                              std::vector<uint64_t>* modseqs) const;
   // The expunge log as stored (checked by Map).
   const ExpungeLog& expunges() const { return expunges_; }
 

@@ -62,6 +62,21 @@ class CompareBookkeeping(unittest.TestCase):
         self.assertIn("x &lt;y&gt;", html)
         self.assertIn("ringmail: no LMTP listener", html)
 
+    def test_large_rows_are_latencies_with_decimals(self):
+        r = {"workload": "large-100000", "title": "100,000 msgs: warm SELECT (ms, lower is better)",
+             "peer": "Dovecot", "unit": "ms", "errors": {"ringmail": 0, "peer": 0},
+             "ringmail_runs": [{"value": v, "report": ""} for v in (2.0, 2.5, 3.0)],
+             "peer_runs": [{"value": v, "report": ""} for v in (7.0, 8.0, 9.0)]}
+        r["ringmail"] = compare.summarize([2.0, 2.5, 3.0])
+        r["peer_summary"] = compare.summarize([7.0, 8.0, 9.0])
+        line = compare.table([r]).splitlines()[1]
+        self.assertIn("2.5 ms", line)
+        self.assertIn("8.0 ms", line)
+        self.assertIn("0.31x", line)
+        html = compare.html([r], {"when": "now", "machine": "2 cores", "command": "x"})
+        self.assertNotIn('href=""', html)  # no report pages for these rows
+        self.assertIn("large", compare.__doc__)
+
     def test_idle_metric_is_pss_growth_per_session(self):
         r = {"ops": {"open": {"count": 100}}, "server": {"peak_sessions": 100},
              "tree_pss_kb": {"before": 1000, "peak": 1500}, "elapsed_s": 5}

@@ -243,3 +243,38 @@ class FolderSyncTest(DaemonTestCase):
         self.assertEqual(flags, self.expected())
         self.assertIn(hidden, flags)
         self.assertIn(hidden2, flags)
+
+    def test_first_open_of_a_large_folder(self):
+        """12,000 messages: above the sizes from which a first open builds
+        the index on a helper and saves it at once (folder_state.cc,
+        kBuildOnHelperMin and kSaveAfterAdded)."""
+        n = 12000
+        cur = os.path.join(self.md, "cur")
+        for i in range(n):
+            with open(os.path.join(cur, f"{1600000000 + i}.M{i}P9.big,S=20:2,{'S' if i % 2 else ''}"),
+                      "w") as f:
+                f.write(f"Subject: big {i}\n\nx\n")
+        a = self.client()
+        typ, data = a.select("INBOX")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(int(data[0]), n)
+        # Saved while the session is still open (not only when it leaves).
+        path = os.path.join(self.md, "ringmail-index")
+        deadline = time.monotonic() + 15
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(os.path.exists(path))
+        typ, data = a.uid("SEARCH", None, "UNSEEN")
+        self.assertEqual(typ, "OK")
+        unseen = [int(u) for u in data[0].split()]
+        self.assertEqual(len(unseen), n // 2)
+        # UIDs in Maildir time order: the message of second i has UID i + 1.
+        self.assertEqual(unseen[:3], [1, 3, 5])
+        typ, data = a.fetch(f"{n}", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK")
+        self.assertIn(f"big {n - 1}".encode(), data[0][1])
+        b = self.client()
+        typ, data = b.select("INBOX")
+        self.assertEqual(int(data[0]), n)
+        typ, data = b.uid("SEARCH", None, "UNSEEN")
+        self.assertEqual([int(u) for u in data[0].split()], unseen)
