@@ -356,9 +356,11 @@ FetchNeeds NeedsOf(const proto::FetchRequest& request) {
   bool full = false;  // content beyond the top-level header
   for (const proto::FetchItem& item : request.items) {
     switch (item.att) {
-      case Att::kFlags:
       case Att::kInternalDate:
       case Att::kRfc822Size:
+        n.cold = true;
+        break;
+      case Att::kFlags:
       case Att::kUid:
       case Att::kModSeq:
         break;
@@ -386,6 +388,8 @@ FetchNeeds NeedsOf(const proto::FetchRequest& request) {
     }
   }
   n.headers_only = n.content && !full;
+  // Reading the file takes its size from the index.
+  if (n.content || n.structure) n.cold = true;
   return n;
 }
 

@@ -38,6 +38,10 @@ struct FetchNeeds {
   // content so it can be parsed (RenderFetch does that itself when
   // MessageView::structure is null).
   bool structure = false;
+  // The index's cold fields (internal date, sizes: read from the mapped
+  // ringmail-index) are needed; FLAGS, UID and MODSEQ alone do not touch
+  // them.
+  bool cold = false;
 };
 FetchNeeds NeedsOf(const ringmail::imap::FetchRequest& request);
 

@@ -309,6 +309,12 @@ TEST(FetchNeeds, Classification) {
   n = NeedsOf(Req("FULL"));
   EXPECT_TRUE(n.structure);
   EXPECT_FALSE(n.content);
+  // The index's cold fields (mapped file pages): not for flags alone.
+  EXPECT_FALSE(NeedsOf(Req("(FLAGS UID MODSEQ)")).cold);
+  EXPECT_TRUE(NeedsOf(Req("(FLAGS INTERNALDATE)")).cold);
+  EXPECT_TRUE(NeedsOf(Req("RFC822.SIZE")).cold);
+  EXPECT_TRUE(NeedsOf(Req("BODY.PEEK[]")).cold);  // the read takes the size
+  EXPECT_TRUE(NeedsOf(Req("ENVELOPE")).cold);
 }
 
 }  // namespace

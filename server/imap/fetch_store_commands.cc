@@ -34,6 +34,7 @@ struct FetchJob {
   std::vector<uint32_t> uids;
   size_t next = 0;
   FetchNeeds needs;
+  AscendingLookup lookup;  // `uids` are ascending
 };
 
 // ------------------------------------------------------------ FETCH
@@ -62,7 +63,7 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
   FolderState* f = view_->folder();
   while (job->next < job->uids.size()) {
     uint32_t uid = job->uids[job->next];
-    auto pos = f->index().PositionOfUid(uid);
+    auto pos = job->lookup.Position(f->index(), uid);
     if (!pos) {  // expunged meanwhile by another session: skip it
       ++job->next;
       continue;
@@ -99,7 +100,7 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
         return;
       }
     }
-    MessageView mv = IndexViewOf(*view_, *pos);
+    MessageView mv = IndexViewOf(*view_, *pos, job->lookup.Seq(*view_, uid), job->needs.cold);
     FetchRenderOptions opts;
     opts.uid_command = uid_cmd_;
     opts.add_flags = job->request.sets_seen && may_set_seen;

@@ -273,6 +273,19 @@ void FolderState::AddView(FolderView* v) {
 void FolderState::RemoveView(FolderView* v) {
   views_.erase(std::remove(views_.begin(), views_.end(), v), views_.end());
   if (v->live() && --live_views_ == 0) StopWatching();
+  if (views_.empty()) {
+    // Nobody reads the folder now: what the sessions read of the mapped
+    // index leaves the process (the page cache keeps it; a FolderState
+    // nobody reads holds its columns only, docs/mailbox-index.md).
+    if (std::shared_ptr<const storage::IndexImage> image = index_.image()) {
+      RunBlocking<bool>(
+          pool_, loop_, [image]() {
+            image->ReleasePages();
+            return true;
+          },
+          [](bool) {});
+    }
+  }
 }
 
 void FolderState::StartWatching() {

@@ -275,6 +275,9 @@ class FolderView {
   uint32_t SeqOfUid(uint32_t uid) const;  // 0 if not in the view
   // The highest announced UID (UID "*").
   uint32_t MaxUid() const { return exists() == 0 ? 0 : uids_[exists() - 1]; }
+  // Appends the announced UIDs in [lo, hi], ascending (two binary
+  // searches: a UID range costs what it holds, not the folder's size).
+  void AnnouncedUidsIn(uint64_t lo, uint64_t hi, std::vector<uint32_t>* out) const;
   bool IsRecent(uint32_t uid) const { return recent_.contains(uid); }
   uint32_t recent_count() const { return static_cast<uint32_t>(recent_.size()); }
 

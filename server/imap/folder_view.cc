@@ -29,6 +29,14 @@ FolderView::FolderView(FolderState* folder, bool read_only, bool live)
 
 FolderView::~FolderView() { folder_->RemoveView(this); }
 
+void FolderView::AnnouncedUidsIn(uint64_t lo, uint64_t hi, std::vector<uint32_t>* out) const {
+  const auto end = uids_.begin() + exists();
+  auto from = std::lower_bound(uids_.begin(), end, lo,
+                               [](uint32_t u, uint64_t v) { return u < v; });
+  auto to = std::upper_bound(from, end, hi, [](uint64_t v, uint32_t u) { return v < u; });
+  out->insert(out->end(), from, to);
+}
+
 uint32_t FolderView::SeqOfUid(uint32_t uid) const {
   auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
   if (it == uids_.end() || *it != uid) return 0;

@@ -29,9 +29,8 @@ bool ImapSession::ResolveSet(std::string_view text, bool uid,
   if (view_->exists() == 0) return true;
   if (uid) {
     ringmail::imap::ResolvedSet r(set.Resolve(view_->MaxUid()));
-    for (uint32_t seq = 1; seq <= view_->exists(); ++seq) {
-      if (r.Contains(view_->UidAt(seq))) uids->push_back(view_->UidAt(seq));
-    }
+    // Normalised ranges, ascending: so is the result.
+    for (const auto& range : r.ranges()) view_->AnnouncedUidsIn(range.first, range.last, uids);
     return true;
   }
   ringmail::imap::ResolvedSet r(set.Resolve(view_->exists()));

@@ -22,6 +22,27 @@ namespace ringmail::server::imap {
 // the result within the synchronous step that built it, never capture it in
 // a callback (see CurrentViewOf).
 MessageView IndexViewOf(const FolderView& view, size_t pos);
+// The same when the message's sequence number is known (0: look it up);
+// without `cold` the internal date and sizes are left 0 (they are read
+// from the mapped index file: a FLAGS-only FETCH or SEARCH need not touch
+// those pages).
+MessageView IndexViewOf(const FolderView& view, size_t pos, uint32_t seq, bool cold = true);
+
+// Index positions and sequence numbers of UIDs asked for in ascending
+// order (FETCH, SEARCH over a set): each answer is found by stepping on
+// from the previous one, not by a binary search over the folder each time,
+// and checked, so changes between the calls (expunges, new messages) only
+// cost a search.
+class AscendingLookup {
+ public:
+  std::optional<size_t> Position(const storage::FolderIndex& idx, uint32_t uid);
+  // 0 if `uid` is not in the view.
+  uint32_t Seq(const FolderView& view, uint32_t uid);
+
+ private:
+  size_t pos_ = 0;   // where the next UID's position is expected
+  uint32_t seq_ = 1;  // the same for its sequence number
+};
 
 // IndexViewOf for `uid` as the folder's index has it now; nullopt when the
 // message has been expunged meanwhile. Callbacks of file reads and helper

@@ -19,8 +19,10 @@ struct SearchJob {
   std::vector<uint32_t> candidates;  // UIDs in the view
   size_t next = 0;
   SearchNeeds needs = SearchNeeds::kIndex;
+  bool cold = true;                  // NeedsColdFields
   std::vector<uint32_t> hits;        // sequence numbers or UIDs
   bool report_modseq = false;        // MODSEQ key: "(MODSEQ n)", RFC 7162 §3.1.5
+  AscendingLookup lookup;            // the candidates are ascending
 };
 
 // ------------------------------------------------------------ SEARCH
@@ -46,6 +48,7 @@ void ImapSession::CmdSearch(const ringmail::imap::Command& cmd) {
     job->candidates.push_back(view_->UidAt(seq));
   }
   job->needs = NeedsOf(job->program.root);
+  job->cold = NeedsColdFields(job->program.root);
   SearchNext(std::move(job));
 }
 
@@ -57,12 +60,12 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
   ctx.now = absl::ToUnixSeconds(absl::Now());
   while (job->next < job->candidates.size()) {
     uint32_t uid = job->candidates[job->next];
-    auto pos = f->index().PositionOfUid(uid);
+    auto pos = job->lookup.Position(f->index(), uid);
     if (!pos) {
       ++job->next;
       continue;
     }
-    MessageView mv = IndexViewOf(*view_, *pos);
+    MessageView mv = IndexViewOf(*view_, *pos, job->lookup.Seq(*view_, uid), job->cold);
     if (job->needs == SearchNeeds::kIndex) {
       if (Matches(job->program.root, mv, ctx)) job->hits.push_back(uid_cmd_ ? uid : mv.seq);
       ++job->next;

@@ -210,6 +210,23 @@ SearchNeeds NeedsOf(const proto::SearchNode& node) {
   }
 }
 
+bool NeedsColdFields(const proto::SearchNode& node) {
+  if (NeedsOf(node) != SearchNeeds::kIndex) return true;
+  switch (node.key) {
+    case Key::kBefore:
+    case Key::kOn:
+    case Key::kSince:
+    case Key::kLarger:
+    case Key::kSmaller:
+      return true;
+    default:
+      for (const proto::SearchNode& c : node.children) {
+        if (NeedsColdFields(c)) return true;
+      }
+      return false;
+  }
+}
+
 bool Matches(const proto::SearchNode& node, const MessageView& v,
              const SearchContext& ctx) {
   const uint8_t f = v.imap_flags;

@@ -27,6 +27,10 @@ enum class SearchNeeds : uint8_t {
              //   MessageView::structure is null)
 };
 SearchNeeds NeedsOf(const ringmail::imap::SearchNode& node);
+// Whether evaluating `node` reads the index's cold fields (internal date,
+// sizes), directly or to read the message file: flag-only searches
+// (UNSEEN, KEYWORD, UID ...) do not.
+bool NeedsColdFields(const ringmail::imap::SearchNode& node);
 
 struct SearchContext {
   uint32_t max_seq = 0;  // messages in the mailbox: "*" of sequence sets

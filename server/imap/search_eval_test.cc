@@ -296,5 +296,18 @@ TEST(SentDay, Rfc5322Dates) {
   }
 }
 
+TEST(SearchNeeds, ColdFields) {
+  // Flag and UID keys stay in the copied columns; dates, sizes and
+  // anything read from the file need the mapped index's cold fields.
+  for (const char* keys : {"UNSEEN", "ALL", "NOT DELETED KEYWORD x", "UID 1:5 FLAGGED",
+                           "OR SEEN NEW"}) {
+    EXPECT_FALSE(NeedsColdFields(Program(keys).root)) << keys;
+  }
+  for (const char* keys : {"SINCE 1-Jan-2024", "UNSEEN LARGER 10", "NOT BEFORE 1-Jan-2024",
+                           "OR SEEN ON 1-Jan-2024", "SUBJECT x", "BODY y"}) {
+    EXPECT_TRUE(NeedsColdFields(Program(keys).root)) << keys;
+  }
+}
+
 }  // namespace
 }  // namespace ringmail::server::imap

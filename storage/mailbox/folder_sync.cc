@@ -427,7 +427,11 @@ absl::StatusOr<FolderIndex> LoadIndexFileBlocking(const std::string& folder,
       IndexImage::MapFd(fd, limits.max_messages);
   close(fd);  // the mapping keeps the file
   if (!img.ok()) return img.status();
-  return FolderIndex::FromImage(*std::move(img));
+  std::shared_ptr<const IndexImage> image = *std::move(img);
+  absl::StatusOr<FolderIndex> index = FolderIndex::FromImage(image);
+  // The hot columns are copies now: their pages need not stay mapped.
+  image->ReleasePages();
+  return index;
 }
 
 absl::StatusOr<std::shared_ptr<const IndexImage>> SaveIndexFileBlocking(

@@ -75,6 +75,13 @@ class IndexImage {
   // folder reopened again and again is checked once. Thread-safe.
   bool ColdVerified() const;
   void MarkColdVerified() const;
+  // BLOCKING (a syscall whose cost grows with the pages mapped): drops this
+  // process's page-table entries for the file (madvise MADV_DONTNEED). The
+  // pages stay in the page cache and the next access maps them again (a
+  // minor fault); until then they are not part of the process's memory.
+  // For a folder nobody reads (and after VerifyColdBlocking, which reads
+  // every page).
+  void ReleasePages() const;
 
   size_t count() const { return count_; }
   uint32_t uid_validity() const { return uid_validity_; }
