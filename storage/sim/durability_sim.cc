@@ -91,8 +91,12 @@ struct Config {
   // relay.queue_dir: under the data directory (the default) or elsewhere
   // (then the spool's creation no longer syncs the data directory).
   std::string queue_root = "/var/ringmail/queue";
-  // Failures injected into start-up's blocking calls (not on every boot).
+  // Failures injected into start-up's blocking calls (on half of the
+  // start-ups, or on all with boot_fault_always).
   double boot_fault = 0;
+  bool boot_fault_always = false;
+  // Sessions that send several pieces at once (back-pressure kicks in).
+  bool bursty = false;
   std::string fault_profile = "none";
   SimFaults faults;
 
@@ -118,7 +122,8 @@ struct Config {
     c.users = static_cast<int>(rng.Between(1, 4));
     c.sessions = static_cast<int>(rng.Between(1, 6));
     c.messages = static_cast<int>(rng.Between(1, 25));
-    c.epochs = static_cast<int>(rng.Between(1, 3));
+    c.epochs = static_cast<int>(rng.Between(1, 4));
+    c.bursty = rng.Chance(0.3);
     c.relay_share = Pick(rng, {0.0, 0.3, 0.8});
     c.queue_root = rng.Chance(0.5) ? "/var/ringmail/queue" : "/var/spool/rmq";
     switch (rng.Below(10)) {
@@ -131,11 +136,21 @@ struct Config {
         c.boot_fault = rng.Chance(0.5) ? 0.003 : 0;
         break;
       }
-      default: {
+      case 7: case 8: {
         c.fault_profile = "heavy";
         double p = 0.02;
         c.faults = {p, p, p, p, p, p / 4, p};
         c.boot_fault = rng.Chance(0.5) ? 0.01 : 0;
+        break;
+      }
+      default: {
+        // Start-up under fire: every start-up gets errors (up to three
+        // failed starts in a row), the runtime a few.
+        c.fault_profile = "boot";
+        double p = 0.004;
+        c.faults = {p, p, p, p, p, p, p};
+        c.boot_fault = 0.04;
+        c.boot_fault_always = true;
         break;
       }
     }
@@ -153,7 +168,7 @@ struct Config {
         " statebatch=", state_batch_bytes, " users=", users,
         " sessions=", sessions, " messages=", messages, " epochs=", epochs,
         " relay=", relay_share, " queue=", queue_root, " faults=", fault_profile,
-        boot_fault > 0 ? "+boot" : "");
+        boot_fault > 0 && !boot_fault_always ? "+boot" : "", bursty ? " bursty" : "");
   }
 };
 
@@ -409,7 +424,7 @@ class World {
         bfs_.set_op_hook(nullptr);
       }
       SimFaults faults;
-      if (exits < 3 && cfg_.boot_fault > 0 && rng_.Chance(0.5)) {
+      if (exits < 3 && cfg_.boot_fault > 0 && (cfg_.boot_fault_always || rng_.Chance(0.5))) {
         double p = cfg_.boot_fault;
         faults = {p, p, p, p, p, p, p};
       }
@@ -576,6 +591,7 @@ class World {
           if (id) set_aside_attempts_.insert({*id, r.maildir});
         }
         unrecovered_[{r.maildir, r.name}] = id.value_or(0);
+        ever_unrecovered_.insert({r.maildir, r.name});
         if (id) unrecovered_attempts_.insert({*id, r.maildir});
       }
     }
@@ -685,7 +701,10 @@ class World {
         switch (ti.presence) {
           case Presence::kMust:
             if (n == 0) {
-              Fail(absl::StrCat("lost: ", where, " (", ti.name, ") is gone"));
+              Fail(absl::StrCat("lost: ", where, " (", ti.name, ") is gone; new/ holds ",
+                                fs_.List(ti.maildir + "/new").size(), " files, cur/ ",
+                                fs_.List(ti.maildir + "/cur").size(),
+                                fs_.IsDir(ti.maildir) ? "" : " (no Maildir)"));
               return;
             }
             break;
@@ -744,7 +763,7 @@ class World {
           base.find_first_not_of("0123456789", dot + 1) == std::string::npos) {
         base.resize(dot);
       }
-      if (unrecovered_.count({dir, base})) continue;
+      if (unrecovered_.count({dir, base}) || ever_unrecovered_.count({dir, base})) continue;
       Fail(absl::StrCat("a queue file was moved to corrupt/ (it was partial or damaged): ",
                         name));
       return;
@@ -1094,17 +1113,19 @@ class World {
     Feed(proc, s);
   }
 
+  // Stops reading until the queue resumes us (the only Feed scheduled).
+  void WaitForResume(Process* proc, Session* s) {
+    s->paused = true;
+    s->msg->SetResumeCallback([this, proc, s] {
+      s->paused = false;
+      loop_.RunAfter(absl::ZeroDuration(), [this, proc, s] { Feed(proc, s); });
+    });
+  }
+
   void Feed(Process* proc, Session* s) {
     Attempt& a = attempts_[s->attempt];
     IncomingMessage& m = *s->msg;
-    if (m.WantsPause()) {
-      s->paused = true;
-      m.SetResumeCallback([this, proc, s] {
-        s->paused = false;
-        loop_.RunAfter(absl::ZeroDuration(), [this, proc, s] { Feed(proc, s); });
-      });
-      return;
-    }
+    if (m.WantsPause()) return WaitForResume(proc, s);
     if (s->fed >= s->abort_at) {
       m.Abort();
       s->msg.reset();
@@ -1114,15 +1135,21 @@ class World {
       return;
     }
     if (s->fed < a.body.size()) {
-      size_t piece = std::min<size_t>(rng_.Between(1, 3 * cfg_.chunk_size / 2),
-                                      a.body.size() - s->fed);
-      while (piece > 0) {
-        absl::Span<char> span = m.Reserve(std::min(piece, cfg_.chunk_size));
-        size_t k = std::min(piece, span.size());
-        std::memcpy(span.data(), a.body.data() + s->fed, k);
-        m.Commit(k);
-        s->fed += k;
-        piece -= k;
+      // One piece, or (bursty) several in a row while the queue takes them.
+      const uint64_t pieces = cfg_.bursty ? rng_.Between(1, 8) : 1;
+      for (uint64_t i = 0; i < pieces && s->fed < a.body.size(); ++i) {
+        if (i > 0 && s->fed >= s->abort_at) break;
+        if (i > 0 && m.WantsPause()) return WaitForResume(proc, s);
+        size_t piece = std::min<size_t>(rng_.Between(1, 3 * cfg_.chunk_size / 2),
+                                        a.body.size() - s->fed);
+        while (piece > 0) {
+          absl::Span<char> span = m.Reserve(std::min(piece, cfg_.chunk_size));
+          size_t k = std::min(piece, span.size());
+          std::memcpy(span.data(), a.body.data() + s->fed, k);
+          m.Commit(k);
+          s->fed += k;
+          piece -= k;
+        }
       }
       if (s->fed < a.body.size() || rng_.Chance(0.5)) {
         loop_.RunAfter(absl::Microseconds(static_cast<int64_t>(rng_.Below(300))),
@@ -1450,6 +1477,10 @@ class World {
   // (maildir, name) -> attempt id (0: unknown), for this start-up.
   std::map<std::pair<std::string, std::string>, uint64_t> unrecovered_;
   std::set<std::pair<uint64_t, std::string>> set_aside_attempts_;  // (attempt, maildir)
+  // Every file ever named by an unrecovered journal: while it was partial,
+  // LoadCoreSpool may have moved it to corrupt/ (the replay then writes it
+  // to new/ again; the damaged copy stays there for the operator).
+  std::set<std::pair<std::string, std::string>> ever_unrecovered_;
   std::set<std::pair<uint64_t, std::string>> unrecovered_attempts_;
   bool expect_clean_journal_ = false;
   std::unique_ptr<Process> proc_;
