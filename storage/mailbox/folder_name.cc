@@ -2,7 +2,8 @@
 
 #include <cassert>
 
-#include "storage/mailbox/mutf7.h"
+#include "common/mutf7.h"
+#include "common/utf8.h"
 
 namespace ringmail::storage {
 namespace {
@@ -83,7 +84,7 @@ absl::Status ValidateFolderName(std::string_view name,
   if (name.empty()) return Bad("empty mailbox name");
   if (name.size() > kMaxFolderNameBytes) return Bad("mailbox name too long");
   if (name[0] == '~') return Bad("mailbox name must not start with '~'");
-  if (!IsValidUtf8(name)) return Bad("mailbox name is not valid UTF-8");
+  if (!common::IsValidUtf8(name)) return Bad("mailbox name is not valid UTF-8");
   for (char c : name) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return Bad("control character in mailbox name");
@@ -101,7 +102,7 @@ absl::Status ValidateFolderName(std::string_view name,
   if (IsInboxName(name)) return absl::OkStatus();
   size_t dir_bytes = 0;
   for (const std::string& p : parts) {
-    absl::StatusOr<std::string> enc = EncodeMutf7(p);
+    absl::StatusOr<std::string> enc = EncodeFolderLevel(p);
     if (!enc.ok()) return Bad("mailbox name is not valid UTF-8");
     dir_bytes += 1 + enc->size();
   }
@@ -117,7 +118,7 @@ absl::StatusOr<std::string> FolderDirName(std::string_view name,
   std::string dir;
   for (const std::string& p :
        SplitFolderName(CanonicalFolderName(name, opts), opts)) {
-    absl::StatusOr<std::string> enc = EncodeMutf7(p);
+    absl::StatusOr<std::string> enc = EncodeFolderLevel(p);
     if (!enc.ok()) return enc.status();
     dir += '.';
     dir += *enc;
@@ -137,7 +138,7 @@ absl::StatusOr<std::string> FolderNameFromDir(std::string_view dir,
     size_t pos = dir.find('.', start);
     std::string_view part = dir.substr(start, pos - start);
     if (part.empty()) return Bad("empty hierarchy level");
-    absl::StatusOr<std::string> dec = DecodeMutf7(part);
+    absl::StatusOr<std::string> dec = DecodeFolderLevel(part);
     if (!dec.ok()) return dec.status();
     if (dec->find(opts.delimiter) != std::string::npos ||
         dec->find('/') != std::string::npos) {
@@ -149,6 +150,20 @@ absl::StatusOr<std::string> FolderNameFromDir(std::string_view dir,
     start = pos + 1;
   }
   return name;
+}
+
+absl::StatusOr<std::string> EncodeFolderLevel(std::string_view utf8) {
+  std::string out;
+  const char* why = "invalid UTF-8";
+  if (!common::EncodeMutf7(utf8, &out, &why)) return Bad(why);
+  return out;
+}
+
+absl::StatusOr<std::string> DecodeFolderLevel(std::string_view mutf7) {
+  std::string out;
+  const char* why = "invalid modified UTF-7";
+  if (!common::DecodeMutf7(mutf7, &out, &why)) return Bad(why);
+  return out;
 }
 
 }  // namespace ringmail::storage

@@ -4,7 +4,7 @@
 // the directory ".A.B" under the root, each component stored in modified
 // UTF-7 exactly as Dovecot's Maildir++ layout does by default, so Dovecot
 // and ringmail can share one tree. Callers pass names as UTF-8 (the IMAP
-// layer decodes the client's mUTF-7); the codec is storage/mailbox/mutf7.h.
+// layer decodes the client's mUTF-7); the codec is common/mutf7.h.
 //
 // Pure functions, thread-safe.
 #ifndef RINGMAIL_STORAGE_MAILBOX_FOLDER_NAME_H_
@@ -82,6 +82,13 @@ absl::StatusOr<std::string> FolderNameFromDir(std::string_view dir,
 // Splits a validated name at the client delimiter.
 std::vector<std::string> SplitFolderName(std::string_view name,
                                          const FolderNameOptions& opts);
+
+// One hierarchy level between UTF-8 and its on-disk form, modified UTF-7
+// (common/mutf7.h, the codec the IMAP layer uses too). InvalidArgument,
+// naming the reason, on invalid input; decoding accepts only the canonical
+// form, so a name read from disk and written back is the same bytes.
+absl::StatusOr<std::string> EncodeFolderLevel(std::string_view utf8);
+absl::StatusOr<std::string> DecodeFolderLevel(std::string_view mutf7);
 
 }  // namespace ringmail::storage
 

@@ -73,5 +73,23 @@ TEST(FolderNameTest, SpecialUse) {
   EXPECT_EQ(DefaultSpecialUseFolders().size(), 5u);
 }
 
+// The on-disk form of one level is the shared codec's (common/mutf7.h):
+// what Dovecot writes is read back, and malformed names on disk are not
+// folders.
+TEST(FolderLevelTest, RoundTripsThroughTheSharedCodec) {
+  EXPECT_EQ(*EncodeFolderLevel("Entw\xC3\xBC" "rfe"), "Entw&APw-rfe");
+  EXPECT_EQ(*DecodeFolderLevel("Entw&APw-rfe"), "Entw\xC3\xBC" "rfe");
+  EXPECT_EQ(*EncodeFolderLevel("A&B"), "A&-B");
+  EXPECT_EQ(*DecodeFolderLevel("&2D3eAA-"), "\xF0\x9F\x98\x80");
+  for (const char* bad : {"&", "&Jjo", "&AGE-&AGE-", "&AEE-", "a\x80", "&2D3-"}) {
+    absl::StatusOr<std::string> r = DecodeFolderLevel(bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << bad;
+  }
+  EXPECT_TRUE(absl::IsInvalidArgument(EncodeFolderLevel("\xED\xA0\x80").status()));
+  FolderNameOptions opts;
+  opts.delimiter = '/';
+  EXPECT_FALSE(FolderNameFromDir(".&AGE-&AGE-", opts).ok());
+}
+
 }  // namespace
 }  // namespace ringmail::storage

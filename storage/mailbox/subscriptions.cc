@@ -6,7 +6,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "storage/maildir/errors.h"
-#include "storage/mailbox/mutf7.h"
 
 namespace ringmail::storage {
 namespace {
@@ -70,7 +69,7 @@ absl::StatusOr<Subscriptions> ParseSubscriptions(
       std::optional<std::string> raw =
           subs.version == 2 ? TabUnescape(part) : std::string(part);
       absl::StatusOr<std::string> dec =
-          raw ? DecodeMutf7(*raw) : absl::InvalidArgumentError("escape");
+          raw ? DecodeFolderLevel(*raw) : absl::InvalidArgumentError("escape");
       if (!dec.ok()) {
         ok = false;
         break;
@@ -95,7 +94,7 @@ absl::StatusOr<std::string> FormatSubscriptions(
   for (const std::string& name : subs.names) {
     std::vector<std::string> parts = SplitFolderName(name, opts);
     for (size_t i = 0; i < parts.size(); ++i) {
-      absl::StatusOr<std::string> enc = EncodeMutf7(parts[i]);
+      absl::StatusOr<std::string> enc = EncodeFolderLevel(parts[i]);
       if (!enc.ok()) return enc.status();
       if (i > 0) out += subs.version == 2 ? '\t' : opts.delimiter;
       out += subs.version == 2 ? TabEscape(*enc) : *enc;
