@@ -25,7 +25,6 @@
 #include <memory>
 #include <string_view>
 
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/client_address.h"
 
@@ -42,8 +41,9 @@ struct AuthThrottleOptions {
 
 class AuthThrottle {
  public:
-  explicit AuthThrottle(const AuthThrottleOptions& options,
-                        absl::Time epoch = absl::Now());
+  // `epoch`: a reading of the clock whose times later calls pass as `now`
+  // (the loops' wall clock); earlier times count as the epoch itself.
+  AuthThrottle(const AuthThrottleOptions& options, absl::Time epoch);
   AuthThrottle(const AuthThrottle&) = delete;
   AuthThrottle& operator=(const AuthThrottle&) = delete;
 

@@ -63,6 +63,25 @@ TEST(AuthThrottle, Ipv6CountedByPrefix) {
   EXPECT_FALSE(exact.Blocked("2001:db8:1:2::2", kT0));
 }
 
+// The throttle runs on the loops' wall clock (Loop::now(), a fake one in
+// tests): it must follow that clock's steps, including one back before
+// the epoch it was created with.
+TEST(AuthThrottle, FollowsASteppedClock) {
+  AuthThrottle t(Opts(), kT0);
+  absl::Time now = kT0 + absl::Hours(5);
+  for (int i = 0; i < 4; ++i) t.RecordFailure("192.0.2.9", now);
+  now += absl::Minutes(9) + absl::Seconds(59);
+  EXPECT_TRUE(t.Blocked("192.0.2.9", now));
+  now += absl::Seconds(1);
+  EXPECT_FALSE(t.Blocked("192.0.2.9", now));
+  // Before the epoch: counted as the epoch itself, still a working window.
+  const absl::Time early = kT0 - absl::Hours(1);
+  for (int i = 0; i < 4; ++i) t.RecordFailure("192.0.2.10", early);
+  EXPECT_TRUE(t.Blocked("192.0.2.10", early));
+  EXPECT_TRUE(t.Blocked("192.0.2.10", kT0 + absl::Minutes(9)));
+  EXPECT_FALSE(t.Blocked("192.0.2.10", kT0 + absl::Minutes(10)));
+}
+
 TEST(AuthThrottle, ConcurrentFailuresAreAllCounted) {
   AuthThrottleOptions o = Opts();
   o.max_failures = 100000;

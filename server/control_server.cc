@@ -69,6 +69,10 @@ struct Page {
   std::vector<std::string> done;  // ids acted on (mutations)
   std::string last_file;          // resume after this
   size_t scanned = 0;
+  // The core's clock when the page was taken: ages and due times are
+  // computed against the clock that set them (and that tests can step),
+  // not this thread's.
+  absl::Time now;
 };
 
 }  // namespace
@@ -214,6 +218,7 @@ bool ControlServer::List(int fd, const control::ListFilter& filter) {
       Page page = OnCore(mesh_, source_, core, relays()[core],
                          [core, after](relay::RelayService& r) {
                            Page p;
+                           p.now = r.loop()->now();
                            for (const relay::Message* m :
                                 r.scheduler().Page(after, control::kListPageSize)) {
                              ++p.scanned;
@@ -222,7 +227,7 @@ bool ControlServer::List(int fd, const control::ListFilter& filter) {
                            }
                            return p;
                          });
-      const absl::Time now = absl::Now();
+      const absl::Time now = page.now;
       std::string out;
       for (const QueueEntry& e : page.entries) {
         if (control::Matches(filter, e, now)) out += control::FormatListEntry(e, now);
@@ -237,28 +242,37 @@ bool ControlServer::List(int fd, const control::ListFilter& filter) {
 
 bool ControlServer::Show(int fd, const std::string& id) {
   for (int core = 0; core < static_cast<int>(relays().size()); ++core) {
-    std::optional<QueueEntry> e =
-        OnCore(mesh_, source_, core, relays()[core],
-               [core, id](relay::RelayService& r) -> std::optional<QueueEntry> {
-                 const relay::Message* m = r.scheduler().FindById(id);
-                 if (m == nullptr || m->removing) return std::nullopt;
-                 return control::EntryFromMessage(core, *m);
-               });
-    if (e) return WriteAll(fd, control::FormatShow(*e, absl::Now())) && End(fd);
+    Page e = OnCore(mesh_, source_, core, relays()[core],
+                    [core, id](relay::RelayService& r) {
+                      Page p;
+                      p.now = r.loop()->now();
+                      const relay::Message* m = r.scheduler().FindById(id);
+                      if (m != nullptr && !m->removing) {
+                        p.entries.push_back(control::EntryFromMessage(core, *m));
+                      }
+                      return p;
+                    });
+    if (!e.entries.empty()) {
+      return WriteAll(fd, control::FormatShow(e.entries[0], e.now)) && End(fd);
+    }
   }
   return Error(fd, absl::StrCat("no such message: ", id));
 }
 
 bool ControlServer::Stats(int fd) {
   std::vector<relay::DestinationStats> merged;
+  // The cores' clocks agree up to one loop iteration; the last one asked
+  // dates the merged answer.
+  absl::Time now = absl::InfinitePast();
   for (int core = 0; core < static_cast<int>(relays().size()); ++core) {
     control::MergeStats(OnCore(mesh_, source_, core, relays()[core],
-                               [](relay::RelayService& r) {
-                                 return r.scheduler().Stats(r.loop()->now());
+                               [&now](relay::RelayService& r) {
+                                 now = r.loop()->now();
+                                 return r.scheduler().Stats(now);
                                }),
                         &merged);
   }
-  return WriteAll(fd, control::FormatStats(merged, absl::Now())) && End(fd);
+  return WriteAll(fd, control::FormatStats(merged, now)) && End(fd);
 }
 
 bool ControlServer::Flush(int fd, const std::string& domain) {

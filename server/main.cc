@@ -69,6 +69,13 @@ struct CoreSlot {
 // Helper threads for password hashing and directory scans.
 constexpr int kHelperThreads = 2;
 
+// The process's wall clock, in one place. The cores read it through their
+// loops (LoopOptions::wall_clock, once per iteration); code that has no loop
+// to ask -- start-up recovery before the cores exist, the throttle's epoch,
+// the main thread's ticket-key rotation -- reads it here, so every part of
+// the server is on the same clock and a fake one would reach all of them.
+constexpr absl::Time (*kWallClock)() = &absl::Now;
+
 struct Listening {
   std::string proto;
   std::string bound;                  // ADDR:PORT actually bound
@@ -171,7 +178,8 @@ int Main(int argc, char** argv) {
   }
   // Before any core serves: blocking directory scans are fine here. The
   // journal replay comes first: it may complete queue files too.
-  const bool journals_recovered = RecoverMailStore(config, **directory, *location);
+  const bool journals_recovered =
+      RecoverMailStore(config, **directory, *location, kWallClock());
   const int spool_cores = static_cast<int>(config.threads);
   // A journal not recovered may write finished queue files back later:
   // keep their `removed` records (docs/queue.md).
@@ -280,7 +288,8 @@ int Main(int argc, char** argv) {
   throttle_opts.window = config.auth.failure_window;
   throttle_opts.base_delay = config.auth.failure_delay;
   throttle_opts.ipv6_prefix = config.connection_ipv6_prefix;
-  AuthThrottle auth_throttle(throttle_opts);  // all cores, all protocols
+  // All cores, all protocols. Its epoch is on the clock the loops pass in.
+  AuthThrottle auth_throttle(throttle_opts, kWallClock());
   // Process-wide session-ticket keys (null when TLS is off).
   std::shared_ptr<engine::TicketKeys> ticket_keys = MakeTicketKeys(config.tls);
   std::vector<imap::ImapService*> imap_services(cores, nullptr);
@@ -365,6 +374,7 @@ int Main(int argc, char** argv) {
       opts.buffers.buffer_size = config.recv_buffer_size;
       opts.ring.max_file_workers = config.max_file_workers;
       opts.sched_batch = config.sched_batch;
+      opts.wall_clock = kWallClock;
       auto loop = engine::Loop::Create(i, &mesh, opts);
       if (!loop.ok()) {
         slot.error = std::string(loop.status().message());
@@ -434,7 +444,7 @@ int Main(int argc, char** argv) {
   // minute to rotate keys that are due.
   const timespec tick{60, 0};
   while (true) {
-    if (ticket_keys != nullptr && ticket_keys->RotateIfDue(absl::Now())) {
+    if (ticket_keys != nullptr && ticket_keys->RotateIfDue(kWallClock())) {
       LOG_INFO("tls: session-ticket keys rotated");
     }
     const int sig = sigtimedwait(&signals, nullptr, &tick);

@@ -126,8 +126,12 @@ void GetQuotaUsage(const QuotaEnv& env, const QuotaTarget& target,
             // reads it again with fstat, and recalculates if stale.
             return OnHelper<absl::StatusOr<QuotaUsage>>(
                 env,
-                [maildir = target.maildir, limits = target.limits]() {
-                  return storage::ReadMaildirsizeBlocking(maildir, limits, absl::Now());
+                // The core's time, taken before the hop: the helper has no
+                // loop, and the file's age must be judged on the clock the
+                // server runs on (tests step it).
+                [maildir = target.maildir, limits = target.limits,
+                 now = env.loop->now()]() {
+                  return storage::ReadMaildirsizeBlocking(maildir, limits, now);
                 },
                 std::move(done));
           case storage::MaildirsizeAction::kRecalculate:

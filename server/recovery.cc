@@ -8,14 +8,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "engine/log.h"
 #include "storage/maildir/journal.h"
 #include "storage/maildir/recovery.h"
 
 namespace ringmail::server {
 
-bool RecoverJournals(const Config& config) {
+bool RecoverJournals(const Config& config, absl::Time now) {
   bool all_recovered = true;
   auto log = [](std::string_view line) { LOG_WARNING("recovery: ", std::string(line)); };
   storage::JournalDirOptions options;
@@ -23,7 +22,7 @@ bool RecoverJournals(const Config& config) {
   options.journal_mode = config.durability == "journal";
   options.cores = static_cast<int>(config.threads);
   options.journal_size = config.journal_size;
-  options.now = absl::Now();
+  options.now = now;
   for (const storage::JournalDirResult& r : storage::RecoverJournalDir(options, log)) {
     if (!r.first_error.ok()) {
       LOG_ERROR("recovery: journal ", r.path, ": ", r.first_error.ToString());
@@ -48,9 +47,9 @@ bool RecoverJournals(const Config& config) {
 }
 
 bool RecoverMailStore(const Config& config, const Directory& directory,
-                      const storage::MailLocation& location) {
+                      const storage::MailLocation& location, absl::Time now) {
   // First the journals: they may write files back into the Maildirs.
-  const bool journals_recovered = RecoverJournals(config);
+  const bool journals_recovered = RecoverJournals(config, now);
   const std::string& tmpl = location.template_string();
   // The last complete directory of the fixed prefix.
   size_t fixed = std::min(tmpl.find('%'), tmpl.size());
@@ -61,7 +60,7 @@ bool RecoverMailStore(const Config& config, const Directory& directory,
   struct stat st;
   if (stat(root.c_str(), &st) != 0) return journals_recovered;  // nothing delivered yet
   auto log = [](std::string_view line) { LOG_WARNING("recovery: ", std::string(line)); };
-  auto stats = storage::RecoverMailRoot(root, absl::Now(), storage::RecoveryLimits{}, log);
+  auto stats = storage::RecoverMailRoot(root, now, storage::RecoveryLimits{}, log);
   if (!stats.ok()) {
     LOG_WARNING("recovery of ", root, " failed: ", stats.status().ToString());
     return journals_recovered;

@@ -1,7 +1,12 @@
 // Start-up recovery of the mail store, before any core serves traffic.
+//
+// `now` is the process's wall clock read once by the caller (main's
+// start-up clock): no loop exists yet to take it from, and one reading
+// keeps the journal's and tmp/'s age decisions on the same instant.
 #ifndef RINGMAIL_SERVER_RECOVERY_H_
 #define RINGMAIL_SERVER_RECOVERY_H_
 
+#include "absl/time/time.h"
 #include "server/config.h"
 #include "server/directory.h"
 #include "storage/maildir/mail_location.h"
@@ -14,7 +19,7 @@ namespace ringmail::server {
 // core in journal mode and resets its header. Blocking; before the cores.
 // Returns whether every journal was recovered (false: one was left in
 // place or set aside; LoadCoreSpool must then keep `removed` records).
-bool RecoverJournals(const Config& config);
+bool RecoverJournals(const Config& config, absl::Time now);
 
 // Runs RecoverJournals, then removes stale tmp/ files (older than 36
 // hours, per the Maildir spec) from every Maildir under the fixed prefix of
@@ -23,7 +28,7 @@ bool RecoverJournals(const Config& config);
 // start-up (a core whose journal cannot be prepared runs in fsync mode).
 // Returns RecoverJournals' result.
 bool RecoverMailStore(const Config& config, const Directory& directory,
-                      const storage::MailLocation& location);
+                      const storage::MailLocation& location, absl::Time now);
 
 }  // namespace ringmail::server
 

@@ -333,7 +333,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
     const SmtpContext& ctx = svc_->ctx();
     auth_inflight_ = true;
     std::string user(req.user);
-    if (ctx.throttle != nullptr && ctx.throttle->Blocked(ip_, absl::Now())) {
+    if (ctx.throttle != nullptr && ctx.throttle->Blocked(ip_, svc_->loop()->now())) {
       LogAuthFailure("smtp", ip_, user);
       LOG_WARNING("auth: refusing ", ip_, ": too many failed logins");
       svc_->loop()->Defer([this] { FinishAuth(smtp::AuthOutcome::kBlocked); });
@@ -361,7 +361,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
           }
           LogAuthFailure("smtp", ip_, user);
           absl::Duration delay = c.throttle != nullptr
-                                     ? c.throttle->RecordFailure(ip_, absl::Now())
+                                     ? c.throttle->RecordFailure(ip_, svc_->loop()->now())
                                      : absl::ZeroDuration();
           // The reply waits: a guesser gets one try per delay per
           // connection, and the delay doubles with every failure.
@@ -613,7 +613,11 @@ class SmtpConnection final : public engine::ConnectionHandler,
 SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
                          std::vector<SmtpListenSocket> listen,
                          engine::TlsContext* tls)
-    : loop_(loop), ctx_(ctx), tls_(tls) {
+    : loop_(loop),
+      ctx_(ctx),
+      tls_(tls),
+      session_id_base_(static_cast<uint64_t>(absl::ToUnixMicros(loop->now()))
+                       << 8) {
   postmaster_ = FindPostmaster(*ctx.config, *ctx.directory);
   const SmtpConfig& sc = ctx.config->smtp;
   session_config_.hostname = ctx.config->hostname;

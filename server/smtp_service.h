@@ -146,8 +146,9 @@ class SmtpService {
   std::unique_ptr<storage::DeliveryQueue> delivery_;
   std::vector<SmtpConnection*> live_;  // index kept in each connection
   std::optional<Directory::Mailbox> postmaster_;  // for RCPT TO:<Postmaster>
-  uint64_t session_id_base_ =
-      static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 8;
+  // The loop's start time in microseconds, shifted: session ids stay unique
+  // across restarts of the process without any stored counter.
+  const uint64_t session_id_base_;
   uint64_t sessions_started_ = 0;
   bool shutting_down_ = false;
   bool delivery_shutdown_started_ = false;

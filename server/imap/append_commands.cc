@@ -128,14 +128,15 @@ void ImapSession::AppendEnd() {
     if (!*alive) return;
     storage::AppendRequest req;
     req.folder = f->path();
-    req.base = NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname);
+    req.base = NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname,
+                              svc_->loop()->now());
     req.vsize = CrlfSize(st->data);
     StoreOutcome o = ApplyStore(0, 0, ringmail::imap::StoreMode::kReplace, st->args.flags,
                                 f->keywords());
     req.flags = o.flags;
     req.keywords = o.keywords;
     req.internal_date =
-        st->args.internal_date.value_or(absl::ToUnixSeconds(absl::Now()));
+        st->args.internal_date.value_or(absl::ToUnixSeconds(svc_->loop()->now()));
     req.data = std::make_shared<const std::string>(std::move(st->data));
     auto* mtime_fn = new storage::SetMtimeFn(
         [pool = svc_->ctx().pool, loop = svc_->loop()](

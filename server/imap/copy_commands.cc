@@ -111,7 +111,8 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
               DropUnsettableFlags(dst_rights, &entry.flags, &entry.keywords);
               auto plan = storage::PlanCopy(
                   src->path(), entry, dst_path,
-                  NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname));
+                  NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname,
+                                 svc_->loop()->now()));
               if (!plan.ok()) continue;
               svc_->loop()->file_io().LinkAt(
                   AT_FDCWD, plan->from, AT_FDCWD, plan->to, 0,

@@ -249,7 +249,7 @@ void FolderState::WithClaim(absl::AnyInvocable<void()> cont) {
             // have handed out mod-sequences above ours: jump past them.
             // Our writes are dropped from now on (not the owner).
             LOG_WARNING("imap: index of ", path_, " was claimed by another owner");
-            index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(absl::Now()));
+            index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(loop_->now()));
             claim_failed_ = true;
             break;
           case storage::ClaimResult::kFailed:
@@ -363,6 +363,9 @@ void FolderState::StartSync() {
       if (r.opened->index) h = r.opened->index->hints();
       r.claim_token = storage::NewUidlistGuid();
     }
+    // Not the loop's clock: the same-second rule compares this with the
+    // kernel's file timestamps, so it must be the kernel's coarse clock read
+    // here, after the hop (dir_stamp.h), never a fake or an earlier reading.
     r.scan = storage::ScanFolder(path, h, storage::CoarseNow(), limits);
     return r;
   };
@@ -459,11 +462,16 @@ void FolderState::ApplyScanned(storage::FolderScan scan) {
   }
   RunBlocking<Resolved>(
       pool_, loop_,
+      // The core's time, taken before the hop (the helper has no loop): the
+      // UIDVALIDITY of a new uidlist, and the check time of the uidlist's
+      // stamp: on the real clock it is earlier than the write, which can
+      // only make the stamp look unsettled (one more listing), never
+      // settled too soon.
       [path = path_, pending = std::move(applied.pending), validity, away = std::move(away),
-       limits = storage::SyncLimits()]() mutable {
+       limits = storage::SyncLimits(), now = loop_->now()]() mutable {
         Resolved r;
         absl::StatusOr<storage::ResolveResult> res = storage::ResolveNewMessagesBlocking(
-            path, std::move(pending), validity, absl::Now(), limits);
+            path, std::move(pending), validity, now, limits);
         if (!res.ok()) {
           r.status = res.status();
         } else {
@@ -607,7 +615,7 @@ void FolderState::AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist
   // changes it finds are numbered above it too. A folder without a
   // dovecot-uidlist gets a new UIDVALIDITY, so no old value matters.
   if (!opened.clean && has_uidlist) {
-    index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(absl::Now()));
+    index_.RaiseModSeqFloor(storage::ModSeqTimeFloor(loop_->now()));
   }
   // The open checked only the columns it copied; the rest of the file is
   // checked in the background. Until then a damaged name or size could be

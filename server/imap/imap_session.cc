@@ -510,7 +510,7 @@ void ImapSession::VerifyLogin(std::string user, std::string password) {
   // refusal is logged as SMTP's are: fail2ban sees each attempt, not only
   // the ones before the block.
   AuthThrottle* blocker = svc_->ctx().throttle;
-  if (blocker != nullptr && blocker->Blocked(carry_.ip, absl::Now())) {
+  if (blocker != nullptr && blocker->Blocked(carry_.ip, svc_->loop()->now())) {
     for (char& c : password) c = 0;
     LogAuthFailure("imap", carry_.ip, login);
     LOG_WARNING("auth: refusing ", carry_.ip, ": too many failed logins");
@@ -534,7 +534,7 @@ void ImapSession::VerifyLogin(std::string user, std::string password) {
         ++auth_failures_;
         AuthThrottle* throttle = svc_->ctx().throttle;
         absl::Duration delay = throttle != nullptr
-                                   ? throttle->RecordFailure(carry_.ip, absl::Now())
+                                   ? throttle->RecordFailure(carry_.ip, svc_->loop()->now())
                                    : kAuthFailureDelay;
         svc_->loop()->AddTimer(delay, [this, alive] {
           if (!*alive) return;

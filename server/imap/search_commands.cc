@@ -57,7 +57,7 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
   SearchContext ctx;
   ctx.max_seq = view_->exists();
   ctx.max_uid = view_->MaxUid();
-  ctx.now = absl::ToUnixSeconds(absl::Now());
+  ctx.now = absl::ToUnixSeconds(svc_->loop()->now());
   while (job->next < job->candidates.size()) {
     uint32_t uid = job->candidates[job->next];
     auto pos = job->lookup.Position(f->index(), uid);

@@ -130,7 +130,7 @@ void ImapSession::SortThreadNext(std::shared_ptr<SortThreadJob> job) {
   SearchContext ctx;
   ctx.max_seq = view_->exists();
   ctx.max_uid = view_->MaxUid();
-  ctx.now = absl::ToUnixSeconds(absl::Now());
+  ctx.now = absl::ToUnixSeconds(svc_->loop()->now());
   while (job->next < job->candidates.size()) {
     const uint32_t uid = job->candidates[job->next];
     auto pos = f->index().PositionOfUid(uid);

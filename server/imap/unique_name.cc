@@ -4,14 +4,12 @@
 
 #include <cstdint>
 
-#include "absl/time/clock.h"
 #include "storage/maildir/maildir_name.h"
 
 namespace ringmail::server::imap {
 
-std::string NewMessageBase(int core, const std::string& host) {
+std::string NewMessageBase(int core, const std::string& host, absl::Time now) {
   static thread_local uint64_t seq = uint64_t{1} << 40;
-  absl::Time now = absl::Now();
   storage::UniqueName un;
   un.secs = absl::ToUnixSeconds(now);
   un.usecs = absl::ToUnixMicros(now) % 1000000;

@@ -208,7 +208,7 @@ void Pop3Session::OnIdleTimer() {
 void Pop3Session::Login(std::string_view user, std::string password) {
   std::string login = absl::AsciiStrToLower(absl::string_view(user.data(), user.size()));
   AuthThrottle* throttle = svc_->ctx().throttle;
-  if (throttle != nullptr && throttle->Blocked(carry_.ip, absl::Now())) {
+  if (throttle != nullptr && throttle->Blocked(carry_.ip, svc_->loop()->now())) {
     // Refused without a password check: -ERR [SYS/TEMP]. Logged as SMTP's
     // refusals are, so fail2ban sees every attempt, not only the first ones.
     for (char& c : password) c = 0;
@@ -235,7 +235,7 @@ void Pop3Session::Login(std::string_view user, std::string password) {
         LogAuthFailure("pop3", carry_.ip, login);
         AuthThrottle* throttle = svc_->ctx().throttle;
         absl::Duration delay = throttle != nullptr
-                                   ? throttle->RecordFailure(carry_.ip, absl::Now())
+                                   ? throttle->RecordFailure(carry_.ip, svc_->loop()->now())
                                    : kAuthFailureDelay;
         svc_->loop()->AddTimer(delay, [this, alive] {
           if (!*alive) return;

@@ -50,7 +50,7 @@ RelayService::RelayService(engine::Loop* loop, const RelayContext& ctx,
           loop->AddTimer(d, std::move(fn));
         }
       });
-  id_base_ = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
+  id_base_ = static_cast<uint64_t>(absl::ToUnixMicros(loop->now()));
 }
 
 RelayService::~RelayService() {
