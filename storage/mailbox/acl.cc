@@ -47,6 +47,19 @@ bool ParseIdentifier(std::string_view id, AclIdType* type, std::string* name) {
   return !named || !name->empty();
 }
 
+bool IsControl(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f;
+}
+
+// The length ParseAclFile compares with AclLimits::max_identifier: the
+// identifier as the file writes it, without the '-' of a negative entry.
+size_t IdentifierBytes(AclIdType type, std::string_view name) {
+  AclEntry e;
+  e.type = type;
+  e.name = std::string(name);
+  return AclFileIdentifier(e).size();
+}
+
 // Dovecot's rights field: letters, optionally followed by named rights
 // (":name" or " :name"). False on an unknown letter.
 bool ParseRights(std::string_view text, AclRights* rights,
@@ -62,7 +75,11 @@ bool ParseRights(std::string_view text, AclRights* rights,
     if (c == ':') {
       size_t end = text.find_first_of(" \t:", i + 1);
       if (end == std::string_view::npos) end = text.size();
-      if (end > i + 1) extra->emplace_back(text.substr(i + 1, end - i - 1));
+      const std::string_view named = text.substr(i + 1, end - i - 1);
+      // A control octet would not survive a rewrite: a CR at the end of a
+      // line is taken for a CRLF line end, one more per rewrite.
+      if (std::any_of(named.begin(), named.end(), IsControl)) return false;
+      if (!named.empty()) extra->emplace_back(named);
       i = end;
       continue;
     }
@@ -188,6 +205,11 @@ AclRights EvaluateAcl(const AclFile& file, const AclSubject& who) {
 
 absl::Status SetAclEntry(AclFile* file, AclIdType type, std::string_view name,
                          bool negative, AclRights rights, const AclLimits& limits) {
+  // Every read would skip such an entry: a negative one would take nothing
+  // away.
+  if (IdentifierBytes(type, name) > limits.max_identifier) {
+    return absl::InvalidArgumentError("ACL identifier too long");
+  }
   for (AclEntry& e : file->entries) {
     if (!SameId(e, type, name, negative)) continue;
     if (rights == 0 && e.extra.empty()) {

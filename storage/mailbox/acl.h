@@ -94,8 +94,10 @@ struct AclLimits {
 };
 
 // Parses a dovecot-acl file. Lines that cannot be understood (unknown
-// identifier type, bad right letter) are skipped, as Dovecot logs and
-// skips them; InvalidArgument only for exceeding `limits` (entries).
+// identifier type, an identifier longer than limits.max_identifier, bad
+// right letter, a control octet in a named right) are skipped, as Dovecot
+// logs and skips them; InvalidArgument only for exceeding `limits`
+// (entries). Parse(Serialize(f)) == f for every f it returns.
 absl::StatusOr<AclFile> ParseAclFile(std::string_view text, const AclLimits& limits);
 // The file's text: one line per entry, in `entries` order.
 std::string SerializeAclFile(const AclFile& file);
@@ -113,7 +115,9 @@ struct AclSubject {
 AclRights EvaluateAcl(const AclFile& file, const AclSubject& who);
 
 // Sets (replaces) the entry for (type, name, negative); rights 0 removes
-// it. InvalidArgument beyond limits.max_entries.
+// it. InvalidArgument, and `file` unchanged, beyond limits.max_entries or
+// for an identifier longer than limits.max_identifier (ParseAclFile would
+// skip the entry).
 absl::Status SetAclEntry(AclFile* file, AclIdType type, std::string_view name,
                          bool negative, AclRights rights, const AclLimits& limits);
 // Removes the entry; false if there was none.

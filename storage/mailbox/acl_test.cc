@@ -89,6 +89,63 @@ TEST(AclTest, SetAndRemoveEntries) {
   EXPECT_FALSE(RemoveAclEntry(&f, AclIdType::kAnyone, "", false));
 }
 
+// Found by the ACL fuzzer: SetAclEntry wrote identifiers longer than
+// AclLimits::max_identifier, which every read then skipped, so SETACL of
+// a negative entry for a long user name took nothing away.
+TEST(AclTest, SetRefusesIdentifiersReadsWouldSkip) {
+  AclLimits limits;
+  limits.max_identifier = 12;
+  AclFile f;
+  // "user=" + 7 octets: at the limit; the '-' of a negative entry does not
+  // count, as in ParseAclFile.
+  ASSERT_TRUE(SetAclEntry(&f, AclIdType::kUser, "1234567", true, Rights("r"), limits).ok());
+  const absl::Status st =
+      SetAclEntry(&f, AclIdType::kUser, "12345678", true, Rights("r"), limits);
+  EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      SetAclEntry(&f, AclIdType::kGroup, "12345678", false, Rights("r"), limits)));
+  ASSERT_EQ(f.entries.size(), 1u);
+  const std::string text = SerializeAclFile(f);
+  EXPECT_EQ(text, "-user=1234567 r\n");
+  auto again = ParseAclFile(text, limits);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->entries.size(), 1u);
+
+  // The defaults: SETACL takes IMAP identifiers of up to 256 octets, which
+  // "user=" makes 261.
+  const std::string long_name(252, 'u');
+  AclFile g = Parse("anyone lr\n");
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      SetAclEntry(&g, AclIdType::kUser, long_name, true, Rights("r"), {})));
+  EXPECT_EQ(SerializeAclFile(g), "anyone lr\n");
+  const std::string fits(251, 'u');
+  ASSERT_TRUE(SetAclEntry(&g, AclIdType::kUser, fits, true, Rights("r"), {}).ok());
+  AclFile read = Parse(SerializeAclFile(g));
+  EXPECT_EQ(EvaluateAcl(read, {fits, false}), 0);
+}
+
+// Found by the ACL fuzzer: a named right ending in CR lost one CR per
+// rewrite (the line's last CR is taken for a CRLF line end). Named rights
+// with control octets are invalid: the entry is skipped, like one with an
+// unknown right letter, and what is kept reads back the same.
+TEST(AclTest, NamedRightsWithControlOctetsAreSkipped) {
+  AclFile f = Parse(
+      "user=a lr :x\r\r\n"
+      "user=b lr :x\r\n"         // CRLF: the named right is "x"
+      "user=c lr :x\t:y\n"       // a tab separates named rights
+      "user=d lr :x\x01y\n"
+      "user=e lr :x\x7f\n"
+      "user=f lr :caf\xc3\xa9\n");  // not a control octet
+  ASSERT_EQ(f.entries.size(), 3u);
+  EXPECT_EQ(f.entries[0].name, "b");
+  EXPECT_EQ(f.entries[0].extra, std::vector<std::string>{"x"});
+  EXPECT_EQ(f.entries[1].name, "c");
+  EXPECT_EQ(f.entries[1].extra, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(f.entries[2].name, "f");
+  const std::string text = SerializeAclFile(f);
+  EXPECT_EQ(SerializeAclFile(Parse(text)), text);
+}
+
 TEST(AclTest, FileReadUpdateRemove) {
   std::string dir = MakeTempDir();
   auto empty = ReadAclFileBlocking(dir, {});

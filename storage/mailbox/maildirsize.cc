@@ -30,6 +30,23 @@ absl::Status Sys(std::string_view what, const std::string& path, int err) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// 1*DIGIT at the front of `s`, at most kMaxQuotaValue; sets *digits to how
+// many there were. Overlong figures are refused before the multiplication
+// that would wrap them around 2^64 into range (a 20-digit "0S" limit).
+std::optional<uint64_t> TakeDigits(std::string_view s, size_t* digits) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < s.size() && IsDigit(s[i])) {
+    const uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (kMaxQuotaValue - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  *digits = i;
+  return v;
+}
+
 // An optionally signed decimal at the front of `s` (advanced past it); at
 // most kMaxQuotaValue in magnitude.
 bool TakeSigned(std::string_view& s, int64_t* out) {
@@ -39,15 +56,10 @@ bool TakeSigned(std::string_view& s, int64_t* out) {
     s.remove_prefix(1);
   }
   size_t i = 0;
-  uint64_t v = 0;
-  while (i < s.size() && IsDigit(s[i])) {
-    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
-    if (v > kMaxQuotaValue) return false;
-    ++i;
-  }
-  if (i == 0) return false;
+  const std::optional<uint64_t> v = TakeDigits(s, &i);
+  if (!v) return false;
   s.remove_prefix(i);
-  *out = negative ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+  *out = negative ? -static_cast<int64_t>(*v) : static_cast<int64_t>(*v);
   return true;
 }
 
@@ -87,13 +99,8 @@ std::optional<uint64_t> SizeFromName(std::string_view name) {
   if (p == std::string_view::npos) return std::nullopt;
   std::string_view rest = name.substr(p + 3);
   size_t i = 0;
-  uint64_t v = 0;
-  while (i < rest.size() && IsDigit(rest[i])) {
-    v = v * 10 + static_cast<uint64_t>(rest[i] - '0');
-    if (v > kMaxQuotaValue) return std::nullopt;
-    ++i;
-  }
-  if (i == 0) return std::nullopt;
+  const std::optional<uint64_t> v = TakeDigits(rest, &i);
+  if (!v) return std::nullopt;
   if (i < rest.size() && rest[i] != ':' && rest[i] != ',') return std::nullopt;
   return v;
 }

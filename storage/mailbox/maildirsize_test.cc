@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <string>
 
 #include "engine/testing/fake_file_io.h"
@@ -60,6 +61,31 @@ TEST(MaildirsizeParse, CorruptFiles) {
   auto f = ParseMaildirsize("100S\n  10\t 1 \n");
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->usage, (QuotaUsage{10, 1}));
+}
+
+// Found by the maildirsize fuzzer: figures of 20+ digits were multiplied
+// by 10 before the comparison with kMaxQuotaValue and wrapped around 2^64
+// into range. Such a file is corrupt (and recalculated), not read as the
+// figure modulo 2^64.
+TEST(MaildirsizeParse, FiguresBeyondTheMaximumDoNotWrap) {
+  for (const char* bad : {
+           "18446744073709551616S\n0 0\n",        // 2^64: was 0S, no limit
+           "18446744073709551616C\n0 0\n",
+           "100S\n18446744073709551716 1\n",      // 2^64 + 100: was 100
+           "100S\n200 2\n-18446744073709551716 0\n",
+           "100S\n0 18446744073709551617\n",      // 2^64 + 1 messages: was 1
+           "4611686018427387905S\n0 0\n",         // kMaxQuotaValue + 1
+       }) {
+    const absl::StatusOr<Maildirsize> f = ParseMaildirsize(bad);
+    EXPECT_TRUE(absl::IsDataLoss(f.status())) << bad;
+    EXPECT_EQ(AssessMaildirsize(f, std::strlen(bad), {100, 0}), MaildirsizeAction::kRecalculate)
+        << bad;
+  }
+  // kMaxQuotaValue itself, and leading zeros, are still figures.
+  auto f = ParseMaildirsize("4611686018427387904S\n000000000000000000000000100 1\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->limits, (QuotaLimits{kMaxQuotaValue, 0}));
+  EXPECT_EQ(f->usage, (QuotaUsage{100, 1}));
 }
 
 TEST(MaildirsizeFormat, LikeDovecot) {
@@ -208,6 +234,17 @@ TEST_F(MaildirsizeFilesTest, RecalculateCountsEveryFolder) {
   EXPECT_EQ(ReadFile(File()), "5000S,100C\n1158 5\n");
   // tmp/ is clean: the file went through a rename.
   EXPECT_EQ(ReadFile(root_ + "/tmp/6.M1P1.host").size(), 999u);
+}
+
+// The same wrap-around in a file name's ",S=" (found with the fuzzer's
+// finding in TakeSigned): a size beyond kMaxQuotaValue is no size, and
+// the file's real size counts.
+TEST_F(MaildirsizeFilesTest, RecalculateIgnoresSizesBeyondTheMaximum) {
+  WriteFile(root_ + "/cur/1.M1P1.host,S=18446744073709551617:2,S", std::string(5, 'x'));
+  WriteFile(root_ + "/new/2.M1P1.host,S=4611686018427387905,W=9", std::string(7, 'x'));
+  auto usage = RecalculateMaildirsizeBlocking(root_, {0, 0});
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(*usage, (QuotaUsage{5 + 7, 2}));
 }
 
 TEST_F(MaildirsizeFilesTest, RecalculateWithoutMaildir) {

@@ -450,10 +450,24 @@ std::vector<JournalRecord> ScanJournal(std::string_view file,
       ++seq;
       continue;
     }
+    // A good CRC does not make the size fields true (tampering, or a bug in
+    // a writer): each is checked against the octets the record has left,
+    // never summed, so no record length can make a read leave the record
+    // or a huge content_len wrap the check into range.
+    if (len < kJournalRecordHeaderBytes + kMessageFixed) {
+      stop("bad payload");
+      break;
+    }
     const char* q = p + kJournalRecordHeaderBytes;
-    uint64_t mlen = Get<uint32_t>(q), nlen = Get<uint32_t>(q + 4);
-    uint64_t clen = Get<uint64_t>(q + 8);
-    if (kJournalRecordHeaderBytes + kMessageFixed + mlen + nlen + clen > len) {
+    const uint64_t mlen = Get<uint32_t>(q), nlen = Get<uint32_t>(q + 4);
+    const uint64_t clen = Get<uint64_t>(q + 8);
+    uint64_t left = len - kJournalRecordHeaderBytes - kMessageFixed;
+    auto take = [&left](uint64_t n) {
+      if (n > left) return false;
+      left -= n;
+      return true;
+    };
+    if (!take(mlen) || !take(nlen) || !take(clen)) {
       stop("bad payload");
       break;
     }

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <random>
 #include <string>
@@ -69,6 +71,87 @@ TEST(JournalHeaderTest, RoundTripAndCorruption) {
   EXPECT_EQ(g.checkpoint_seq, 99u);
   s[20] ^= 1;
   EXPECT_FALSE(DecodeJournalHeader(s, &g));
+}
+
+// A message record laid out as journal.h says, `len` octets long (what
+// follows the 32-octet header is cut to fit, so a record of 32 or 40
+// octets holds only some of its size fields), with a correct CRC-32C:
+// only the sizes are wrong, as after tampering or a writer's bug.
+std::string MessageRecord(uint64_t epoch, uint64_t seq, uint32_t len, uint32_t maildir_len,
+                          uint32_t name_len, uint64_t content_len) {
+  std::string r;
+  auto put = [&r](auto v) { r.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  put(uint32_t{0x4A4D5252});  // "RRMJ"
+  put(uint16_t{1});           // version
+  put(uint16_t{1});           // message
+  put(len);
+  put(uint32_t{0});  // CRC, below
+  put(epoch);
+  put(seq);
+  put(maildir_len);
+  put(name_len);
+  put(content_len);
+  r.resize(len, 'x');
+  const uint32_t crc = Crc32c(r.data(), r.size());
+  std::memcpy(r.data() + 12, &crc, sizeof(crc));
+  return r;
+}
+
+// Found by the journal scanner's fuzzer: ScanJournal read a message
+// record's size fields before knowing the record covered them (a 32- or
+// 40-octet record: a read past the record, past the image when last), and
+// summed them in 64 bits, so a content_len near 2^64 wrapped into range and
+// std::string::assign threw length_error (every start-up aborted). Sizes a
+// record cannot hold now end the log like any other invalid record.
+TEST(ScanJournalTest, SizesTheRecordCannotHoldEndTheLog) {
+  constexpr uint64_t kEpoch = 7;
+  const std::string good = MessageRecord(kEpoch, 1, 64, 2, 3, 11);
+  struct Case {
+    const char* what;
+    std::string record;
+  };
+  const Case cases[] = {
+      {"no size fields", MessageRecord(kEpoch, 2, 32, 0, 0, 0)},
+      {"half the size fields", MessageRecord(kEpoch, 2, 40, 0, 0, 0)},
+      {"content_len wraps the sum", MessageRecord(kEpoch, 2, 64, 1, 1, UINT64_MAX - 40)},
+      {"content_len one too many", MessageRecord(kEpoch, 2, 64, 1, 1, 15)},
+      {"name_len past the record", MessageRecord(kEpoch, 2, 64, 1, 0xFFFFFFFF, 0)},
+      {"maildir_len past the record", MessageRecord(kEpoch, 2, 64, 17, 0, 0)},
+      {"maildir_len + name_len past the record", MessageRecord(kEpoch, 2, 64, 9, 8, 0)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::string built = std::string(kJournalHeaderBytes, '\0') + good + c.record;
+    // Exactly sized, so a sanitizer sees a read past the last record.
+    const std::unique_ptr<char[]> image(new char[built.size()]);
+    std::memcpy(image.get(), built.data(), built.size());
+    JournalFile hdr;
+    hdr.file_size = built.size();
+    hdr.epoch = kEpoch;
+    hdr.checkpoint_offset = kJournalHeaderBytes;
+    hdr.checkpoint_seq = 1;
+    std::vector<std::string> logs;
+    const std::vector<JournalRecord> recs =
+        ScanJournal(std::string_view(image.get(), built.size()), hdr,
+                    [&](std::string_view line) { logs.emplace_back(line); });
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].maildir, "xx");
+    EXPECT_EQ(recs[0].name, "xxx");
+    EXPECT_EQ(recs[0].content, std::string(11, 'x'));
+    ASSERT_EQ(logs.size(), 1u);
+    EXPECT_NE(logs[0].find("bad payload"), std::string::npos) << logs[0];
+  }
+  // Sizes that fill the record exactly are a record.
+  const std::string built =
+      std::string(kJournalHeaderBytes, '\0') + good + MessageRecord(kEpoch, 2, 64, 1, 1, 14);
+  JournalFile hdr;
+  hdr.file_size = built.size();
+  hdr.epoch = kEpoch;
+  hdr.checkpoint_offset = kJournalHeaderBytes;
+  hdr.checkpoint_seq = 1;
+  const std::vector<JournalRecord> recs = ScanJournal(built, hdr, nullptr);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].content, std::string(14, 'x'));
 }
 
 // Found by the durability simulation: a record that ended exactly at the
@@ -549,6 +632,43 @@ TEST_F(JournalRecoveryTest, TornRecordAtTail) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->records, 2u);
   EXPECT_EQ(ListDir(nd).size(), 2u);
+}
+
+// The start-up side of ScanJournalTest.SizesTheRecordCannotHoldEndTheLog:
+// a record whose content_len wraps the old 64-bit sum (CRC made good
+// again) no longer aborts recovery; the records before it are replayed.
+TEST_F(JournalRecoveryTest, RecordWithWrappingSizeEndsTheLog) {
+  std::vector<std::string> names = DeliverAndCrash(3);
+  std::string nd = Maildir("u") + "/new/";
+  for (const std::string& n : names) unlink((nd + n).c_str());
+  std::vector<JournalRecord> recs = Scan();
+  ASSERT_EQ(recs.size(), 3u);
+  int fd = open(JournalFilePath().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  uint32_t len = 0;
+  ASSERT_EQ(pread(fd, &len, sizeof(len), recs[1].offset + 8), 4);
+  std::string rec(len, '\0');
+  ASSERT_EQ(pread(fd, rec.data(), len, recs[1].offset), static_cast<ssize_t>(len));
+  // 32 + 16 + maildir_len + name_len + content_len == 2^64 + 8 (mod 2^64: 8).
+  const uint64_t content_len =
+      UINT64_MAX - 47 - recs[1].maildir.size() - recs[1].name.size() + 8;
+  std::memcpy(rec.data() + 40, &content_len, sizeof(content_len));
+  std::memset(rec.data() + 12, 0, 4);
+  const uint32_t crc = Crc32c(rec.data(), rec.size());
+  std::memcpy(rec.data() + 12, &crc, sizeof(crc));
+  ASSERT_EQ(pwrite(fd, rec.data(), len, recs[1].offset), static_cast<ssize_t>(len));
+  close(fd);
+  std::vector<std::string> logs;
+  auto stats = RecoverJournal(JournalFilePath(), 1 << 20,
+                              [&](std::string_view line) { logs.emplace_back(line); });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->records, 1u);
+  EXPECT_EQ(stats->replayed, 1u);
+  EXPECT_EQ(ReadFile(nd + names[0]), Content(0));
+  EXPECT_EQ(ListDir(nd).size(), 1u);
+  EXPECT_TRUE(std::any_of(logs.begin(), logs.end(), [](const std::string& l) {
+    return l.find("bad payload") != std::string::npos;
+  }));
 }
 
 }  // namespace

@@ -18,8 +18,7 @@
 # exits non-zero at once (set -e), before any fuzzer runs.
 #
 # Sets FUZZ_ROOT (repository root), FUZZ_OUT (absolute OUT_DIR) and
-# FUZZ_SECONDS. Honours CXX (default clang++) and FUZZ_EXTRA_CXXFLAGS (a
-# word list, e.g. -DFUZZ_KNOWN_BUGS to check the known bugs a fuzzer skips).
+# FUZZ_SECONDS. Honours CXX (default clang++).
 
 set -euo pipefail
 
@@ -29,8 +28,6 @@ FUZZ_CXX=${CXX:-clang++}
 FUZZ_CXXFLAGS=(-std=c++20 -O1 -g -fno-omit-frame-pointer
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
                -I"$FUZZ_ROOT")
-# shellcheck disable=SC2206  # a word list by design
-FUZZ_CXXFLAGS+=(${FUZZ_EXTRA_CXXFLAGS:-})
 # Flags every fuzzer runs with; fuzz_run's --max-len overrides -max_len.
 FUZZ_DEFAULT_MAX_LEN=8192
 FUZZ_RUN_FLAGS=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
