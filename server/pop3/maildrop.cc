@@ -67,7 +67,7 @@ Maildrop::Maildrop(engine::Loop* loop, engine::HelperPool* pool,
       options_(std::move(options)) {}
 
 Maildrop::~Maildrop() {
-  *alive_ = false;
+  gate_.Close();
   if (view_) {
     view_.reset();
     // Like an IMAP UNSELECT: the last view writes the index (our own
@@ -84,8 +84,8 @@ void Maildrop::Open(OpenFn done) {
     return;
   }
   imap::FolderState* f = *folder;
-  f->Sync([this, alive = alive_, f, done = std::move(done)](absl::Status s) mutable {
-    if (!*alive) return;
+  f->Sync([this, alive = gate_.token(), f, done = std::move(done)](absl::Status s) mutable {
+    if (!alive) return;
     if (absl::IsNotFound(s)) {
       // Nothing was ever delivered: an empty maildrop, not an error.
       user_->Forget("INBOX");
@@ -146,8 +146,8 @@ void Maildrop::FinishOpen(OpenFn done) {
         }
         return s;
       },
-      [this, alive = alive_, done = std::move(done)](std::shared_ptr<Sized> s) mutable {
-        if (!*alive) return;
+      [this, alive = gate_.token(), done = std::move(done)](std::shared_ptr<Sized> s) mutable {
+        if (!alive) return;
         // Kept in the index: the next open of this folder reads no file.
         storage::FolderIndex& idx = folder_->index();
         for (const auto& [i, path] : s->unknown) {
@@ -172,9 +172,9 @@ void Maildrop::OpenAttempt(size_t index, int attempt, OpenMessageFn done) {
   loop_->file_io().OpenAt(
       AT_FDCWD, absl::StrCat(folder_->path(), "/", folder_->index().RelativePath(*pos)),
       O_RDONLY | O_CLOEXEC, 0,
-      [this, alive = alive_, io = &loop_->file_io(), index, attempt, uid,
+      [this, alive = gate_.token(), io = &loop_->file_io(), index, attempt, uid,
        done = std::move(done)](int fd) mutable {
-        if (!*alive) {
+        if (!alive) {
           if (fd >= 0) io->Close(fd, [](int) {});
           return;
         }
@@ -182,7 +182,7 @@ void Maildrop::OpenAttempt(size_t index, int attempt, OpenMessageFn done) {
           // Renamed by another client (a flag change): learn the new name.
           folder_->Sync([this, alive, index, attempt,
                          done = std::move(done)](absl::Status) mutable {
-            if (*alive) OpenAttempt(index, attempt + 1, std::move(done));
+            if (alive) OpenAttempt(index, attempt + 1, std::move(done));
           });
           return;
         }
@@ -212,8 +212,8 @@ void Maildrop::MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then) {
   if (folder_->index().flags(*pos) & storage::kFlagSeen) return then();
   if (!folder_->MayChange()) {
     // The folder's first change in this lifetime: claim its index first.
-    folder_->WithClaim([this, alive = alive_, uid, then = std::move(then)]() mutable {
-      if (*alive) MarkSeen(uid, std::move(then));
+    folder_->WithClaim([this, alive = gate_.token(), uid, then = std::move(then)]() mutable {
+      if (alive) MarkSeen(uid, std::move(then));
     });
     return;
   }
@@ -223,9 +223,9 @@ void Maildrop::MarkSeen(uint32_t uid, absl::AnyInvocable<void()> then) {
   if (!move) return then();
   loop_->file_io().RenameAt(
       AT_FDCWD, move->from, AT_FDCWD, move->to,
-      [this, alive = alive_, uid, name = move->new_filename,
+      [this, alive = gate_.token(), uid, name = move->new_filename,
        then = std::move(then)](int res) mutable {
-        if (!*alive) return;
+        if (!alive) return;
         if (res == 0) {
           folder_->NoteLocalChange();
           folder_->index().ApplyRename(uid, name, true);
@@ -241,8 +241,8 @@ void Maildrop::Delete(std::vector<size_t> indices, absl::AnyInvocable<void(size_
   job->done = std::move(done);
   if (job->indices.empty() || folder_ == nullptr) return DeleteNext(std::move(job));
   // Unlinks change the folder: claim its index first (once per lifetime).
-  folder_->WithClaim([this, alive = alive_, job]() mutable {
-    if (*alive) DeleteNext(std::move(job));
+  folder_->WithClaim([this, alive = gate_.token(), job]() mutable {
+    if (alive) DeleteNext(std::move(job));
   });
 }
 
@@ -256,8 +256,8 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
     std::string path = storage::ExpungePath(folder_->path(), folder_->index().Entry(*pos));
     const uint64_t size = folder_->index().message_size(*pos);
     loop_->file_io().UnlinkAt(AT_FDCWD, path, 0,
-                              [this, alive = alive_, job, uid, size](int res) {
-      if (!*alive) return;
+                              [this, alive = gate_.token(), job, uid, size](int res) {
+      if (!alive) return;
       if (res < 0 && res != -ENOENT) {
         LOG_WARNING("pop3: unlink in ", folder_->path(), " failed: ", strerror(-res));
         ++job->failed;
@@ -278,8 +278,8 @@ void Maildrop::DeleteNext(std::shared_ptr<DeleteJob> job) {
   // maildirsize first: a client told the space is free can use it.
   RecordQuotaChange(QuotaEnv{loop_, pool_}, user_->quota,
                     -static_cast<int64_t>(job->freed_bytes), -job->freed,
-                    [alive = alive_, job] {
-                      if (!*alive) return;
+                    [alive = gate_.token(), job] {
+                      if (!alive) return;
                       auto done = std::move(job->done);
                       done(job->failed);
                     });

@@ -17,6 +17,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "engine/helper_pool.h"
+#include "engine/gate.h"
 #include "engine/loop.h"
 #include "protocols/pop3/session.h"
 #include "server/directory.h"
@@ -83,7 +84,9 @@ class Maildrop {
   imap::FolderState* folder_ = nullptr;   // nullptr: no INBOX yet
   std::unique_ptr<imap::FolderView> view_;
   std::vector<uint32_t> uids_;            // listing index -> UID
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Folder syncs, claims, renames and quota updates may complete after the
+  // maildrop is gone; their callbacks hold a token of this gate.
+  engine::Gate gate_;
 };
 
 }  // namespace ringmail::server::pop3

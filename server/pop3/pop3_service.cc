@@ -1,7 +1,5 @@
 #include "server/pop3/pop3_service.h"
 
-#include <algorithm>
-
 #include "engine/log.h"
 #include "server/pop3/pop3_session.h"
 
@@ -44,7 +42,7 @@ void Pop3Service::OnAccept(int fd, bool implicit_tls) {
   auto* conn = new engine::Connection(loop_, fd);
   std::string ip = conn->peer().IpString();
   std::string_view refusal;
-  if (shutting_down_) {
+  if (sessions_.shutting_down()) {
     refusal = "-ERR [SYS/TEMP] Server shutting down.\r\n";
   } else if (ctx_.limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted) {
     LOG_WARNING("pop3: connection limit reached, refusing ", ip);
@@ -80,7 +78,7 @@ void Pop3Service::Adopt(int fd, std::string unread, Directory::Mailbox user,
   auto* conn = new engine::Connection(loop_, fd);
   auto* s = new Pop3Session(this, conn, nullptr, std::move(carry));
   s->StartHandedOver(user, std::move(unread));
-  if (shutting_down_) s->Shutdown();
+  if (sessions_.shutting_down()) s->Shutdown();
 }
 
 void Pop3Service::AdoptTls(std::unique_ptr<engine::TlsHandover> handover,
@@ -88,30 +86,12 @@ void Pop3Service::AdoptTls(std::unique_ptr<engine::TlsHandover> handover,
   engine::TlsStream* t = engine::TlsStream::Adopt(loop_, std::move(handover));
   auto* s = new Pop3Session(this, nullptr, t, std::move(carry));
   s->StartHandedOver(user, std::move(unread));
-  if (shutting_down_) s->Shutdown();
-}
-
-void Pop3Service::Register(Pop3Session* s) { sessions_.push_back(s); }
-
-void Pop3Service::Unregister(Pop3Session* s) {
-  sessions_.erase(std::remove(sessions_.begin(), sessions_.end(), s), sessions_.end());
-  MaybeFinishShutdown();
+  if (sessions_.shutting_down()) s->Shutdown();
 }
 
 void Pop3Service::Shutdown(absl::AnyInvocable<void()> done) {
-  shutting_down_ = true;
-  shutdown_done_ = std::move(done);
   for (auto& l : listeners_) l->Stop();
-  std::vector<Pop3Session*> live = sessions_;
-  for (Pop3Session* s : live) s->Shutdown();
-  MaybeFinishShutdown();
-}
-
-void Pop3Service::MaybeFinishShutdown() {
-  if (!shutting_down_ || !sessions_.empty() || !shutdown_done_) return;
-  auto done = std::move(shutdown_done_);
-  shutdown_done_ = nullptr;
-  done();
+  sessions_.Shutdown([](Pop3Session* s) { s->Shutdown(); }, std::move(done));
 }
 
 }  // namespace ringmail::server::pop3

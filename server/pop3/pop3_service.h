@@ -18,6 +18,7 @@
 #include "absl/functional/any_invocable.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
+#include "engine/session_registry.h"
 #include "engine/tcp.h"
 #include "engine/tls.h"
 #include "protocols/pop3/session.h"
@@ -93,21 +94,18 @@ class Pop3Service {
   bool TryLock(const std::string& user_key) { return locked_.insert(user_key).second; }
   void Unlock(const std::string& user_key) { locked_.erase(user_key); }
 
-  void Register(Pop3Session* s);
-  void Unregister(Pop3Session* s);
+  // Every session of this core registers here for its lifetime.
+  engine::SessionRegistry<Pop3Session>* sessions() { return &sessions_; }
 
  private:
   void OnAccept(int fd, bool implicit_tls);
-  void MaybeFinishShutdown();
 
   engine::Loop* loop_;
   Pop3Context ctx_;
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   engine::TlsContext* tls_ = nullptr;
-  std::vector<Pop3Session*> sessions_;
   absl::flat_hash_set<std::string> locked_;
-  bool shutting_down_ = false;
-  absl::AnyInvocable<void()> shutdown_done_;
+  engine::SessionRegistry<Pop3Session> sessions_;
 };
 
 }  // namespace ringmail::server::pop3

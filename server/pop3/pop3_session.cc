@@ -38,14 +38,14 @@ Pop3Session::Pop3Session(Pop3Service* svc, engine::Connection* plain,
       tls_(tls),
       stream_(tls != nullptr ? static_cast<engine::Stream*>(tls) : plain),
       carry_(std::move(carry)),
-      session_(Limits(), this) {
+      session_(Limits(), this),
+      membership_(svc->sessions(), this) {
   assert((plain_ == nullptr) != (tls_ == nullptr));
   ringmail::pop3::SessionSecurity security;
   security.tls_available = svc_->tls() != nullptr;
   security.tls_active = tls_ != nullptr;
   security.plaintext_auth_allowed = carry_.plaintext_auth_allowed;
   session_.set_security(security);
-  svc_->Register(this);
 }
 
 void Pop3Session::StartStream() {
@@ -57,12 +57,12 @@ void Pop3Session::StartStream() {
 }
 
 Pop3Session::~Pop3Session() {
-  *alive_ = false;
+  gate_.Close();
   // A session that ends without QUIT deletes nothing (RFC 1939 §6): the
   // marks live only in session_.
   maildrop_.reset();
   if (!lock_key_.empty()) svc_->Unlock(lock_key_);
-  svc_->Unregister(this);
+  membership_.Leave();  // last: may end the service's shutdown
 }
 
 void Pop3Session::StartFresh() {
@@ -219,8 +219,8 @@ void Pop3Session::Login(std::string_view user, std::string password) {
   }
   svc_->ctx().auth->Verify(
       svc_->loop(), login, std::move(password),
-      [this, alive = alive_, login](AuthResult r) {
-        if (!*alive) return;
+      [this, alive = gate_.token(), login](AuthResult r) {
+        if (!alive) return;
         switch (r.code) {
           case AuthResult::Code::kOk:
             LOG_INFO("pop3: login ", login, " from ", carry_.ip);
@@ -238,7 +238,7 @@ void Pop3Session::Login(std::string_view user, std::string password) {
                                    ? throttle->RecordFailure(carry_.ip, svc_->loop()->now())
                                    : kAuthFailureDelay;
         svc_->loop()->AddTimer(delay, [this, alive] {
-          if (!*alive) return;
+          if (!alive) return;
           session_.LoginDone(LoginResult::kBadCredentials, {}, &out());
           AfterAnswer();
         });
@@ -291,9 +291,9 @@ void Pop3Session::OpenMaildrop(const Directory::Mailbox& mailbox) {
   options.uidl_format = config.pop3.uidl_format;
   maildrop_ = std::make_unique<Maildrop>(svc_->loop(), svc_->ctx().pool, svc_->imap(),
                                          mailbox, std::move(options));
-  maildrop_->Open([this, alive = alive_](
+  maildrop_->Open([this, alive = gate_.token()](
                       absl::StatusOr<std::vector<MaildropEntry>> listing) mutable {
-    if (!*alive) return;
+    if (!alive) return;
     if (!listing.ok()) {
       LOG_WARNING("pop3: opening INBOX of ", lock_key_, ": ", listing.status().ToString());
       maildrop_.reset();
@@ -312,10 +312,10 @@ void Pop3Session::OpenMaildrop(const Directory::Mailbox& mailbox) {
 
 void Pop3Session::Retrieve(size_t index, bool retr) {
   assert(maildrop_ != nullptr && retr_file_ == nullptr);
-  maildrop_->OpenMessage(index, [this, alive = alive_, index, retr](
+  maildrop_->OpenMessage(index, [this, alive = gate_.token(), index, retr](
                                     RetrieveStatus st,
                                     std::unique_ptr<MessageFile> file) mutable {
-    if (!*alive) return;
+    if (!alive) return;
     session_.RetrieveStarted(st, &out());
     if (!session_.streaming()) return AfterAnswer();  // -ERR sent
     retr_file_ = std::move(file);
@@ -331,8 +331,8 @@ void Pop3Session::OnOutputDrained() { ContinueRetrieve(); }
 void Pop3Session::ContinueRetrieve() {
   if (gone_ || closing_ || retr_file_ == nullptr || retr_file_->reading()) return;
   if (stream_->pending_output() >= kRetrMaxPendingOutput) return;  // drain first
-  retr_file_->ReadNext([this, alive = alive_](absl::StatusOr<std::string_view> chunk) {
-    if (!*alive || gone_ || closing_) return;
+  retr_file_->ReadNext([this, alive = gate_.token()](absl::StatusOr<std::string_view> chunk) {
+    if (!alive || gone_ || closing_) return;
     if (!chunk.ok()) {
       LOG_WARNING("pop3: ", lock_key_, " RETR/TOP message ", retr_index_ + 1, ": ",
                   chunk.status().ToString());
@@ -358,21 +358,21 @@ void Pop3Session::FinishRetrieve() {
   if (!retr_seen_) return end();
   // As before streaming: the whole message is in the output when the
   // message becomes seen, and the next command waits for the rename.
-  maildrop_->MarkRetrieved(retr_index_, [this, alive = alive_, end]() {
-    if (*alive && !gone_ && !closing_) end();
+  maildrop_->MarkRetrieved(retr_index_, [this, alive = gate_.token(), end]() {
+    if (alive && !gone_ && !closing_) end();
   });
 }
 
 void Pop3Session::Update(std::vector<size_t> deleted) {
   assert(maildrop_ != nullptr);
-  maildrop_->Delete(std::move(deleted), [this, alive = alive_](size_t failed) {
-    if (!*alive) return;
+  maildrop_->Delete(std::move(deleted), [this, alive = gate_.token()](size_t failed) {
+    if (!alive) return;
     // The UPDATE state is over: release the maildrop lock before the +OK
     // goes out (RFC 1939 §6), so a client that logs in again right after
     // QUIT's reply does not find it still locked. The Maildrop itself goes
     // later: its own call is still on the stack.
     svc_->loop()->Defer([this, alive] {
-      if (*alive) maildrop_.reset();
+      if (alive) maildrop_.reset();
     });
     if (!lock_key_.empty()) {
       svc_->Unlock(lock_key_);

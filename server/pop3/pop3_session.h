@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "engine/gate.h"
+#include "engine/session_registry.h"
 #include "engine/tcp.h"
 #include "engine/tls.h"
 #include "protocols/pop3/session.h"
@@ -97,7 +99,11 @@ class Pop3Session final : public engine::ConnectionHandler,
   engine::Loop::TimerId idle_timer_ = 0;
   bool gone_ = false;     // the connection is closed or handed over
   bool closing_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Completions (auth, maildrop, file reads, timers) may arrive after the
+  // session is deleted; each captures a token of this gate and touches
+  // nothing once it reads closed. Closed first thing in the destructor.
+  engine::Gate gate_;
+  engine::SessionRegistry<Pop3Session>::Membership membership_;
 };
 
 }  // namespace ringmail::server::pop3
