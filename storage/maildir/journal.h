@@ -230,7 +230,8 @@ class JournalWriter {
   void WaitForSpace(absl::AnyInvocable<void()> fn);
   // A write, fdatasync or checkpoint failed: do not use it any more.
   bool broken() const { return broken_; }
-  // Final checkpoint (if anything is applied), then closes the fd and
+  // Final checkpoint (if anything is applied; after the one in progress,
+  // if any, up to everything applied by then), then closes the fd and
   // calls `done` (later, never from inside this call).
   void Shutdown(absl::AnyInvocable<void()> done);
 

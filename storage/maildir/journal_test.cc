@@ -234,6 +234,67 @@ TEST(JournalWriterTest, BatchFlushAfterAFailedHeaderFlushFails) {
   io.RunUntilIdle();
 }
 
+// Found by the durability simulation: Shutdown() came while a checkpoint
+// was in progress (its syncfs still running). That checkpoint's target was
+// taken before the last batch was applied, and its completion started no
+// further one while shutting down: the journal was closed with the last
+// batch's records after the checkpoint, and the next (clean) start had
+// records to replay. The final checkpoint now follows the one in progress.
+TEST(JournalWriterTest, ShutdownDuringACheckpointStillRetiresEveryRecord) {
+  const std::string root = MakeTempDir();
+  const std::string path = root + "/journal/core-0.wal";
+  const std::string maildir = root + "/Maildir";
+  const uint64_t size = 1 << 20;
+  ASSERT_TRUE(RecoverJournal(path, size, nullptr).ok());
+  auto jf = OpenJournalFile(path, size);
+  ASSERT_TRUE(jf.ok()) << jf.status();
+  FakeFileIo io;
+  absl::AnyInvocable<void()> timer;
+  std::vector<engine::IoCallback> syncs;  // syncfs requests, held
+  bool closed = false;
+  {
+    JournalWriter w(
+        &io, *jf, absl::Seconds(1), [](std::string_view) {},
+        [&](absl::Duration, absl::AnyInvocable<void()> fn) { timer = std::move(fn); },
+        [&](std::vector<std::string>, engine::IoCallback done) {
+          syncs.push_back(std::move(done));
+        });
+    const std::string body(100, 'x');
+    JournalRecordRef r{maildir, "n", "", body};
+    int a_result = 1, b_result = 1;
+    JournalWriter::Position a_end = w.Append({&r, 1}, [&](int res) { a_result = res; });
+    io.RunUntilIdle();
+    ASSERT_EQ(a_result, 0);
+    w.MarkApplied(a_end, {});
+    ASSERT_TRUE(timer);
+    timer();  // a checkpoint up to A; its syncfs is held
+    ASSERT_EQ(syncs.size(), 1u);
+    ASSERT_TRUE(w.checkpoint_in_progress());
+    JournalWriter::Position b_end = w.Append({&r, 1}, [&](int res) { b_result = res; });
+    io.RunUntilIdle();
+    ASSERT_EQ(b_result, 0);
+    w.MarkApplied(b_end, {});  // B is applied while that checkpoint runs
+    w.Shutdown([&] { closed = true; });
+    for (size_t i = 0; i < syncs.size(); ++i) {  // complete each as it comes
+      engine::IoCallback done = std::move(syncs[i]);
+      done(0);
+      io.RunUntilIdle();
+    }
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(syncs.size(), 2u);  // the final checkpoint ran
+    EXPECT_EQ(w.checkpoints(), 2u);
+    EXPECT_EQ(w.used_bytes(), 0u);
+  }
+  io.RunUntilIdle();
+  // The next start finds nothing to replay.
+  auto reopened = OpenJournalFile(path, size);
+  EXPECT_TRUE(reopened.ok()) << reopened.status();
+  if (reopened.ok()) close(reopened->fd);
+  auto stats = RecoverJournal(path, size, nullptr);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->records, 0u);
+}
+
 class JournalTest : public ::testing::Test {
  protected:
   struct Task {
