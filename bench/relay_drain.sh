@@ -187,7 +187,7 @@ run_ringmail() {  # RUN
   "$ringmaild" --data_dir="$d/data" --passwd_file="$d/passwd" --smtp_listen=127.0.0.1:0 --imap_listen=127.0.0.1:0 \
     --pop3_listen=127.0.0.1:0 --submission_listen=127.0.0.1:0 --smtps_listen=127.0.0.1:0 \
     --imaps_listen=127.0.0.1:0 --pop3s_listen=127.0.0.1:0 --ports_file="$d/ports" \
-    --hostname=bench-ringmail.localdomain --trusted_networks=127.0.0.0/8 \
+    --hostname=bench-ringmail.localdomain --trusted_networks=127.0.0.0/8 $(rm_root_flags "$ringmaild") \
     --dns_servers="127.0.0.1:$dns_port" --relay_port="$sink_port" --relay_tls=none \
     --retry_schedule=1h --relay_backoff=1h --delay_warning=0 \
     2>"$d/ringmaild.log" &

@@ -128,7 +128,7 @@ run_ringmail() {
   # Durability is on by default in ringmaild (fsync before 250).
   "$ringmaild" --data_dir="$d/data" --passwd_file="$d/passwd" --smtp_listen=127.0.0.1:0 --imap_listen=127.0.0.1:0 --pop3_listen=127.0.0.1:0 \
     --submission_listen=127.0.0.1:0 --smtps_listen=127.0.0.1:0 --imaps_listen=127.0.0.1:0 --pop3s_listen=127.0.0.1:0 \
-    --ports_file="$d/ports" --hostname=bench-ringmail.localdomain 2>"$d/ringmaild.log" &
+    --ports_file="$d/ports" --hostname=bench-ringmail.localdomain $(rm_root_flags "$ringmaild") 2>"$d/ringmaild.log" &
   rm_pid=$!
   if ! $PY "$HELPER" wait-file "$d/ports" 30 "$rm_pid"; then tail -20 "$d/ringmaild.log" >&2; return 1; fi
   local addr; addr=$(awk '$1=="smtp"{print $2; exit}' "$d/ports")

@@ -29,33 +29,6 @@ constexpr int kMaxChainLength = 16;
 // The session id context: tickets from another program are not resumed.
 constexpr char kSessionIdContext[] = "ringmail";
 
-absl::StatusOr<std::string> ReadPemFile(const std::string& path,
-                                        std::string_view what) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return absl::NotFoundError(absl::StrCat("tls: cannot read ", absl::string_view(what.data(), what.size()),
-                                            " file ", path, ": ", std::strerror(errno)));
-  }
-  std::string data;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
-    data.append(buf, n);
-    if (data.size() > kMaxPemFileSize) break;
-  }
-  bool failed = std::ferror(f) != 0;
-  int err = errno;
-  std::fclose(f);
-  if (failed) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tls: cannot read ", absl::string_view(what.data(), what.size()), " file ", path, ": ", std::strerror(err)));
-  }
-  if (data.size() > kMaxPemFileSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tls: ", absl::string_view(what.data(), what.size()), " file ", path, " is larger than ", kMaxPemFileSize, " bytes"));
-  }
-  return data;
-}
 
 // RFC 7301 §3.2: the server picks, by its own preference, a protocol the
 // client offered. `client` is the wire-format list from the ClientHello.
@@ -116,6 +89,34 @@ int TicketKeyCallback(SSL* ssl, uint8_t* key_name, uint8_t* iv,
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ReadTlsPemFile(const std::string& path,
+                                        std::string_view what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat("tls: cannot read ", absl::string_view(what.data(), what.size()),
+                                            " file ", path, ": ", std::strerror(errno)));
+  }
+  std::string data;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
+    data.append(buf, n);
+    if (data.size() > kMaxPemFileSize) break;
+  }
+  bool failed = std::ferror(f) != 0;
+  int err = errno;
+  std::fclose(f);
+  if (failed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tls: cannot read ", absl::string_view(what.data(), what.size()), " file ", path, ": ", std::strerror(err)));
+  }
+  if (data.size() > kMaxPemFileSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tls: ", absl::string_view(what.data(), what.size()), " file ", path, " is larger than ", kMaxPemFileSize, " bytes"));
+  }
+  return data;
+}
 
 // ---------------------------------------------------------------- TicketKeys
 
@@ -205,7 +206,10 @@ absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(
 }
 
 absl::Status TlsContext::Reload() {
-  auto ctx = Build(options_, &alpn_wire_);
+  TlsContextOptions from_files = options_;
+  from_files.cert_chain_pem.clear();
+  from_files.key_pem.clear();
+  auto ctx = Build(from_files, &alpn_wire_);
   if (!ctx.ok()) return ctx.status();
   // Sessions in progress hold their own reference to the old SSL_CTX.
   SSL_CTX_free(ctx_);
@@ -215,9 +219,12 @@ absl::Status TlsContext::Reload() {
 
 absl::StatusOr<SSL_CTX*> TlsContext::Build(const TlsContextOptions& o,
                                            const std::string* alpn_wire) {
-  auto cert_pem = ReadPemFile(o.cert_chain_file, "certificate chain");
+  auto cert_pem = o.cert_chain_pem.empty()
+                      ? ReadTlsPemFile(o.cert_chain_file, "certificate chain")
+                      : absl::StatusOr<std::string>(o.cert_chain_pem);
   if (!cert_pem.ok()) return cert_pem.status();
-  auto key_pem = ReadPemFile(o.key_file, "private key");
+  auto key_pem = o.key_pem.empty() ? ReadTlsPemFile(o.key_file, "private key")
+                                   : absl::StatusOr<std::string>(o.key_pem);
   if (!key_pem.ok()) return key_pem.status();
 
   ERR_clear_error();

@@ -95,10 +95,19 @@ class TicketKeys {
   std::atomic<uint64_t> words_[kWords];
 };
 
+// Reads a PEM file of at most 1 MiB whole. NotFound or InvalidArgument with
+// one line naming `what` and the file.
+absl::StatusOr<std::string> ReadTlsPemFile(const std::string& path, std::string_view what);
+
 struct TlsContextOptions {
   // PEM files: the certificate chain (leaf first) and its private key.
   std::string cert_chain_file;
   std::string key_file;
+  // When set, the files' contents as read earlier (by a process that could
+  // read them before it dropped root): Create uses these bytes instead of
+  // opening the files; Reload always reads the files again.
+  std::string cert_chain_pem;
+  std::string key_pem;
   // ALPN protocol ids the server accepts, in preference order (RFC 7301).
   // Empty: ALPN is not negotiated. Non-empty: a client that offers ALPN but
   // none of these gets a fatal no_application_protocol alert (RFC 7301
@@ -125,7 +134,8 @@ class TlsContext {
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
-  // Re-reads the files (SIGHUP). On success new handshakes use the new
+  // Re-reads the files (SIGHUP; as the process's current user, who may no
+  // longer be allowed to read a key only root can). On success new handshakes use the new
   // certificate; sessions already open keep theirs (each SSL holds a
   // reference to the SSL_CTX it started with). On error nothing changes.
   absl::Status Reload();

@@ -26,6 +26,14 @@ const std::vector<KeyDef>& CoreKeys() {
        Str(&Config::hostname)},
       {"data_dir", "data_dir", "directory for mail and state",
        Str(&Config::data_dir)},
+      {"user", "user",
+       "started as root: the user to run as once listeners are bound",
+       Str(&Config::user)},
+      {"group", "group", "started as root: the group to run as (default: the user's)",
+       Str(&Config::group)},
+      {"allow_root", "allow_root",
+       "started as root without `user`: stay root instead of refusing to start",
+       [](Config& c, std::string_view t) { return ParseBool(t, &c.allow_root); }},
       {"passwd_file", "passwd_file", "Dovecot-style passwd-file of users",
        Str(&Config::passwd_file)},
       {"mail_location", "mail_location",
@@ -411,6 +419,9 @@ absl::Status FinalizeConfig(Config& c) {
     }
   }
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  if (!c.group.empty() && c.user.empty()) {
+    return absl::InvalidArgumentError("group: set user too (group alone would keep the root user)");
+  }
   // Mail locations must be absolute (they are expanded per user); anchor a
   // relative data_dir at the working directory once, at start-up.
   if (c.data_dir[0] != '/') {

@@ -162,6 +162,13 @@ struct Config {
   // Core threads (and their io-wq workers) run SCHED_BATCH.
   bool sched_batch = true;
   std::string log_level = "info";
+  // Started as root, ringmaild drops to `user` (and `group`; empty: the
+  // user's primary group) once its listeners are bound and its passwd-file
+  // and TLS key are read (server/privileges.h). Root without `user` refuses
+  // to start unless `allow_root` says so on purpose.
+  std::string user;
+  std::string group;
+  bool allow_root = false;
   // Delivery durability (docs/durability.md): "journal" (per-core
   // write-ahead log, one fdatasync per batch, syncfs checkpoints) or
   // "fsync" (fdatasync every file + fsync its directory per batch).

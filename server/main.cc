@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "server/connection_limits.h"
 #include "server/control_server.h"
 #include "server/directory.h"
+#include "server/privileges.h"
 #include "server/quota_service.h"
 #include "engine/helper_pool.h"
 #include "server/auth_service.h"
@@ -84,6 +86,22 @@ struct Listening {
 
 // Opens one socket per core for `text`. Port 0 is resolved by the first
 // socket; the others join it through SO_REUSEPORT.
+// jemalloc's mallctl, when jemalloc is the allocator (not under
+// --config=asan, where the system allocator is): weak, so the binary links
+// either way.
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp,
+                       size_t newlen) __attribute__((weak));
+
+// Turns jemalloc's background threads on or off; returns whether they were
+// on before (false without jemalloc).
+bool SetAllocatorBackgroundThreads(bool on) {
+  if (mallctl == nullptr) return false;
+  bool was = false;
+  size_t len = sizeof(was);
+  if (mallctl("background_thread", &was, &len, &on, sizeof(on)) != 0) return false;
+  return was;
+}
+
 Listening OpenListener(const std::string& proto, const std::string& flag,
                        const std::string& text, int cores) {
   auto addr = engine::SocketAddress::Parse(text);
@@ -119,6 +137,9 @@ void WritePortsFile(const std::string& path, const std::vector<Listening>& ls) {
 }
 
 int Main(int argc, char** argv) {
+  // Whatever mode a call asks for, nothing ringmaild creates is readable by
+  // anyone but its user: files 0600, directories 0700.
+  umask(077);
   auto config_or = LoadConfig(argc, argv);
   if (!config_or.ok()) {
     if (absl::IsNotFound(config_or.status())) {
@@ -131,6 +152,21 @@ int Main(int argc, char** argv) {
   if (config.log_level == "debug") engine::SetLogLevel(engine::LogLevel::kDebug);
   if (config.log_level == "warning") engine::SetLogLevel(engine::LogLevel::kWarning);
   if (config.log_level == "error") engine::SetLogLevel(engine::LogLevel::kError);
+
+  // Decided before anything is read or bound, so a refusal touches nothing.
+  const PrivilegePlan privileges =
+      PlanPrivileges(geteuid(), !config.user.empty(), config.allow_root);
+  if (privileges == PrivilegePlan::kRefuse) {
+    Die(kExitConfig,
+        "started as root without `user`: set user (and group) to the account ringmaild "
+        "should run as, or allow_root = true to stay root on purpose");
+  }
+  std::optional<RunAs> run_as;
+  if (privileges == PrivilegePlan::kDrop) {
+    absl::StatusOr<RunAs> as = ResolveRunAs(config.user, config.group);
+    if (!as.ok()) Die(kExitConfig, std::string(as.status().message()));
+    run_as = *as;
+  }
 
   if (absl::Status s = engine::ProbeKernel(); !s.ok()) {
     Die(kExitRuntime, absl::StrCat("kernel check failed: ", s.message()));
@@ -160,15 +196,10 @@ int Main(int argc, char** argv) {
   if (!location.ok()) {
     Die(kExitConfig, absl::StrCat("mail_location: ", location.status().message()));
   }
-  if (mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    Die(kExitConfig, absl::StrCat("data_dir: cannot create ", config.data_dir,
-                                  ": ", std::strerror(errno)));
-  }
   // TLS files are checked once here so a bad path or key stops start-up
   // with one line; each core then builds its own context from them.
-  if (absl::Status s = CheckTlsConfig(config.tls); !s.ok()) {
-    Die(kExitConfig, std::string(s.message()));
-  }
+  absl::StatusOr<TlsPem> tls_pem = CheckTlsConfig(config.tls);
+  if (!tls_pem.ok()) Die(kExitConfig, std::string(tls_pem.status().message()));
   auto trusted = TrustedNetworks::Parse(config.auth.trusted_networks);
   if (!trusted.ok()) Die(kExitConfig, std::string(trusted.status().message()));
   auto relay_trusted = TrustedNetworks::Parse(config.relay.trusted_networks);
@@ -176,38 +207,6 @@ int Main(int argc, char** argv) {
     Die(kExitConfig, absl::StrCat("relay.trusted_networks: ",
                                   relay_trusted.status().message()));
   }
-  // Before any core serves: blocking directory scans are fine here. The
-  // journal replay comes first: it may complete queue files too.
-  const bool journals_recovered =
-      RecoverMailStore(config, **directory, *location, kWallClock());
-  const int spool_cores = static_cast<int>(config.threads);
-  // A journal not recovered may write finished queue files back later:
-  // keep their `removed` records (docs/queue.md).
-  storage::queue::PrepareOptions prepare;
-  prepare.keep_removed_records = !journals_recovered;
-  if (absl::Status s =
-          storage::queue::PrepareSpool(config.relay.queue_dir, spool_cores, prepare);
-      !s.ok()) {
-    Die(kExitRuntime, absl::StrCat("queue_dir: ", s.message()));
-  }
-  std::vector<std::vector<storage::queue::LoadedMessage>> queued(spool_cores);
-  std::vector<storage::queue::StateLogFile> state_logs(spool_cores);
-  for (int i = 0; i < spool_cores; ++i) {
-    storage::queue::LoadOptions load;
-    load.keep_removed_records = !journals_recovered;
-    auto loaded = storage::queue::LoadCoreSpool(config.relay.queue_dir, i, load);
-    if (!loaded.ok()) {
-      Die(kExitRuntime, absl::StrCat("queue_dir: core ", i, ": ",
-                                     loaded.status().message()));
-    }
-    queued[i] = std::move(*loaded);
-    auto log = storage::queue::OpenStateLogFile(
-        storage::queue::CoreSpoolDir(config.relay.queue_dir, i),
-        storage::StderrLog());
-    if (!log.ok()) Die(kExitRuntime, std::string(log.status().message()));
-    state_logs[i] = *log;
-  }
-
   const int cores = static_cast<int>(config.threads);
   std::vector<Listening> listening;
   for (const std::string& a : config.smtp.listen) {
@@ -247,6 +246,67 @@ int Main(int argc, char** argv) {
     for (const std::string& a : config.pop3.pop3s_listen) {
       listening.push_back(OpenListener("pop3s", "pop3s_listen", a, cores));
     }
+  }
+
+  // Everything that may need root is done once the listeners are bound
+  // (ports below 1024): from here on ringmaild runs as `user`, so every
+  // file and directory it makes is that user's (server/privileges.h).
+  // Before any thread is started.
+  if (run_as.has_value()) {
+    // PR_SET_NO_NEW_PRIVS is per thread and inherited only by threads made
+    // later: jemalloc's purging thread (third_party/jemalloc_conf.cc) is
+    // stopped for the drop and started again after it.
+    const bool allocator_threads = SetAllocatorBackgroundThreads(false);
+    if (absl::Status s = DropPrivileges(*run_as); !s.ok()) {
+      Die(kExitRuntime, absl::StrCat("cannot drop root to ", run_as->user, ":", run_as->group,
+                                     ": ", s.message()));
+    }
+    LOG_INFO("running as ", run_as->user, ":", run_as->group, " (uid ", run_as->uid, ", gid ",
+             run_as->gid, "; no capabilities, no_new_privs)");
+    if (allocator_threads) SetAllocatorBackgroundThreads(true);
+  } else if (privileges == PrivilegePlan::kStayRoot) {
+    LOG_WARNING("running as root (allow_root): mail, queue and state files are root's");
+  }
+  if (mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    Die(kExitConfig, absl::StrCat("data_dir: cannot create ", config.data_dir,
+                                  ": ", std::strerror(errno)));
+  }
+  // Say it in one line rather than through the first write that fails.
+  if (access(config.data_dir.c_str(), W_OK | X_OK) != 0) {
+    Die(kExitConfig, absl::StrCat("data_dir: ", config.data_dir, " is not writable by uid ",
+                                  geteuid(), ": ", std::strerror(errno),
+                                  " (chown it to the user ringmaild runs as)"));
+  }
+  // Before any core serves: blocking directory scans are fine here. The
+  // journal replay comes first: it may complete queue files too.
+  const bool journals_recovered =
+      RecoverMailStore(config, **directory, *location, kWallClock());
+  const int spool_cores = static_cast<int>(config.threads);
+  // A journal not recovered may write finished queue files back later:
+  // keep their `removed` records (docs/queue.md).
+  storage::queue::PrepareOptions prepare;
+  prepare.keep_removed_records = !journals_recovered;
+  if (absl::Status s =
+          storage::queue::PrepareSpool(config.relay.queue_dir, spool_cores, prepare);
+      !s.ok()) {
+    Die(kExitRuntime, absl::StrCat("queue_dir: ", s.message()));
+  }
+  std::vector<std::vector<storage::queue::LoadedMessage>> queued(spool_cores);
+  std::vector<storage::queue::StateLogFile> state_logs(spool_cores);
+  for (int i = 0; i < spool_cores; ++i) {
+    storage::queue::LoadOptions load;
+    load.keep_removed_records = !journals_recovered;
+    auto loaded = storage::queue::LoadCoreSpool(config.relay.queue_dir, i, load);
+    if (!loaded.ok()) {
+      Die(kExitRuntime, absl::StrCat("queue_dir: core ", i, ": ",
+                                     loaded.status().message()));
+    }
+    queued[i] = std::move(*loaded);
+    auto log = storage::queue::OpenStateLogFile(
+        storage::queue::CoreSpoolDir(config.relay.queue_dir, i),
+        storage::StderrLog());
+    if (!log.ok()) Die(kExitRuntime, std::string(log.status().message()));
+    state_logs[i] = *log;
   }
 
   // Signals are taken synchronously by the main thread only; core threads
@@ -384,7 +444,7 @@ int Main(int argc, char** argv) {
       }
       // Built on this core's thread; declared before the services so it
       // outlives them.
-      auto tls = CreateCoreTlsContext(config.tls, ticket_keys);
+      auto tls = CreateCoreTlsContext(config.tls, *tls_pem, ticket_keys);
       if (!tls.ok()) {
         slot.error = std::string(tls.status().message());
         slot.ready.store(true);

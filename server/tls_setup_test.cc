@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -51,7 +52,7 @@ TEST(TlsSetup, OffWithoutCertificate) {
   TlsConfig c;
   EXPECT_TRUE(CheckTlsConfig(c).ok());
   EXPECT_EQ(MakeTicketKeys(c), nullptr);
-  auto ctx = CreateCoreTlsContext(c, nullptr);
+  auto ctx = CreateCoreTlsContext(c, TlsPem{}, nullptr);
   ASSERT_TRUE(ctx.ok());
   EXPECT_EQ(*ctx, nullptr);
 }
@@ -62,12 +63,13 @@ TEST(TlsSetup, BuildsAContextPerCall) {
   c.cert = cert;
   c.key = key;
   c.allow_tls12 = false;
-  EXPECT_TRUE(CheckTlsConfig(c).ok());
+  absl::StatusOr<TlsPem> pem = CheckTlsConfig(c);
+  ASSERT_TRUE(pem.ok()) << pem.status();
   auto keys = MakeTicketKeys(c);
   ASSERT_NE(keys, nullptr);
   EXPECT_EQ(keys->rotation_interval(), absl::Hours(12));
-  auto a = CreateCoreTlsContext(c, keys);
-  auto b = CreateCoreTlsContext(c, keys);
+  auto a = CreateCoreTlsContext(c, *pem, keys);
+  auto b = CreateCoreTlsContext(c, *pem, keys);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->get(), b->get());
   EXPECT_FALSE((*a)->options().allow_tls12);
@@ -81,14 +83,35 @@ TEST(TlsSetup, ErrorsNameTheFile) {
   TlsConfig c;
   c.cert = TmpDir() + "/missing.crt";
   c.key = key;
-  absl::Status s = CheckTlsConfig(c);
+  absl::Status s = CheckTlsConfig(c).status();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find(c.cert), std::string::npos) << s;
   c.cert = cert;
   c.key = key2;  // does not match
-  s = CheckTlsConfig(c);
+  s = CheckTlsConfig(c).status();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find(key2), std::string::npos) << s;
+}
+
+// The cores build from the bytes read at start-up: a key file that became
+// unreadable since (ringmaild dropped root; the file is root's, mode 0600)
+// does not matter until a reload, which reads the files again and, failing,
+// changes nothing.
+TEST(TlsSetup, CoresBuildFromTheBytesReadAtStartUp) {
+  auto [cert, key] = MakeCert("preload");
+  TlsConfig c;
+  c.cert = cert;
+  c.key = key;
+  absl::StatusOr<TlsPem> pem = CheckTlsConfig(c);
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  ASSERT_EQ(std::remove(key.c_str()), 0);
+  auto ctx = CreateCoreTlsContext(c, *pem, nullptr);
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  ASSERT_NE(*ctx, nullptr);
+  absl::Status reload = (*ctx)->Reload();
+  EXPECT_FALSE(reload.ok());
+  EXPECT_NE(reload.message().find(key), std::string::npos) << reload;
+  EXPECT_NE((*ctx)->ssl_ctx(), nullptr);
 }
 
 }  // namespace

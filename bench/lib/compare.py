@@ -34,6 +34,7 @@ BENCH = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(BENCH, "..", "tests", "integration"))
 sys.path.insert(0, HERE)
 from dovecot import Dovecot, chown_tree, free_port, installed, test_user  # noqa: E402
+from harness import root_flags  # noqa: E402
 import large_mailbox  # noqa: E402  (bench/lib, next to this file)
 
 PY = "/usr/bin/python3"
@@ -74,6 +75,7 @@ class Ringmail:
                 "--hostname=bench-ringmail.localdomain"]
         if self.lmtp:
             args.append("--lmtp_listen=127.0.0.1:0")
+        args += root_flags(self.binary)
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.logf,
                                      stderr=self.logf)
         deadline = time.monotonic() + timeout

@@ -30,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from dovecot import Dovecot, installed  # noqa: E402
+from harness import root_flags  # noqa: E402
 
 PY = "/usr/bin/python3"
 
@@ -62,7 +63,7 @@ class Ringmail:
              # Every client is 127.0.0.1, and a client reconnecting right
              # after QUIT briefly holds two connections: the default of 100
              # per IP would refuse some of the 100 sessions.
-             "--pop3_max_connections_per_ip=10000"],
+             "--pop3_max_connections_per_ip=10000"] + root_flags(self.binary),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -69,6 +69,20 @@ def has_flag(name):
     return f"-{name}" in daemon_help()
 
 
+def root_flags(path):
+    """["--allow_root=true"] when running as root and the ringmaild at `path`
+    knows the flag (benchmarks and tests write their trees as root next to
+    it and keep it root on purpose), else []."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        p = subprocess.run([path, "--help"], capture_output=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return ["--allow_root=true"] if b"--allow_root=" in p.stdout + p.stderr else []
+
+
 def sha512_crypt(password):
     out = subprocess.run(["openssl", "passwd", "-6", password], capture_output=True,
                          check=True, text=True)
@@ -143,6 +157,12 @@ class Daemon:
                 "--hostname=mx.ringmail.test"] + self.extra_args
         if self.tls:
             args[1:1] = [f"--tls_cert={self.cert_file}", f"--tls_key={self.key_file}"]
+        # The tests write mail into the tree as root next to ringmaild, so it
+        # stays root on purpose unless a test names a user
+        # (test_privileges.py runs it as one).
+        if (os.geteuid() == 0 and not any(a.startswith(("--user=", "--allow_root=")) for a in args)
+                and has_flag("allow_root")):
+            args.append("--allow_root=true")
         if self.imap and not any(a.startswith("--imap_listen") for a in args):
             args.append("--imap_listen=127.0.0.1:0")
         log = open(self.log_file, "ab")

@@ -78,3 +78,12 @@ rm_build_daemon() {
   RINGMAILD="$RINGMAIL_BUILD_DIR/ringmaild"
   export RINGMAILD
 }
+
+# Prints --allow_root=true when this script runs as root and the ringmaild
+# at $1 knows the flag: benchmarks write their trees as root next to it and
+# keep it root on purpose (docs/operations.md, "Users and permissions").
+rm_root_flags() {
+  if [ "$(id -u)" = 0 ] && "$1" --help 2>&1 | grep -q -- '--allow_root='; then
+    echo --allow_root=true
+  fi
+}
