@@ -55,7 +55,8 @@ class SmtpConnection final : public engine::ConnectionHandler,
         ip_(std::move(ip)),
         port_(port),
         session_(svc->session_config(port), this, ip_, svc->NextSessionId(),
-                 [loop = svc->loop()] { return loop->now(); }) {
+                 [loop = svc->loop()] { return loop->now(); }),
+        membership_(&svc->sessions_, this) {
     const SmtpContext& ctx = svc->ctx();
     smtp::Transport t;
     t.tls = port == SmtpPort::kSubmissions;
@@ -103,8 +104,6 @@ class SmtpConnection final : public engine::ConnectionHandler,
       stream_->Abort();
     }
   }
-
-  size_t index = 0;  // position in SmtpService::live_
 
   // ---- engine::ConnectionHandler
   void OnReceive(std::string_view data) override {
@@ -578,7 +577,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
 
   void Destroy() {
     svc_->LimitsFor(port_)->Release(ip_);
-    svc_->OnConnectionGone(this);
+    membership_.Leave();  // may start the delivery queue's shutdown
     delete this;
   }
 
@@ -608,6 +607,7 @@ class SmtpConnection final : public engine::ConnectionHandler,
   bool gone_ = false;
   bool conn_closing_ = false;
   bool shutdown_requested_ = false;
+  engine::SessionRegistry<SmtpConnection>::Membership membership_;
 };
 
 SmtpService::SmtpService(engine::Loop* loop, const SmtpContext& ctx,
@@ -746,22 +746,20 @@ void SmtpService::OnAccept(int fd, SmtpPort port) {
   std::string ip = conn->peer().IpString();
   ConnectionLimits* limits = LimitsFor(port);
   if (port == SmtpPort::kSubmissions &&
-      (shutting_down_ ||
+      (sessions_.shutting_down() ||
        limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted)) {
     // A plaintext 421 would be garbage to a TLS client: just close.
-    if (!shutting_down_) LOG_WARNING("connection limit reached, refusing ", ip);
+    if (!sessions_.shutting_down()) LOG_WARNING("connection limit reached, refusing ", ip);
     conn->Start(new RejectHandler());
     conn->Abort();
     return;
   }
   if (port == SmtpPort::kSubmissions) {
     auto* c = new SmtpConnection(this, conn, ip, port);
-    c->index = live_.size();
-    live_.push_back(c);
     c->Start();
     return;
   }
-  if (shutting_down_) {
+  if (sessions_.shutting_down()) {
     conn->output() = absl::StrCat("421 4.3.2 ", ctx_.config->hostname,
                                   " Service shutting down\r\n");
     conn->Start(new RejectHandler());
@@ -782,47 +780,30 @@ void SmtpService::OnAccept(int fd, SmtpPort port) {
       return;
   }
   auto* c = new SmtpConnection(this, conn, ip, port);
-  c->index = live_.size();
-  live_.push_back(c);
   c->Start();
 }
 
-void SmtpService::OnConnectionGone(SmtpConnection* c) {
-  // Swap-remove keeps the live list dense without a search.
-  size_t i = c->index;
-  live_[i] = live_.back();
-  live_[i]->index = i;
-  live_.pop_back();
-  MaybeFinishShutdown();
-}
-
 void SmtpService::Shutdown(absl::AnyInvocable<void()> done) {
-  shutting_down_ = true;
   shutdown_done_ = std::move(done);
   for (auto& l : listeners_) l->Stop();
-  // Copy: Shutdown() may close connections, which edits live_.
-  std::vector<SmtpConnection*> live = live_;
-  for (SmtpConnection* c : live) c->Shutdown();
   loop_->AddTimer(ctx_.config->shutdown_grace, [this] {
-    std::vector<SmtpConnection*> left = live_;
+    std::vector<SmtpConnection*> left = sessions_.Sessions();
     if (!left.empty()) {
       LOG_WARNING("core ", loop_->id(), ": dropping ", left.size(),
                   " sessions after the shutdown grace period");
     }
     for (SmtpConnection* c : left) c->ForceClose();
   });
-  MaybeFinishShutdown();
-}
-
-void SmtpService::MaybeFinishShutdown() {
-  if (!shutting_down_ || !live_.empty() || delivery_shutdown_started_) return;
-  delivery_shutdown_started_ = true;
-  delivery_->Shutdown([this] {
-    if (shutdown_done_) {
-      auto done = std::move(shutdown_done_);
-      shutdown_done_ = nullptr;
-      done();
-    }
+  // Messages still being received finish first; once the last connection
+  // is gone, the queue commits what it holds, then `done`.
+  sessions_.Shutdown([](SmtpConnection* c) { c->Shutdown(); }, [this] {
+    delivery_->Shutdown([this] {
+      if (shutdown_done_) {
+        auto done = std::move(shutdown_done_);
+        shutdown_done_ = nullptr;
+        done();
+      }
+    });
   });
 }
 

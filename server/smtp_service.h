@@ -15,6 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/clock.h"
 #include "engine/loop.h"
+#include "engine/session_registry.h"
 #include "engine/tcp.h"
 #include "engine/tls.h"
 #include "protocols/smtp/session.h"
@@ -133,8 +134,6 @@ class SmtpService {
  private:
   friend class SmtpConnection;
   void OnAccept(int fd, SmtpPort port);
-  void OnConnectionGone(SmtpConnection* c);
-  void MaybeFinishShutdown();
 
   engine::Loop* loop_;
   SmtpContext ctx_;
@@ -144,14 +143,12 @@ class SmtpService {
   smtp::SessionConfig lmtp_config_;        // kLmtp
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   std::unique_ptr<storage::DeliveryQueue> delivery_;
-  std::vector<SmtpConnection*> live_;  // index kept in each connection
+  engine::SessionRegistry<SmtpConnection> sessions_;
   std::optional<Directory::Mailbox> postmaster_;  // for RCPT TO:<Postmaster>
   // The loop's start time in microseconds, shifted: session ids stay unique
   // across restarts of the process without any stored counter.
   const uint64_t session_id_base_;
   uint64_t sessions_started_ = 0;
-  bool shutting_down_ = false;
-  bool delivery_shutdown_started_ = false;
   absl::AnyInvocable<void()> shutdown_done_;
 };
 
