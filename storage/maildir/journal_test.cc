@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/blocking_fs.h"
 #include "engine/testing/fake_file_io.h"
 #include "gtest/gtest.h"
 #include "storage/maildir/delivery_queue.h"
@@ -655,6 +656,73 @@ TEST_F(JournalRecoveryTest, ReplaysMissingShortAndDifferentOnly) {
   stats = RecoverJournal(JournalFilePath(), 1 << 20, nullptr);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->records, 0u);
+}
+
+// The real file system, except that listing a cur/ directory fails.
+class CurUnlistableFs final : public engine::BlockingFs {
+ public:
+  int Open(int dirfd, const char* path, int flags, mode_t mode) override {
+    return real_.Open(dirfd, path, flags, mode);
+  }
+  int Close(int fd) override { return real_.Close(fd); }
+  ssize_t Pread(int fd, void* buf, size_t len, off_t offset) override {
+    return real_.Pread(fd, buf, len, offset);
+  }
+  ssize_t Pwrite(int fd, const void* buf, size_t len, off_t offset) override {
+    return real_.Pwrite(fd, buf, len, offset);
+  }
+  int Fsync(int fd) override { return real_.Fsync(fd); }
+  int Fdatasync(int fd) override { return real_.Fdatasync(fd); }
+  int Syncfs(int fd) override { return real_.Syncfs(fd); }
+  int Ftruncate(int fd, off_t size) override { return real_.Ftruncate(fd, size); }
+  int Fstat(int fd, struct stat* st) override { return real_.Fstat(fd, st); }
+  int Stat(int dirfd, const char* path, struct stat* st, int flags) override {
+    return real_.Stat(dirfd, path, st, flags);
+  }
+  int Mkdir(int dirfd, const char* path, mode_t mode) override {
+    return real_.Mkdir(dirfd, path, mode);
+  }
+  int Rename(int od, const char* op, int nd, const char* np, unsigned flags) override {
+    return real_.Rename(od, op, nd, np, flags);
+  }
+  int Link(int od, const char* op, int nd, const char* np, int flags) override {
+    return real_.Link(od, op, nd, np, flags);
+  }
+  int Unlink(int dirfd, const char* path, int flags) override {
+    return real_.Unlink(dirfd, path, flags);
+  }
+  int ListDir(const char* path,
+              absl::FunctionRef<bool(int, std::string_view, unsigned char)> fn) override {
+    std::string_view p(path);
+    if (p.size() >= 4 && p.substr(p.size() - 4) == "/cur") return -EIO;
+    return real_.ListDir(path, fn);
+  }
+
+ private:
+  engine::PosixBlockingFs real_;
+};
+
+// Found by the durability simulation: a record whose file was not in new/
+// was written back to new/ when cur/ could not be listed, although the
+// message had been moved to cur/: two copies. Recovery now gives up this
+// attempt and keeps the log; the next start, able to list cur/, finds the
+// message there and writes nothing.
+TEST_F(JournalRecoveryTest, UnlistableCurKeepsTheLogInsteadOfASecondCopy) {
+  std::vector<std::string> names = DeliverAndCrash(2);
+  const std::string nd = Maildir("u") + "/new/";
+  const std::string moved = Maildir("u") + "/cur/" + names[0] + ":2,S";
+  ASSERT_EQ(rename((nd + names[0]).c_str(), moved.c_str()), 0);
+  CurUnlistableFs failing;
+  auto stats = RecoverJournal(JournalFilePath(), 1 << 20, nullptr, failing);
+  EXPECT_FALSE(stats.ok());
+  EXPECT_EQ(ListDir(nd).size(), 1u) << "a second copy went to new/";
+  stats = RecoverJournal(JournalFilePath(), 1 << 20, nullptr);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->records, 2u);
+  EXPECT_EQ(stats->present, 2u);
+  EXPECT_EQ(stats->replayed, 0u);
+  EXPECT_EQ(ListDir(nd).size(), 1u);
+  EXPECT_EQ(ReadFile(moved), Content(0));
 }
 
 TEST_F(JournalRecoveryTest, TornTailAndBadCrcStopReplay) {
