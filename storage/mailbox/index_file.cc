@@ -20,11 +20,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/crc32c.h"
 #include "storage/maildir/errors.h"
-#include "storage/maildir/journal.h"  // Crc32c
 
 namespace ringmail::storage {
 namespace {
+
+using common::Crc32c;
 
 constexpr size_t kHeaderBytes = 512;
 constexpr size_t kStampBytes = 40;

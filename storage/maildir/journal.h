@@ -50,12 +50,6 @@
 
 namespace ringmail::storage {
 
-// CRC32C (Castagnoli), table-driven. `crc` is a previous result to extend.
-uint32_t Crc32c(const void* data, size_t len, uint32_t crc = 0);
-// The table-driven CRC-32C that Crc32c falls back to without SSE4.2; exposed
-// so tests can compare both implementations.
-uint32_t Crc32cPortableForTest(const void* data, size_t len, uint32_t crc = 0);
-
 inline constexpr uint64_t kJournalHeaderBytes = 4096;
 inline constexpr uint64_t kJournalRecordHeaderBytes = 32;
 inline constexpr uint64_t kJournalMinSize = 1 << 20;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "engine/blocking_fs.h"
 #include "engine/testing/fake_file_io.h"
 #include "gtest/gtest.h"
@@ -23,6 +24,8 @@
 
 namespace ringmail::storage {
 namespace {
+
+using common::Crc32c;
 
 using engine::testing::FakeFileIo;
 using Op = FakeFileIo::Op;
@@ -35,26 +38,6 @@ std::string MakeTempDir() { return testing::MakeTempDir("jt"); }
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
-}
-
-TEST(Crc32cTest, KnownVector) {
-  EXPECT_EQ(Crc32c("123456789", 9), 0xE3069283u);
-  EXPECT_EQ(Crc32c("6789", 4, Crc32c("12345", 5)), 0xE3069283u);
-  EXPECT_EQ(Crc32cPortableForTest("123456789", 9), 0xE3069283u);
-}
-
-TEST(Crc32cTest, HardwareMatchesTableOnRandomInput) {
-  std::mt19937_64 rng(42);
-  std::string data(4099, '\0');
-  for (char& c : data) c = static_cast<char>(rng());
-  for (size_t start = 0; start < 9; ++start) {
-    for (size_t len : {0, 1, 7, 8, 9, 63, 64, 1000, 4090}) {
-      uint32_t seed = static_cast<uint32_t>(rng());
-      EXPECT_EQ(Crc32c(data.data() + start, len, seed),
-                Crc32cPortableForTest(data.data() + start, len, seed))
-          << start << " " << len;
-    }
-  }
 }
 
 TEST(JournalHeaderTest, RoundTripAndCorruption) {

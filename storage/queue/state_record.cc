@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "storage/maildir/journal.h"  // Crc32c
+#include "common/crc32c.h"
 #include "storage/queue/queue_file.h"
 #include "storage/queue/queue_text.h"
 
@@ -63,7 +63,7 @@ std::optional<absl::Time> ParseTime(std::string_view s) {
 }
 
 uint32_t Checksum(std::string_view body) {
-  return Crc32c(body.data(), body.size());
+  return common::Crc32c(body.data(), body.size());
 }
 
 absl::Status Bad(std::string_view why) {

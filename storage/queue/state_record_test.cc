@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "common/crc32c.h"
 #include "gtest/gtest.h"
-#include "storage/maildir/journal.h"
 
 namespace ringmail::storage::queue {
 namespace {
@@ -26,7 +26,7 @@ StateRecord Rcpt() {
 // `body` with a valid checksum suffix, as the encoder would add it.
 std::string Sign(const std::string& body) {
   char hex[16];
-  snprintf(hex, sizeof(hex), "%08x", Crc32c(body.data(), body.size()));
+  snprintf(hex, sizeof(hex), "%08x", common::Crc32c(body.data(), body.size()));
   return body + " ~" + hex + "\n";
 }
 

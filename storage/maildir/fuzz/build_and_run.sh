@@ -19,7 +19,8 @@ for f in "$MAILDIR"/journal*.cc; do
   [[ $f == *_test.cc ]] || SRCS+=("$f")
 done
 fuzz_build journal_scan_fuzzer "$HERE/journal_scan_fuzzer.cc" "${SRCS[@]}" \
-  "$MAILDIR/errors.cc" "$FUZZ_ROOT/engine/blocking_fs.cc" -- \
+  "$MAILDIR/errors.cc" "$FUZZ_ROOT/common/crc32c.cc" \
+  "$FUZZ_ROOT/engine/blocking_fs.cc" -- \
   absl_strings absl_str_format absl_status absl_statusor absl_time absl_hash \
   absl_raw_hash_set -lpthread
 

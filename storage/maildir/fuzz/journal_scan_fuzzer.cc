@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "storage/maildir/journal.h"
 #include "tools/lib/fuzz_check.h"
 
@@ -84,10 +85,10 @@ void WalkRecords(std::string* image, const JournalFile& hdr, Fn fn) {
 void RepairCrcs(std::string* image, const JournalFile& hdr) {
   WalkRecords(image, hdr, [](char* p, uint16_t type, uint64_t len) {
     std::memset(p + 12, 0, 4);
-    uint32_t crc = ringmail::storage::Crc32c(p, kJournalRecordHeaderBytes);
+    uint32_t crc = ringmail::common::Crc32c(p, kJournalRecordHeaderBytes);
     if (type == kTypeMessage) {
-      crc = ringmail::storage::Crc32c(p + kJournalRecordHeaderBytes,
-                                      len - kJournalRecordHeaderBytes, crc);
+      crc = ringmail::common::Crc32c(p + kJournalRecordHeaderBytes,
+                                     len - kJournalRecordHeaderBytes, crc);
     }
     std::memcpy(p + 12, &crc, 4);
   });
