@@ -165,7 +165,7 @@ FolderState::FolderState(engine::Loop* loop, engine::HelperPool* pool,
                    : FolderJobQueue::For(loop, pool, path_)) {}
 
 FolderState::~FolderState() {
-  *alive_ = false;
+  gate_.Close();
   assert(views_.empty());
   StopWatching();
   CloseIndex();
@@ -210,15 +210,17 @@ void FolderState::WriteIndex(storage::IndexSave save, bool closing) {
        close = std::move(close), save = std::move(save)]() {
         return storage::WriteOwnedIndexBlocking(path, persistent, owner, close, save);
       },
-      [this, alive = alive_, generation](
+      // The queue outlives this object (the save at close completes after
+      // it), so the failure is logged with a copy of the path.
+      [this, alive = gate_.token(), generation, path = path_](
           absl::StatusOr<std::shared_ptr<const storage::IndexImage>> img) {
         if (!img.ok()) {
-          LOG_WARNING("imap: saving index of ", path_, ": ", img.status().ToString());
+          LOG_WARNING("imap: saving index of ", path, ": ", img.status().ToString());
           return;
         }
         // Nothing changed since the save: read the cold fields from the
         // file just written and free their copies.
-        if (*alive && *img) index_.Rebase(*std::move(img), generation);
+        if (alive && *img) index_.Rebase(*std::move(img), generation);
       });
 }
 
@@ -237,8 +239,8 @@ void FolderState::WithClaim(absl::AnyInvocable<void()> cont) {
         o.result = storage::ClaimIndexBlocking(path, token, new_token, &o.error);
         return o;
       },
-      [this, alive = alive_](Outcome o) {
-        if (!*alive) return;
+      [this, alive = gate_.token()](Outcome o) {
+        if (!alive) return;
         claiming_ = false;
         switch (o.result) {
           case storage::ClaimResult::kClaimed:
@@ -370,8 +372,8 @@ void FolderState::StartSync() {
     return r;
   };
   absl::AnyInvocable<void(LoadResult)> done =
-      [this, alive = alive_, changes_at_start, keywords_at_start](LoadResult r) mutable {
-        if (!*alive) return;
+      [this, alive = gate_.token(), changes_at_start, keywords_at_start](LoadResult r) mutable {
+        if (!alive) return;
         OnScanned(std::move(r), changes_at_start, keywords_at_start);
       };
   // The first load opens the index file: after whatever a previous
@@ -417,8 +419,8 @@ void FolderState::OnScanned(LoadResult r, uint64_t changes_at_start,
   sync_listed_ = r.scan->files.size();
   // What a listing finds takes mod-sequences: claim the index first.
   if ((r.scan->listed_new || r.scan->listed_cur) && NeedsClaim()) {
-    WithClaim([this, alive = alive_, scan = std::move(*r.scan)]() mutable {
-      if (*alive) ApplyScanned(std::move(scan));
+    WithClaim([this, alive = gate_.token(), scan = std::move(*r.scan)]() mutable {
+      if (alive) ApplyScanned(std::move(scan));
     });
     return;
   }
@@ -482,8 +484,8 @@ void FolderState::ApplyScanned(storage::FolderScan scan) {
         r.index = std::move(away);
         return r;
       },
-      [this, alive = alive_, stamps = std::move(scan)](Resolved r) mutable {
-        if (!*alive) return;
+      [this, alive = gate_.token(), stamps = std::move(scan)](Resolved r) mutable {
+        if (!alive) return;
         if (r.index) {
           index_ = *std::move(r.index);
           index_away_ = false;
@@ -624,8 +626,8 @@ void FolderState::AdoptOpenedIndex(storage::OpenedIndex opened, bool has_uidlist
   if (image && !image->ColdVerified()) {
     RunBlocking<absl::Status>(
         pool_, loop_, [image]() { return image->VerifyColdBlocking(); },
-        [this, alive = alive_, image](absl::Status st) {
-          if (!*alive || st.ok() || index_.image() != image) return;
+        [this, alive = gate_.token(), image](absl::Status st) {
+          if (!alive || st.ok() || index_.image() != image) return;
           LOG_WARNING("imap: index of ", path_, ": ", st.ToString(), "; rebuilding it");
           Rebuild(/*in_sync=*/false);
         });

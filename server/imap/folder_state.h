@@ -51,6 +51,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "engine/fs_watch.h"
+#include "engine/gate.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
 #include "protocols/mime/structure.h"
@@ -239,8 +240,9 @@ class FolderState {
   // Structure cache: bounded by entries, oldest evicted first.
   absl::flat_hash_map<uint32_t, mime::Structure> structures_;
   std::list<uint32_t> structure_order_;
-  // Guards helper callbacks against this object's destruction.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Guards helper callbacks against this object's destruction (closed first
+  // thing in the destructor).
+  engine::Gate gate_;
 };
 
 // What one selected session knows of its folder (folder_view.cc): its own

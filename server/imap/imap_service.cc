@@ -69,7 +69,7 @@ void ImapService::OnAccept(int fd, bool implicit_tls) {
   auto* conn = new engine::Connection(loop_, fd);
   std::string ip = conn->peer().IpString();
   std::string_view refusal;
-  if (shutting_down_) {
+  if (sessions_.shutting_down()) {
     refusal = "* BYE Server shutting down\r\n";
   } else if (ctx_.limits->TryAdmit(ip) != ConnectionLimits::Verdict::kAdmitted) {
     LOG_WARNING("imap: connection limit reached, refusing ", ip);
@@ -118,7 +118,7 @@ void ImapService::AdoptTls(std::unique_ptr<engine::TlsHandover> handover,
 
 void ImapService::StartAdopted(ImapSession* s, Directory::Mailbox user,
                                std::string unread) {
-  if (shutting_down_) {
+  if (sessions_.shutting_down()) {
     s->StartAuthenticated(AcquireUser(user), "");
     s->Shutdown();
     return;
@@ -205,27 +205,9 @@ void ImapService::OnDelivered(const Directory::Mailbox& user) {
   }
 }
 
-void ImapService::Register(ImapSession* s) { sessions_.push_back(s); }
-
-void ImapService::Unregister(ImapSession* s) {
-  sessions_.erase(std::remove(sessions_.begin(), sessions_.end(), s), sessions_.end());
-  MaybeFinishShutdown();
-}
-
 void ImapService::Shutdown(absl::AnyInvocable<void()> done) {
-  shutting_down_ = true;
-  shutdown_done_ = std::move(done);
   for (auto& l : listeners_) l->Stop();
-  std::vector<ImapSession*> live = sessions_;
-  for (ImapSession* s : live) s->Shutdown();
-  MaybeFinishShutdown();
-}
-
-void ImapService::MaybeFinishShutdown() {
-  if (!shutting_down_ || !sessions_.empty() || !shutdown_done_) return;
-  auto done = std::move(shutdown_done_);
-  shutdown_done_ = nullptr;
-  done();
+  sessions_.Shutdown([](ImapSession* s) { s->Shutdown(); }, std::move(done));
 }
 
 }  // namespace ringmail::server::imap

@@ -19,6 +19,7 @@
 #include "engine/fs_watch.h"
 #include "engine/helper_pool.h"
 #include "engine/loop.h"
+#include "engine/session_registry.h"
 #include "engine/tcp.h"
 #include "engine/tls.h"
 #include "server/auth_service.h"
@@ -123,20 +124,18 @@ class ImapService {
   // any core). Selected and idle sessions learn of it at once.
   void OnDelivered(const Directory::Mailbox& user);
 
-  // Session bookkeeping.
-  void Register(ImapSession* s);
-  void Unregister(ImapSession* s);
+  // Every session of this core registers here for its lifetime.
+  engine::SessionRegistry<ImapSession>* sessions() { return &sessions_; }
 
  private:
   void OnAccept(int fd, bool implicit_tls);
   void StartAdopted(ImapSession* s, Directory::Mailbox user, std::string unread);
-  void MaybeFinishShutdown();
 
   engine::Loop* loop_;
   ImapContext ctx_;
   std::vector<std::unique_ptr<engine::Listener>> listeners_;
   engine::TlsContext* tls_ = nullptr;
-  std::vector<ImapSession*> sessions_;
+  engine::SessionRegistry<ImapSession> sessions_;
   // This core's inotify instance for its users' selected folders; null when
   // inotify is unavailable (changes are then seen on the next command).
   // Declared before users_ so it outlives their folders' watches.
@@ -144,8 +143,6 @@ class ImapService {
   absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> users_;
   // Guest MailUsers of owners whose home core is another one.
   absl::flat_hash_map<std::string, std::unique_ptr<MailUser>> guests_;
-  bool shutting_down_ = false;
-  absl::AnyInvocable<void()> shutdown_done_;
 };
 
 }  // namespace ringmail::server::imap

@@ -50,7 +50,8 @@ ImapSession::ImapSession(ImapService* svc, engine::Connection* plain,
       plain_(plain),
       tls_(tls),
       stream_(tls != nullptr ? static_cast<engine::Stream*>(tls) : plain),
-      carry_(std::move(carry)) {
+      carry_(std::move(carry)),
+      membership_(svc->sessions(), this) {
   assert((plain_ == nullptr) != (tls_ == nullptr));
   security_.tls_available = svc_->tls() != nullptr;
   security_.tls_active = tls_ != nullptr;
@@ -58,7 +59,6 @@ ImapSession::ImapSession(ImapService* svc, engine::Connection* plain,
   ringmail::imap::ReaderLimits limits;
   limits.max_message_size = svc->ctx().config->imap.max_message_size;
   reader_ = ringmail::imap::CommandReader(limits);
-  svc_->Register(this);
 }
 
 void ImapSession::StartStream() {
@@ -74,7 +74,7 @@ ImapSession::~ImapSession() {
   Unselect();  // saves the folder index if this was its last view
   ReleaseCommandOwners();
   if (user_ != nullptr) svc_->ReleaseUser(user_);
-  svc_->Unregister(this);
+  membership_.Leave();  // last: may end the service's shutdown
 }
 
 std::string ImapSession::Capabilities() const {

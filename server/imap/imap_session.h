@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/session_registry.h"
 #include "engine/tcp.h"
 #include "engine/tls.h"
 #include "protocols/imap/args.h"
@@ -297,6 +298,7 @@ class ImapSession final : public engine::ConnectionHandler {
   bool gone_ = false;
   bool closing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  engine::SessionRegistry<ImapSession>::Membership membership_;
 };
 
 }  // namespace ringmail::server::imap

@@ -67,7 +67,7 @@ OutboundSession::OutboundSession(RelayService* svc, std::string domain)
     : svc_(svc), domain_(std::move(domain)) {}
 
 OutboundSession::~OutboundSession() {
-  *alive_ = false;
+  gate_.Close();
   svc_->loop()->CancelTimer(timer_);
   svc_->loop()->CancelTimer(drain_timer_);
 }
@@ -86,8 +86,8 @@ void OutboundSession::Start() {
   }
   port_ = rc.port;
   svc_->resolver()->ResolveMx(
-      domain_, [this, alive = alive_](const engine::MxAnswer& answer) {
-        if (!*alive) return;
+      domain_, [this, alive = gate_.token()](const engine::MxAnswer& answer) {
+        if (!alive) return;
         plan_ = PlanFromMx(domain_, answer,
                            [this] { return absl::Uniform<uint64_t>(svc_->random_); });
         if (plan_.status.ok()) {
@@ -124,8 +124,8 @@ void OutboundSession::TryNextHost() {
   }
   current_host_ = plan_.hosts[host_index_++].host;
   svc_->resolver()->ResolveAddresses(
-      current_host_, [this, alive = alive_](const engine::AddressAnswer& a) {
-        if (!*alive) return;
+      current_host_, [this, alive = gate_.token()](const engine::AddressAnswer& a) {
+        if (!alive) return;
         if (!a.status.ok() || a.addresses.empty()) {
           last_failure_ = Deferred(
               absl::StrCat("451 4.4.4 No address for ", current_host_, ": ",
@@ -164,8 +164,8 @@ void OutboundSession::TryNextAddress() {
   }
   engine::AsyncConnect(
       svc_->loop(), target, opts,
-      [this, alive = alive_, target](absl::StatusOr<int> fd) {
-        if (!*alive) {
+      [this, alive = gate_.token(), target](absl::StatusOr<int> fd) {
+        if (!alive) {
           if (fd.ok()) close(*fd);
           return;
         }
@@ -311,8 +311,8 @@ void OutboundSession::LoadBody() {
   body_reading_ = true;
   svc_->loop()->file_io().OpenAt(
       AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0,
-      [this, alive = alive_, generation = body_generation_](int fd) {
-        if (!*alive || !job_.has_value() || body_generation_ != generation) {
+      [this, alive = gate_.token(), generation = body_generation_](int fd) {
+        if (!alive || !job_.has_value() || body_generation_ != generation) {
           if (fd >= 0) close(fd);  // NOLINT: the session is gone
           return;
         }
@@ -354,8 +354,8 @@ void OutboundSession::ReadMore() {
   body_reading_ = true;
   svc_->loop()->file_io().Read(
       body_fd_, buf->data(), want, body_offset_,
-      [this, alive = alive_, buf, generation = body_generation_](int res) {
-        if (!*alive || body_generation_ != generation) return;
+      [this, alive = gate_.token(), buf, generation = body_generation_](int res) {
+        if (!alive || body_generation_ != generation) return;
         body_reading_ = false;
         const size_t got = res > 0 ? static_cast<size_t>(res) : 0;
         OnBodyRead(res, std::string_view(*buf).substr(0, got));
@@ -390,8 +390,8 @@ void OutboundSession::OnStartTls() {
   params.verify_peer = verify_peer_;
   engine::TlsStream* tls = engine::TlsStream::StartClient(
       conn_, svc_->tls_client(), params, this,
-      [this, alive = alive_](absl::Status s) {
-        if (!*alive || client_ == nullptr || stream_ == nullptr) return;
+      [this, alive = gate_.token()](absl::Status s) {
+        if (!alive || client_ == nullptr || stream_ == nullptr) return;
         if (!s.ok()) {
           LOG_INFO("relay: TLS with ", current_host_, " failed: ", s.message());
           // Kept for the deferral reply (the disconnect that follows would

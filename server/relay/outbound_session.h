@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/dns.h"
+#include "engine/gate.h"
 #include "engine/loop.h"
 #include "engine/stream.h"
 #include "engine/tcp.h"
@@ -110,7 +111,9 @@ class OutboundSession final : public engine::ConnectionHandler,
 
   engine::Loop::TimerId timer_ = 0;
   engine::Loop::TimerId drain_timer_ = 0;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // DNS answers, connects, queue-file reads and TLS handshakes may complete
+  // after the session is deleted; their callbacks hold a token of this gate.
+  engine::Gate gate_;
 };
 
 }  // namespace ringmail::server::relay
