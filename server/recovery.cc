@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
-#include "storage/maildir/journal.h"
+#include "storage/maildir/journal_recovery.h"
 #include "storage/maildir/recovery.h"
 
 namespace ringmail::server {

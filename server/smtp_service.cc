@@ -10,6 +10,8 @@
 #include "absl/strings/str_replace.h"
 #include "engine/log.h"
 #include "server/relay/relay_service.h"
+#include "storage/maildir/journal_format.h"
+#include "storage/maildir/journal_recovery.h"
 
 namespace ringmail::server {
 namespace {

@@ -18,7 +18,7 @@
 //              files), then rename tmp/ -> new/ (O_TMPFILE: linkat into
 //              new/ via /proc/self/fd, then close), then `done`. A periodic
 //              checkpoint (syncfs) makes the files durable and retires the
-//              records; start-up recovery replays them (journal.h).
+//              records; start-up recovery replays them (journal_recovery.h).
 //              Messages too big for the journal take the fsync path.
 // `done` reports OK only when every target's file would survive a crash
 // (durable in new/, or durable in the journal with the rename done);
@@ -44,7 +44,9 @@
 #include "engine/file_io.h"
 #include "storage/maildir/dir_fd_cache.h"
 #include "storage/maildir/errors.h"
-#include "storage/maildir/journal.h"
+#include "storage/maildir/journal_format.h"
+#include "storage/maildir/journal_sync.h"
+#include "storage/maildir/journal_writer.h"
 #include "storage/maildir/maildir_creator.h"
 
 namespace ringmail::storage {

@@ -19,7 +19,7 @@
 #include "engine/testing/fake_file_io.h"
 #include "gtest/gtest.h"
 #include "storage/maildir/delivery_queue.h"
-#include "storage/maildir/journal.h"
+#include "storage/maildir/journal_recovery.h"
 #include "storage/maildir/maildir_name.h"
 #include "storage/maildir/maildir_test_util.h"
 

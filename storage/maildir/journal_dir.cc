@@ -1,4 +1,5 @@
-// RecoverJournalDir (journal.h): every journal file of <data_dir>/journal.
+// RecoverJournalDir (journal_recovery.h): every journal file of
+// <data_dir>/journal.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "storage/maildir/journal.h"
+#include "storage/maildir/journal_recovery.h"
 
 namespace ringmail::storage {
 

@@ -1,5 +1,3 @@
-#include "storage/maildir/journal.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -20,6 +18,9 @@
 #include "engine/testing/fake_file_io.h"
 #include "gtest/gtest.h"
 #include "storage/maildir/delivery_queue.h"
+#include "storage/maildir/journal_format.h"
+#include "storage/maildir/journal_recovery.h"
+#include "storage/maildir/journal_writer.h"
 #include "storage/maildir/maildir_test_util.h"
 
 namespace ringmail::storage {
@@ -57,7 +58,53 @@ TEST(JournalHeaderTest, RoundTripAndCorruption) {
   EXPECT_FALSE(DecodeJournalHeader(s, &g));
 }
 
-// A message record laid out as journal.h says, `len` octets long (what
+TEST(JournalHeaderTest, PickTakesTheValidSlotWithTheHigherGeneration) {
+  JournalFile f;
+  f.file_size = 1 << 20;
+  f.epoch = 1;
+  f.generation = 4;
+  std::string block(kJournalHeaderBytes, '\0');
+  block.replace(0, 52, EncodeJournalHeader(f));
+  f.generation = 5;
+  f.epoch = 2;
+  block.replace(kJournalHeaderSlot1, 52, EncodeJournalHeader(f));
+  JournalFile got;
+  ASSERT_TRUE(PickJournalHeader(block, &got));
+  EXPECT_EQ(got.generation, 5u);
+  block[kJournalHeaderSlot1 + 20] ^= 1;  // a torn write of the newer slot
+  ASSERT_TRUE(PickJournalHeader(block, &got));
+  EXPECT_EQ(got.generation, 4u);
+  block[20] ^= 1;
+  EXPECT_FALSE(PickJournalHeader(block, &got));
+}
+
+TEST(JournalRecordTest, CrcSpanAndCheckOfEncodedRecords) {
+  JournalFile f;
+  f.file_size = 1 << 20;
+  f.epoch = 3;
+  const JournalRecordRef ref{"/m/a", "1.M1P1.x", "Prefix: 1\r\n", "body\r\n"};
+  std::string rec;
+  AppendJournalMessageRecord(&rec, ref, 3, 10);
+  ASSERT_EQ(rec.size(), JournalRecordSize(ref));
+  const uint64_t off = kJournalHeaderBytes;
+  EXPECT_EQ(JournalRecordCrcSpan(rec, f, off, 10), rec.size());
+  EXPECT_TRUE(JournalRecordCrcOk(rec));
+  EXPECT_EQ(JournalRecordCrcSpan(rec, f, off, 11), 0u);              // another seq
+  EXPECT_EQ(JournalRecordCrcSpan(rec, f, f.file_size - 8, 10), 0u);  // past the end
+  f.epoch = 4;
+  EXPECT_EQ(JournalRecordCrcSpan(rec, f, off, 10), 0u);  // another epoch
+  f.epoch = 3;
+  rec[rec.size() - 9] ^= 1;
+  EXPECT_FALSE(JournalRecordCrcOk(rec));
+
+  std::string wrap;
+  AppendJournalWrapRecord(&wrap, 4096, 3, 11);
+  ASSERT_EQ(wrap.size(), kJournalRecordHeaderBytes);
+  EXPECT_EQ(JournalRecordCrcSpan(wrap, f, f.file_size - 4096, 11), kJournalRecordHeaderBytes);
+  EXPECT_TRUE(JournalRecordCrcOk(wrap));
+}
+
+// A message record laid out as journal_format.h says, `len` octets long (what
 // follows the 32-octet header is cut to fit, so a record of 32 or 40
 // octets holds only some of its size fields), with a correct CRC-32C:
 // only the sizes are wrong, as after tampering or a writer's bug.

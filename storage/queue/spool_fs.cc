@@ -68,7 +68,7 @@ bool SameFile(BlockingFs& fs, const std::string& a, const std::string& b) {
 }
 
 absl::Status FsyncDir(BlockingFs& fs, const std::string& dir) {
-  ScopedFd fd(fs, fs.Open(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+  FsFd fd(fs, fs.Open(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
   if (fd.get() < 0) return SysError("open", dir, -fd.get());
   if (int e = fs.Fsync(fd.get()); e != 0) return SysError("fsync", dir, -e);
   return absl::OkStatus();
@@ -162,8 +162,8 @@ absl::Status RewriteStateLog(BlockingFs& fs, const std::string& core_dir,
   const std::string tmp = absl::StrCat(core_dir, "/", AbslView(kStateLogNewName));
   const std::string path = absl::StrCat(core_dir, "/", AbslView(kStateLogName));
   {
-    ScopedFd fd(fs, fs.Open(AT_FDCWD, tmp.c_str(),
-                            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    FsFd fd(fs, fs.Open(AT_FDCWD, tmp.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (fd.get() < 0) return SysError("open", tmp, -fd.get());
     absl::Status s = WriteRecords(fs, fd.get(), tmp, 0, records);
     if (!s.ok()) {
@@ -184,7 +184,7 @@ absl::Status AppendStateLog(BlockingFs& fs, const std::string& core_dir,
                             const LogFn& log) {
   absl::StatusOr<StateLogFile> file = OpenStateLogFile(core_dir, log, fs);
   if (!file.ok()) return file.status();
-  ScopedFd fd(fs, file->fd);
+  FsFd fd(fs, file->fd);
   return WriteRecords(fs, fd.get(),
                       absl::StrCat(core_dir, "/", AbslView(kStateLogName)),
                       static_cast<off_t>(file->size), records);

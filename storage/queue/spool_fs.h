@@ -23,7 +23,7 @@
 namespace ringmail::storage::queue::internal {
 
 using engine::BlockingFs;
-using ScopedFd = engine::FsFd;
+using engine::FsFd;
 
 // "<what>(<path>): <strerror(err)>" as InternalError (NotFound for ENOENT).
 absl::Status SysError(std::string_view what, std::string_view path, int err);

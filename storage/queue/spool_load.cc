@@ -18,8 +18,8 @@ namespace ringmail::storage::queue {
 namespace {
 
 using engine::BlockingFs;
+using engine::FsFd;
 using internal::DirEntry;
-using internal::ScopedFd;
 
 // Lines of a damaged log worth logging one by one; the rest are counted.
 constexpr size_t kMaxLoggedBadRecords = 10;
@@ -34,7 +34,7 @@ enum class ReadResult { kOk, kCorrupt, kUnreadable, kGone };
 // `buf` is scratch space, reused across files.
 ReadResult ReadQueueFile(BlockingFs& fs, int dirfd, const std::string& name,
                          std::string& buf, LoadedMessage* out, std::string* why) {
-  ScopedFd fd(fs, fs.Open(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0));
+  FsFd fd(fs, fs.Open(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0));
   if (fd.get() < 0) {
     if (fd.get() == -ENOENT) return ReadResult::kGone;
     *why = absl::StrCat("open: ", ErrnoText(-fd.get()));
@@ -97,7 +97,7 @@ ReadResult ReadQueueFile(BlockingFs& fs, int dirfd, const std::string& name,
 template <typename LineFn>
 absl::StatusOr<bool> ForEachLine(BlockingFs& fs, const std::string& path,
                                  LineFn line_fn) {
-  ScopedFd fd(fs, fs.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0));
+  FsFd fd(fs, fs.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0));
   if (fd.get() < 0) {
     if (fd.get() == -ENOENT) return false;
     return internal::SysError("open", path, -fd.get());
@@ -212,8 +212,8 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
     if (!listed.ok() && !absl::IsNotFound(listed.status())) return listed.status();
     if (listed.ok()) entries = std::move(*listed);
   }
-  ScopedFd new_fd(fs, fs.Open(AT_FDCWD, new_dir.c_str(),
-                              O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+  FsFd new_fd(fs, fs.Open(AT_FDCWD, new_dir.c_str(),
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
   if (new_fd.get() < 0 && new_fd.get() != -ENOENT) {
     return internal::SysError("open", new_dir, -new_fd.get());
   }

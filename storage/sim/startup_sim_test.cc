@@ -10,7 +10,7 @@
 
 #include "engine/testing/sim_fs.h"
 #include "gtest/gtest.h"
-#include "storage/maildir/journal.h"
+#include "storage/maildir/journal_recovery.h"
 #include "storage/queue/queue_file.h"
 #include "storage/queue/spool.h"
 #include "storage/queue/state_record.h"

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
-#include "storage/maildir/journal.h"
+#include "storage/maildir/journal_format.h"
 #include "tools/lib/fuzz_check.h"
 
 namespace {
@@ -36,7 +36,7 @@ using ringmail::storage::kJournalHeaderBytes;
 using ringmail::storage::kJournalRecordHeaderBytes;
 using ringmail::storage::ScanJournal;
 
-// The record format of journal.h.
+// The record format of journal_format.h.
 constexpr uint32_t kRecordMagic = 0x4A4D5252;  // "RRMJ"
 constexpr uint16_t kTypeMessage = 1;
 constexpr uint16_t kTypeWrap = 2;
