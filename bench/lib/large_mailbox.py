@@ -134,14 +134,16 @@ STEPS = ["cold SELECT", "warm SELECT", "warm SELECT, kept", "STATUS", "FETCH 1:*
          "POP3 login+STAT", "POP3 UIDL"]
 
 
-def measure_memory(imap_port, user, password, messages, sample, settle=12.0):
+def measure_memory(imap_port, user, password, messages, sample, settle=20.0):
     """On a freshly started server whose index of the folder exists: calls
     sample(label) at "start", "selected" (a session has the folder selected
     and fetched every message's flags), and "cached" (that session left,
     another of the user stays logged in, so ringmail keeps the folder
     state; Dovecot keeps nothing). Waits `settle` seconds before the last
     sample so the allocator can return what the selected session freed
-    (jemalloc gives dirty pages back after 10 s)."""
+    (ringmaild's jemalloc purges dirty pages from a background thread over
+    its 10 s decay time: measured, the pages of a finished FETCH 1:* left
+    11-14 s after it; at 12 s they were often still there)."""
     sample("start")
     keeper = Imap(imap_port, user, password)
     c = Imap(imap_port, user, password)

@@ -109,6 +109,9 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
     if (!need_content) {
       RenderFetch(job->request, mv, opts, &out());
       ++job->next;
+      // Items from the index need no I/O, so nothing else would stop this
+      // loop: FETCH 1:* (FLAGS) of a million messages queued ~30 MB at once.
+      if (stream_->pending_output() > kMaxQueuedOutput) return FetchNext(std::move(job));
       continue;
     }
     // `mv` borrows the keyword table and the structure cache, which may be

@@ -80,6 +80,9 @@ class Dovecot:
     fast_login: Dovecot's documented "high-performance" login mode (one
     long-lived login process serving many connections, service_count = 0)
     instead of its default one process per connection; benchmarks use it.
+    The imap and pop3 processes may grow to 4 GiB (vsz_limit; with
+    Dovecot's default of 256 MiB the first SELECT of a million-message
+    folder, bench/compare --workloads large, lost its connection).
     """
 
     def __init__(self, workdir, data_dir, users, pop3=False,
@@ -168,9 +171,11 @@ service pop3-login {{
 }}
 service pop3 {{
   process_limit = 1024
+  vsz_limit = 4G
 }}{self._lmtp_service()}
 service imap {{
   process_limit = 1024
+  vsz_limit = 4G
 }}
 """
         with open(self.conf, "w") as f:
