@@ -73,6 +73,10 @@ bool EncodeMutf7(std::string_view utf8, std::string* out, const char** why) {
     }
   }
   if (!units.empty()) FlushShifted(units, out);
+  // The encoded form may be longer than the input ('&' doubles, a shifted
+  // run takes 8/3 octets a unit): refuse what DecodeMutf7 would refuse, so
+  // every accepted name also comes back (found by mutf7_fuzzer).
+  if (out->size() > kMaxMutf7InputBytes) return Fail("encoded form too long", why);
   return true;
 }
 
@@ -131,6 +135,9 @@ bool DecodeMutf7(std::string_view in, std::string* out, const char** why) {
       return Fail("adjacent shifted runs", why);
     }
   }
+  // The same bound the other way (a shifted run decodes to up to 9/8 of its
+  // length in UTF-8).
+  if (out->size() > kMaxMutf7InputBytes) return Fail("decoded form too long", why);
   return true;
 }
 

@@ -12,11 +12,13 @@
 
 namespace ringmail::common {
 
-// Longest input either function accepts (bounded work on hostile input).
+// Longest input, and longest result, either function accepts (bounded
+// work on hostile input; a result over it fails too, so that whatever one
+// function accepts the other accepts back).
 inline constexpr size_t kMaxMutf7InputBytes = 16 * 1024;
 
 // UTF-8 -> modified UTF-7 into *out (replaced). False on malformed UTF-8
-// (common/utf8.h) or an input over kMaxMutf7InputBytes; then *why, if
+// (common/utf8.h) or an input or result over kMaxMutf7InputBytes; then *why, if
 // given, names the reason (a static string).
 bool EncodeMutf7(std::string_view utf8, std::string* out,
                  const char** why = nullptr);
@@ -25,7 +27,7 @@ bool EncodeMutf7(std::string_view utf8, std::string* out,
 // imap_utf7_to_utf8: rejects octets outside printable ASCII, "&" runs not
 // terminated by '-', empty runs ("&-" is the only way to write "&"),
 // printable ASCII or U+0000 inside a run, two adjacent runs, non-zero
-// padding bits, lone or misordered surrogates, and inputs over
+// padding bits, lone or misordered surrogates, and inputs or results over
 // kMaxMutf7InputBytes. Those are exactly the non-canonical forms, so
 // Decode(Encode(x)) == x and Encode(Decode(y)) == y for every accepted y.
 // On failure *why, if given, names the reason (a static string).

@@ -57,6 +57,30 @@ TEST(Mutf7, BoundsInput) {
   EXPECT_FALSE(DecodeMutf7(std::string(kMaxMutf7InputBytes + 1, 'a'), &out));
 }
 
+// Found by mutf7_fuzzer: an input under the limit whose encoding is over it
+// ('&' becomes "&-") was encoded, and the encoding was then refused by
+// DecodeMutf7. Both now refuse a result over the limit, so whatever one
+// accepts, the other takes back.
+TEST(Mutf7, BoundsResultSoRoundTripsHold) {
+  std::string out, back;
+  const char* why = nullptr;
+  const std::string ampersands(kMaxMutf7InputBytes / 2 + 1, '&');
+  EXPECT_FALSE(EncodeMutf7(ampersands, &out, &why));
+  EXPECT_STREQ(why, "encoded form too long");
+  const std::string fits(kMaxMutf7InputBytes / 2, '&');
+  ASSERT_TRUE(EncodeMutf7(fits, &out));
+  ASSERT_TRUE(DecodeMutf7(out, &back));
+  EXPECT_EQ(back, fits);
+  // U+4E2D (3 octets of UTF-8) in a shifted run: every 8 octets of base64
+  // hold 3 of them, 9 octets decoded. A run just under the limit decodes to
+  // more than it.
+  std::string run = "&";
+  while (run.size() + 8 + 1 <= kMaxMutf7InputBytes) run += "Ti1OLU4t";  // 3 x U+4E2D
+  run += "-";
+  EXPECT_FALSE(DecodeMutf7(run, &out, &why));
+  EXPECT_STREQ(why, "decoded form too long");
+}
+
 // Every code point class, in runs of different lengths (padding of 0, 2
 // and 4 bits), survives Encode then Decode, and Decode accepts only what
 // Encode writes.

@@ -45,9 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     if (!EncodeMutf7(in, &out, &why)) {
       FUZZ_CHECK(why != nullptr && *why != '\0');
-      FUZZ_CHECK(!IsValidUtf8(in) || in.size() > ringmail::common::kMaxMutf7InputBytes);
+      // Refused only for bad UTF-8 or a side over the limit (the encoded
+      // form: "encoded form too long").
+      FUZZ_CHECK(!IsValidUtf8(in) || in.size() > ringmail::common::kMaxMutf7InputBytes ||
+                 std::string_view(why) == "encoded form too long");
       return 0;
     }
+    FUZZ_CHECK(out.size() <= ringmail::common::kMaxMutf7InputBytes);
     FUZZ_CHECK(PrintableAscii(out));
     const bool decoded = DecodeMutf7(out, &back, &why);
     // U+0000 is encodable but never accepted back (a folder name with NUL).
