@@ -132,8 +132,8 @@ void ImapSession::CmdSetAcl(const ringmail::imap::Command& cmd, bool remove) {
   }
   // The user's own Maildir (INBOX) may not be there yet.
   EnsureDefaultFolders([this, name, remove, change, id = std::string(id_text),
-                        alive = alive_]() mutable {
-    if (!*alive) return;
+                        alive = gate_.token()]() mutable {
+    if (!alive) return;
     WithAccess(name, [this, remove, change, id](MailboxAccess a) {
       if (a.owner == nullptr || a.namespace_node || !a.exists) {
         return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
@@ -171,8 +171,8 @@ void ImapSession::CmdSetAcl(const ringmail::imap::Command& cmd, bool remove) {
                                               storage::AclLimits{});
                 });
           },
-          [this, alive = alive_, owner = a.owner, remove](absl::StatusOr<storage::AclFile> r) {
-            if (!*alive) return;
+          [this, alive = gate_.token(), owner = a.owner, remove](absl::StatusOr<storage::AclFile> r) {
+            if (!alive) return;
             if (!r.ok()) {
               LOG_WARNING("imap: ACL update failed: ", r.status().ToString());
               return FinishNo(absl::IsInvalidArgument(r.status()) ? ringmail::imap::kCodeLimit
@@ -180,7 +180,7 @@ void ImapSession::CmdSetAcl(const ringmail::imap::Command& cmd, bool remove) {
                               "ACL update failed.");
             }
             UpdateSharedDict(owner, [this, alive, remove] {
-              if (*alive) {
+              if (alive) {
                 Finish(ringmail::imap::Status::kOk, "",
                        remove ? "Deleteacl complete." : "Setacl complete.");
               }
@@ -218,8 +218,8 @@ void ImapSession::CmdGetAcl(const ringmail::imap::Command& cmd) {
     return FinishBad(err.text);
   }
   // The user's own Maildir (INBOX) may not be there yet.
-  EnsureDefaultFolders([this, name, alive = alive_]() mutable {
-    if (!*alive) return;
+  EnsureDefaultFolders([this, name, alive = gate_.token()]() mutable {
+    if (!alive) return;
     WithAccess(name, [this, name](MailboxAccess a) {
       if (a.owner == nullptr || a.namespace_node || !a.exists) {
         return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
@@ -254,8 +254,8 @@ void ImapSession::CmdListRights(const ringmail::imap::Command& cmd) {
     return FinishBad("Invalid identifier.");
   }
   // The user's own Maildir (INBOX) may not be there yet.
-  EnsureDefaultFolders([this, name, id = std::string(id), alive = alive_]() mutable {
-    if (!*alive) return;
+  EnsureDefaultFolders([this, name, id = std::string(id), alive = gate_.token()]() mutable {
+    if (!alive) return;
     WithAccess(name, [this, name, id](MailboxAccess a) {
       if (a.owner == nullptr || a.namespace_node || !a.exists) {
         return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
@@ -275,8 +275,8 @@ void ImapSession::CmdMyRights(const ringmail::imap::Command& cmd) {
     return FinishBad(err.text);
   }
   // The user's own Maildir (INBOX) may not be there yet.
-  EnsureDefaultFolders([this, name, alive = alive_]() mutable {
-    if (!*alive) return;
+  EnsureDefaultFolders([this, name, alive = gate_.token()]() mutable {
+    if (!alive) return;
     WithAccess(name, [this, name](MailboxAccess a) {
       // RFC 4314 §3.8: any right lets the user see their rights; none at
       // all and the mailbox does not exist for them (§6).
@@ -342,9 +342,9 @@ void ImapSession::ListShared(std::string pattern, bool lsub,
         }
         return result;
       },
-      [this, alive = alive_, pattern, lsub, delim, prefix,
+      [this, alive = gate_.token(), pattern, lsub, delim, prefix,
        then = std::move(then)](std::vector<SharedOwnerListing> owners) mutable {
-        if (!*alive) return;
+        if (!alive) return;
         const char* command = lsub ? "LSUB" : "LIST";
         auto emit = [&](const std::string& utf8, uint32_t attrs) {
           std::string wire = FormatMailboxName(utf8);

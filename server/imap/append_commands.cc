@@ -71,8 +71,8 @@ void ImapSession::AppendBegin(const ringmail::imap::Command& cmd) {
           struct stat sb;
           return stat(cur.c_str(), &sb) == 0;
         },
-        [this, alive = alive_, sync_literal, reject](bool exists) {
-          if (!*alive) return;
+        [this, alive = gate_.token(), sync_literal, reject](bool exists) {
+          if (!alive) return;
           if (!exists) {
             reject();
             return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
@@ -123,9 +123,9 @@ void ImapSession::AppendEnd() {
   std::vector<std::string> unknown = UnknownKeywords(st->args.flags, f->keywords());
   // Nobody may have `f` selected: the pin keeps a concurrent DELETE or
   // RENAME (MailUser::Forget) from freeing it between the steps below.
-  auto store = [this, alive = alive_, f, owner, pin = std::make_shared<FolderPin>(f->Pin()),
+  auto store = [this, alive = gate_.token(), f, owner, pin = std::make_shared<FolderPin>(f->Pin()),
                 st = std::shared_ptr<AppendState>(std::move(st))]() {
-    if (!*alive) return;
+    if (!alive) return;
     storage::AppendRequest req;
     req.folder = f->path();
     req.base = NewMessageBase(svc_->loop()->id(), svc_->ctx().config->hostname,
@@ -153,7 +153,7 @@ void ImapSession::AppendEnd() {
             absl::StatusOr<std::string> name) {
           // The session may be gone: only captured values before the check.
           loop->Defer([mtime_fn] { delete mtime_fn; });
-          if (!*alive) return;
+          if (!alive) return;
           if (!name.ok()) {
             LOG_WARNING("imap: APPEND to ", f->path(), " failed: ", name.status().ToString());
             return FinishNo(absl::IsResourceExhausted(name.status()) ? ringmail::imap::kCodeOverQuota
@@ -167,9 +167,9 @@ void ImapSession::AppendEnd() {
           std::string key(storage::MaildirKey(*name));
           // A shared folder's messages count against its owner's quota.
           NoteQuotaChange(static_cast<int64_t>(MaildirNameSize(*name)), 1, [this, alive, f, pin, key] {
-            if (!*alive) return;
+            if (!alive) return;
             f->Sync([this, alive, f, pin, key](absl::Status s) {
-              if (!*alive) return;
+              if (!alive) return;
               std::optional<size_t> pos;
               if (s.ok()) pos = f->index().PositionOfKey(key);
               if (!pos) return Finish(ringmail::imap::Status::kOk, "", "Append completed.");
@@ -194,9 +194,9 @@ void ImapSession::AppendEnd() {
       [path = f->path(), unknown]() {
         return storage::AssignKeywordsBlocking(path, unknown, storage::DotlockOptions{});
       },
-      [this, alive = alive_, f, store = std::move(checked_store)](
+      [this, alive = gate_.token(), f, store = std::move(checked_store)](
           absl::StatusOr<storage::MaildirKeywords> kw) mutable {
-        if (!*alive) return;
+        if (!alive) return;
         if (kw.ok()) f->SetKeywords(std::move(*kw));
         store();
       });

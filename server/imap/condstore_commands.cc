@@ -210,13 +210,13 @@ void ImapSession::SendChangedMessages(std::shared_ptr<std::vector<uint32_t>> uid
   if (next >= uids->size()) return Finish(proto::Status::kOk, code, text);
   FlushOutput();
   if (stream_->pending_output() <= kMaxQueuedOutput) {
-    svc_->loop()->Defer([this, alive = alive_, uids, next, code, text] {
-      if (*alive) SendChangedMessages(uids, next, code, text);
+    svc_->loop()->Defer([this, alive = gate_.token(), uids, next, code, text] {
+      if (alive) SendChangedMessages(uids, next, code, text);
     });
     return;
   }
-  svc_->loop()->AddTimer(absl::Milliseconds(2), [this, alive = alive_, uids, next, code, text] {
-    if (*alive) SendChangedMessages(uids, next, code, text);
+  svc_->loop()->AddTimer(absl::Milliseconds(2), [this, alive = gate_.token(), uids, next, code, text] {
+    if (alive) SendChangedMessages(uids, next, code, text);
   });
 }
 

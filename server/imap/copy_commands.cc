@@ -78,9 +78,9 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                                                              storage::DotlockOptions{});
           return t;
         },
-        [this, alive = alive_, uids, src, dst_path, target, move, dst_owner,
+        [this, alive = gate_.token(), uids, src, dst_path, target, move, dst_owner,
          same_owner, dst_rights](Target t) {
-          if (!*alive) return;
+          if (!alive) return;
           if (!t.exists) return FinishNo(ringmail::imap::kCodeTryCreate, "Mailbox doesn't exist.");
           if (!t.keywords.ok()) return FinishNo(ringmail::imap::kCodeLimit, "Too many keywords.");
           auto dst_keywords =
@@ -97,7 +97,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
           auto step = std::make_shared<absl::AnyInvocable<void()>>();
           *step = [this, alive, uids, src, dst_path, target, move, copied, next, step,
                    dst_keywords, dst_owner, dst_rights]() {
-            if (!*alive) return;
+            if (!alive) return;
             while (*next < uids->size()) {
               uint32_t uid = (*uids)[(*next)++];
               auto pos = src->index().PositionOfUid(uid);
@@ -117,7 +117,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
               svc_->loop()->file_io().LinkAt(
                   AT_FDCWD, plan->from, AT_FDCWD, plan->to, 0,
                   [alive, step, copied, uid, name = plan->new_filename](int res) {
-                    if (!*alive) return void(*step = nullptr);  // break the cycle
+                    if (!alive) return void(*step = nullptr);  // break the cycle
                     if (res == 0) copied->push_back({uid, name});
                     (*step)();
                   });
@@ -148,7 +148,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
             dst->Sync([this, alive, copied, target, move, step, dst, dst_owner,
                        copied_bytes](absl::Status s) {
                   *step = nullptr;  // the step closure has returned by now
-                  if (!*alive) return;
+                  if (!alive) return;
                   std::string code;
                   if (s.ok() && !copied->empty()) {
                     std::string src_set, dst_set;
@@ -188,7 +188,7 @@ void ImapSession::CmdCopy(const ringmail::imap::Command& cmd, bool move) {
                   NoteQuotaChange(static_cast<int64_t>(copied_bytes), copied_count,
                                   [this, alive, moved = std::move(moved)]() mutable {
                     ExpungeUids(std::move(moved), true, [this, alive](bool) {
-                      if (*alive) Finish(ringmail::imap::Status::kOk, "", "Move completed.");
+                      if (alive) Finish(ringmail::imap::Status::kOk, "", "Move completed.");
                     });
                   }, &dst_owner->quota);
             });

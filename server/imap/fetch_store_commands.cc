@@ -55,8 +55,8 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
   if (gone_) return;
   if (stream_->pending_output() > kMaxQueuedOutput) {
     FlushOutput();
-    svc_->loop()->AddTimer(absl::Milliseconds(2), [this, alive = alive_, job] {
-      if (*alive) FetchNext(job);
+    svc_->loop()->AddTimer(absl::Milliseconds(2), [this, alive = gate_.token(), job] {
+      if (alive) FetchNext(job);
     });
     return;
   }
@@ -75,8 +75,8 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
       if (!f->MayChange()) {
         // The first change of this folder's lifetime: claim the index
         // (folder_state.h), then look at this message again.
-        f->WithClaim([this, alive = alive_, job] {
-          if (*alive) FetchNext(job);
+        f->WithClaim([this, alive = gate_.token(), job] {
+          if (alive) FetchNext(job);
         });
         return;
       }
@@ -86,8 +86,8 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
       if (move) {
         svc_->loop()->file_io().RenameAt(
             AT_FDCWD, move->from, AT_FDCWD, move->to,
-            [this, alive = alive_, job, f, uid, name = move->new_filename](int res) {
-              if (!*alive) return;
+            [this, alive = gate_.token(), job, f, uid, name = move->new_filename](int res) {
+              if (!alive) return;
               if (res == 0) {
                 f->NoteLocalChange();
                 f->index().ApplyRename(uid, name, true);
@@ -118,9 +118,9 @@ void ImapSession::FetchNext(std::shared_ptr<FetchJob> job) {
     // replaced or evicted while the read runs: only the UID crosses it.
     ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, *pos), mv.size,
                   svc_->ctx().config->imap.max_message_size * 2,
-                  [this, alive = alive_, job, f, uid, opts](
+                  [this, alive = gate_.token(), job, f, uid, opts](
                       absl::StatusOr<std::string> data) {
-                    if (!*alive) return;
+                    if (!alive) return;
                     ++job->next;
                     std::optional<MessageView> now =
                         data.ok() ? CurrentViewOf(*view_, uid) : std::nullopt;
@@ -179,13 +179,13 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
   args->set = {};  // a view into the command; not needed past here
   FolderState* f = view_->folder();
   std::vector<std::string> unknown = UnknownKeywords(args->flags, f->keywords());
-  auto apply = [this, alive = alive_, args, uids, f, modified]() {
-    if (!*alive) return;
+  auto apply = [this, alive = gate_.token(), args, uids, f, modified]() {
+    if (!alive) return;
     auto next = std::make_shared<size_t>(0);
     auto retried = std::make_shared<bool>(false);
     auto step = std::make_shared<absl::AnyInvocable<void()>>();
     *step = [this, alive, args, uids, f, next, retried, step, modified]() {
-      if (!*alive) return;
+      if (!alive) return;
       while (*next < uids->size()) {
         uint32_t uid = (*uids)[(*next)++];
         auto pos = f->index().PositionOfUid(uid);
@@ -214,14 +214,14 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
              name = move->new_filename](int res) {
               // The session is gone: break the step's self-reference (this
               // callback is not the step closure, so resetting it is safe).
-              if (!*alive) return void(*step = nullptr);
+              if (!alive) return void(*step = nullptr);
               if (res == -ENOENT && !*retried) {
                 // Another client renamed the file (flags) meanwhile: learn
                 // its current name, then apply this STORE to it once more.
                 *retried = true;
                 --*next;
                 f->Sync([alive, step](absl::Status) {
-                  if (!*alive) return void(*step = nullptr);
+                  if (!alive) return void(*step = nullptr);
                   if (*step) (*step)();
                 });
                 return;
@@ -259,9 +259,9 @@ void ImapSession::CmdStore(const ringmail::imap::Command& cmd) {
       [path = f->path(), unknown]() {
         return storage::AssignKeywordsBlocking(path, unknown, storage::DotlockOptions{});
       },
-      [this, alive = alive_, f, apply = std::move(apply)](
+      [this, alive = gate_.token(), f, apply = std::move(apply)](
           absl::StatusOr<storage::MaildirKeywords> kw) mutable {
-        if (!*alive) return;
+        if (!alive) return;
         if (!kw.ok()) return FinishNo(ringmail::imap::kCodeLimit, "Too many keywords.");
         f->SetKeywords(std::move(*kw));
         f->WithClaim(std::move(apply));

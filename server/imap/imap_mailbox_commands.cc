@@ -52,8 +52,8 @@ void ImapSession::CmdCreate(const ringmail::imap::Command& cmd) {
   // RFC 4314 §4: CREATE needs "k" on the parent. A top-level folder of
   // one's own needs none; one in another user's tree needs a parent.
   std::string parent = ParentName(name, delim);
-  auto create = [this, alive = alive_, target](storage::AclFile inherited) {
-    if (!*alive) return;
+  auto create = [this, alive = gate_.token(), target](storage::AclFile inherited) {
+    if (!alive) return;
     RunBlocking<absl::Status>(
         svc_->ctx().pool, svc_->loop(),
         [root = target.owner->root(), folder = target.folder, path = target.path,
@@ -71,7 +71,7 @@ void ImapSession::CmdCreate(const ringmail::imap::Command& cmd) {
           return written.ok() ? absl::OkStatus() : written.status();
         },
         [this, alive](absl::Status s) {
-          if (!*alive) return;
+          if (!alive) return;
           if (!s.ok()) {
             return FinishNo(CodeFor(s), absl::IsAlreadyExists(s)
                                             ? "Mailbox already exists."
@@ -80,8 +80,8 @@ void ImapSession::CmdCreate(const ringmail::imap::Command& cmd) {
           Finish(ringmail::imap::Status::kOk, "", "Create completed.");
         });
   };
-  EnsureDefaultFolders([this, alive = alive_, parent, target, create = std::move(create)]() mutable {
-    if (!*alive) return;
+  EnsureDefaultFolders([this, alive = gate_.token(), parent, target, create = std::move(create)]() mutable {
+    if (!alive) return;
     if (parent.empty()) {
       if (!target.is_owner) return FinishNo("NOPERM", "Permission denied.");
       return create(storage::AclFile());
@@ -127,8 +127,8 @@ void ImapSession::CmdDelete(const ringmail::imap::Command& cmd) {
         [root = owner->root(), folder = a.folder, opts = owner->options()]() {
           return storage::DeleteFolderBlocking(root, folder, opts, {});
         },
-        [this, alive = alive_, owner, folder = a.folder](absl::Status s) {
-          if (!*alive) return;
+        [this, alive = gate_.token(), owner, folder = a.folder](absl::Status s) {
+          if (!alive) return;
           if (!s.ok()) {
             return FinishNo(CodeFor(s), absl::IsNotFound(s) ? "Mailbox doesn't exist."
                                                             : "Cannot delete mailbox.");
@@ -136,7 +136,7 @@ void ImapSession::CmdDelete(const ringmail::imap::Command& cmd) {
           owner->Forget(folder);
           // Its messages are gone: maildirsize is recounted before the reply.
           RecalculateQuota(quota_env(), owner->quota, [this, alive] {
-            if (*alive) Finish(ringmail::imap::Status::kOk, "", "Delete completed.");
+            if (alive) Finish(ringmail::imap::Status::kOk, "", "Delete completed.");
           });
         });
   });
@@ -175,8 +175,8 @@ void ImapSession::CmdRename(const ringmail::imap::Command& cmd) {
           [root = owner->root(), from, to, opts = owner->options()]() {
             return storage::RenameFolderBlocking(root, from, to, opts, {});
           },
-          [this, alive = alive_, from, to, owner](absl::Status s) {
-            if (!*alive) return;
+          [this, alive = gate_.token(), from, to, owner](absl::Status s) {
+            if (!alive) return;
             if (!s.ok()) {
               return FinishNo(CodeFor(s), absl::IsNotFound(s) ? "Mailbox doesn't exist."
                                           : absl::IsAlreadyExists(s) ? "Target mailbox exists."
@@ -219,8 +219,8 @@ void ImapSession::CmdSubscribe(const ringmail::imap::Command& cmd, bool subscrib
         return storage::SetSubscribedBlocking(root, name, subscribe, opts,
                                               storage::DotlockOptions{});
       },
-      [this, alive = alive_, subscribe](absl::StatusOr<storage::Subscriptions> s) {
-        if (!*alive) return;
+      [this, alive = gate_.token(), subscribe](absl::StatusOr<storage::Subscriptions> s) {
+        if (!alive) return;
         if (!s.ok()) return FinishNo(CodeFor(s.status()), "Cannot update subscriptions.");
         Finish(ringmail::imap::Status::kOk, "",
                subscribe ? "Subscribe completed." : "Unsubscribe completed.");

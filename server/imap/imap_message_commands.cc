@@ -52,8 +52,8 @@ bool ImapSession::ResolveSet(std::string_view text, bool uid,
 }
 
 void ImapSession::CmdCheck() {
-  view_->folder()->Sync([this, alive = alive_](absl::Status) {
-    if (*alive) Finish(ringmail::imap::Status::kOk, "", "Check completed.");
+  view_->folder()->Sync([this, alive = gate_.token()](absl::Status) {
+    if (alive) Finish(ringmail::imap::Status::kOk, "", "Check completed.");
   });
 }
 
@@ -72,8 +72,8 @@ void ImapSession::CmdClose(bool expunge) {
       deleted.push_back(view_->UidAt(seq));
     }
   }
-  ExpungeUids(std::move(deleted), false, [this, alive = alive_](bool) {
-    if (!*alive) return;
+  ExpungeUids(std::move(deleted), false, [this, alive = gate_.token()](bool) {
+    if (!alive) return;
     Unselect();
     Finish(ringmail::imap::Status::kOk, "", "Close completed.");
   });
@@ -96,8 +96,8 @@ void ImapSession::CmdExpunge(const ringmail::imap::Command& cmd) {
     auto pos = idx.PositionOfUid(uid);
     if (pos && (idx.flags(*pos) & storage::kFlagDeleted)) deleted.push_back(uid);
   }
-  ExpungeUids(std::move(deleted), true, [this, alive = alive_](bool ok) {
-    if (!*alive) return;
+  ExpungeUids(std::move(deleted), true, [this, alive = gate_.token()](bool ok) {
+    if (!alive) return;
     if (!ok) return FinishNo(ringmail::imap::kCodeServerBug, "Some messages could not be expunged.");
     Finish(ringmail::imap::Status::kOk, "", "Expunge completed.");
   });
@@ -121,8 +121,8 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
   // Unlink one at a time, in ascending UID order; each EXPUNGE is sent with
   // the sequence number the message has at that moment (RFC 3501 §7.4.1).
   auto step = std::make_shared<absl::AnyInvocable<void()>>();
-  *step = [this, alive = alive_, st, step]() {
-    if (!*alive) return;
+  *step = [this, alive = gate_.token(), st, step]() {
+    if (!alive) return;
     if (st->next >= st->uids.size() || !view_) {
       // Resetting *step destroys this closure: copy what is needed first.
       auto done = std::move(st->done);
@@ -145,7 +145,7 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
     const uint64_t size = f->index().message_size(*pos);
     svc_->loop()->file_io().UnlinkAt(AT_FDCWD, path, 0,
                                      [this, alive, st, step, f, uid, size](int res) {
-      if (!*alive) return void(*step = nullptr);  // break the self-reference
+      if (!alive) return void(*step = nullptr);  // break the self-reference
       if (res < 0 && res != -ENOENT) {
         LOG_WARNING("imap: unlink in ", f->path(), " failed: ", strerror(-res));
         st->ok = false;
@@ -167,8 +167,8 @@ void ImapSession::ExpungeUids(std::vector<uint32_t> uids, bool send_expunge,
   };
   if (st->uids.empty()) return (*step)();
   // Unlinks change the folder: claim its index first (once per lifetime).
-  view_->folder()->WithClaim([alive = alive_, step] {
-    if (!*alive) return void(*step = nullptr);  // break the self-reference
+  view_->folder()->WithClaim([alive = gate_.token(), step] {
+    if (!alive) return void(*step = nullptr);  // break the self-reference
     (*step)();
   });
 }

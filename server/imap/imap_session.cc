@@ -70,7 +70,7 @@ void ImapSession::StartStream() {
 }
 
 ImapSession::~ImapSession() {
-  *alive_ = false;
+  gate_.Close();
   Unselect();  // saves the folder index if this was its last view
   ReleaseCommandOwners();
   if (user_ != nullptr) svc_->ReleaseUser(user_);
@@ -311,8 +311,8 @@ void ImapSession::Finish(ringmail::imap::Status status, std::string_view code,
   raw_mode_ = RawMode::kNone;
   FlushOutput();
   // Continue with pipelined input later, never re-entrantly.
-  svc_->loop()->Defer([this, alive = alive_] {
-    if (*alive) PumpPending();
+  svc_->loop()->Defer([this, alive = gate_.token()] {
+    if (alive) PumpPending();
   });
 }
 
@@ -332,7 +332,7 @@ void ImapSession::OnClosed() {
   gone_ = true;
   svc_->loop()->CancelTimer(idle_timer_);
   svc_->ctx().limits->Release(carry_.ip);
-  // Commands still waiting on I/O hold `alive_` and see it cleared.
+  // Commands still waiting on I/O hold a token of gate_ and see it closed.
   delete this;
 }
 
@@ -377,8 +377,8 @@ void ImapSession::CmdNoop() {
     Finish(ringmail::imap::Status::kOk, "", "NOOP completed.");
     return;
   }
-  view_->folder()->Sync([this, alive = alive_](absl::Status) {
-    if (*alive) Finish(ringmail::imap::Status::kOk, "", "NOOP completed.");
+  view_->folder()->Sync([this, alive = gate_.token()](absl::Status) {
+    if (alive) Finish(ringmail::imap::Status::kOk, "", "NOOP completed.");
   });
 }
 
@@ -518,8 +518,8 @@ void ImapSession::VerifyLogin(std::string user, std::string password) {
   }
   svc_->ctx().auth->Verify(
       svc_->loop(), login, std::move(password),
-      [this, alive = alive_, login](AuthResult r) {
-        if (!*alive) return;
+      [this, alive = gate_.token(), login](AuthResult r) {
+        if (!alive) return;
         switch (r.code) {
           case AuthResult::Code::kOk:
             LOG_INFO("imap: login ", login, " from ", carry_.ip);
@@ -537,7 +537,7 @@ void ImapSession::VerifyLogin(std::string user, std::string password) {
                                    ? throttle->RecordFailure(carry_.ip, svc_->loop()->now())
                                    : kAuthFailureDelay;
         svc_->loop()->AddTimer(delay, [this, alive] {
-          if (!*alive) return;
+          if (!alive) return;
           FinishNo("AUTHENTICATIONFAILED", "Authentication failed.");
           if (auth_failures_ >= kMaxAuthFailures) {
             ringmail::imap::AppendBye(&out(), "Too many invalid authentication attempts.");

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/gate.h"
 #include "engine/session_registry.h"
 #include "engine/tcp.h"
 #include "engine/tls.h"
@@ -297,7 +298,10 @@ class ImapSession final : public engine::ConnectionHandler {
   engine::Loop::TimerId idle_timer_ = 0;
   bool gone_ = false;
   bool closing_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Commands waiting on I/O, helpers, timers or folder syncs may complete
+  // after the session is deleted; their callbacks hold a token of this gate.
+  // Closed first thing in the destructor.
+  engine::Gate gate_;
   engine::SessionRegistry<ImapSession>::Membership membership_;
 };
 

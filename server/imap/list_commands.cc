@@ -53,8 +53,8 @@ void ImapSession::CmdList(const ringmail::imap::Command& cmd, bool lsub) {
     absl::StatusOr<std::vector<storage::FolderInfo>> folders;
     absl::StatusOr<storage::Subscriptions> subs;
   };
-  EnsureDefaultFolders([this, alive = alive_, pattern, lsub, delim, command] {
-    if (!*alive) return;
+  EnsureDefaultFolders([this, alive = gate_.token(), pattern, lsub, delim, command] {
+    if (!alive) return;
     RunBlocking<Listing>(
         svc_->ctx().pool, svc_->loop(),
         [root = user_->root(), opts = user_->options()]() {
@@ -64,7 +64,7 @@ void ImapSession::CmdList(const ringmail::imap::Command& cmd, bool lsub) {
           return l;
         },
         [this, alive, pattern, lsub, delim, command](Listing l) {
-          if (!*alive) return;
+          if (!alive) return;
           if (!l.folders.ok()) return FinishNo(ringmail::imap::kCodeServerBug, "Internal error.");
           std::vector<std::string> subscribed_order;
           if (l.subs.ok()) subscribed_order = l.subs->names;
@@ -115,7 +115,7 @@ void ImapSession::CmdList(const ringmail::imap::Command& cmd, bool lsub) {
           }
           if (lsub) return Finish(ringmail::imap::Status::kOk, "", "Lsub completed.");
           ListShared(pattern, lsub, [this, alive] {
-            if (*alive) Finish(ringmail::imap::Status::kOk, "", "List completed.");
+            if (alive) Finish(ringmail::imap::Status::kOk, "", "List completed.");
           });
         });
   });
@@ -137,9 +137,9 @@ void ImapSession::CmdStatus(const ringmail::imap::Command& cmd) {
     auto folder = a.owner->Open(a.folder);
     if (!folder.ok()) return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
     FolderState* f = *folder;
-    f->Sync([this, alive = alive_, f, items, name, owner = a.owner,
+    f->Sync([this, alive = gate_.token(), f, items, name, owner = a.owner,
              canonical = a.folder](absl::Status s) {
-      if (!*alive) return;
+      if (!alive) return;
       if (absl::IsNotFound(s)) {
         owner->Forget(canonical);
         return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");

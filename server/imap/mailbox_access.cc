@@ -71,9 +71,9 @@ void ImapSession::WithAccess(std::string name,
                              absl::AnyInvocable<void(MailboxAccess)> then) {
   // A user who never received mail has no Maildir yet; STATUS, APPEND and
   // COPY to INBOX must still find it, as with Dovecot's autocreated INBOX.
-  EnsureDefaultFolders([this, alive = alive_, name = std::move(name),
+  EnsureDefaultFolders([this, alive = gate_.token(), name = std::move(name),
                         then = std::move(then)]() mutable {
-    if (*alive) ReadAccess(std::move(name), std::move(then));
+    if (alive) ReadAccess(std::move(name), std::move(then));
   });
 }
 
@@ -99,9 +99,9 @@ void ImapSession::ReadAccess(std::string name,
         r.acl = storage::ReadAclFileBlocking(path, storage::AclLimits{});
         return r;
       },
-      [this, alive = alive_, access = std::move(access),
+      [this, alive = gate_.token(), access = std::move(access),
        then = std::move(then)](Read r) mutable {
-        if (!*alive) return;
+        if (!alive) return;
         access.exists = r.exists;
         absl::StatusOr<storage::AclFile>& acl = r.acl;
         if (!acl.ok()) {

@@ -100,10 +100,10 @@ void ImapSession::CmdGetQuotaRoot(const ringmail::imap::Command& cmd) {
     return Finish(ringmail::imap::Status::kOk, "", "No quota.");
   }
   GetQuotaUsage(quota_env(), target,
-                [this, alive = alive_, limits = target.limits,
+                [this, alive = gate_.token(), limits = target.limits,
                  quotaroot = std::move(quotaroot)](
                     absl::StatusOr<storage::QuotaUsage> usage) mutable {
-                  if (!*alive) return;
+                  if (!alive) return;
                   if (!usage.ok()) {
                     LOG_WARNING("imap: quota of ", user_->user(), ": ",
                                 usage.status().ToString());
@@ -129,9 +129,9 @@ void ImapSession::CmdGetQuota(const ringmail::imap::Command& cmd) {
     return FinishNo(ringmail::imap::kCodeNonExistent, "Quota root doesn't exist.");
   }
   GetQuotaUsage(quota_env(), target,
-                [this, alive = alive_, limits = target.limits](
+                [this, alive = gate_.token(), limits = target.limits](
                     absl::StatusOr<storage::QuotaUsage> usage) {
-                  if (!*alive) return;
+                  if (!alive) return;
                   if (!usage.ok()) {
                     LOG_WARNING("imap: quota of ", user_->user(), ": ",
                                 usage.status().ToString());
@@ -161,8 +161,8 @@ void ImapSession::CheckQuota(uint64_t bytes, uint64_t messages,
   auto shared = std::make_shared<absl::AnyInvocable<void(bool)>>(std::move(then));
   bool at_once = CheckQuotaAsync(
       quota_env(), target != nullptr ? *target : user_->quota, bytes, messages,
-      [alive = alive_, shared](storage::QuotaVerdict v) {
-        if (*alive) (*shared)(v == storage::QuotaVerdict::kFits);
+      [alive = gate_.token(), shared](storage::QuotaVerdict v) {
+        if (alive) (*shared)(v == storage::QuotaVerdict::kFits);
       });
   if (at_once) (*shared)(true);
 }
@@ -177,8 +177,8 @@ void ImapSession::NoteQuotaChange(int64_t bytes, int64_t messages,
   const QuotaTarget& quota = target != nullptr ? *target : user_->quota;
   if (!then) return RecordQuotaChange(quota_env(), quota, bytes, messages);
   RecordQuotaChange(quota_env(), quota, bytes, messages,
-                    [alive = alive_, then = std::move(then)]() mutable {
-                      if (*alive) then();
+                    [alive = gate_.token(), then = std::move(then)]() mutable {
+                      if (alive) then();
                     });
 }
 

@@ -73,9 +73,9 @@ void ImapSession::SearchNext(std::shared_ptr<SearchJob> job) {
     }
     ReadWholeFile(&svc_->loop()->file_io(), MessagePathOf(*f, *pos), mv.size,
                   svc_->ctx().config->imap.max_message_size * 2,
-                  [this, alive = alive_, job, f, uid, ctx](
+                  [this, alive = gate_.token(), job, f, uid, ctx](
                       absl::StatusOr<std::string> data) {
-                    if (!*alive) return;
+                    if (!alive) return;
                     ++job->next;
                     // Rebuilt after the read: a view from before it may
                     // point into a keyword table replaced meanwhile.

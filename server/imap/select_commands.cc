@@ -54,8 +54,8 @@ void ImapSession::EnsureDefaultFolders(absl::AnyInvocable<void()> then) {
       [root = user_->root(), opts = user_->options()]() {
         return EnsureRootAndDefaults(root, opts);
       },
-      [this, alive = alive_, then = std::move(then)](absl::Status s) mutable {
-        if (!*alive) return;
+      [this, alive = gate_.token(), then = std::move(then)](absl::Status s) mutable {
+        if (!alive) return;
         if (!s.ok()) {
           LOG_WARNING("imap: preparing mailbox of ", user_->user(), ": ", s.ToString());
         } else {
@@ -85,8 +85,8 @@ void ImapSession::CmdSelect(const ringmail::imap::Command& cmd, bool read_only) 
   }
   ringmail::imap::SelectParams params;  // (CONDSTORE), (QRESYNC ...)
   if (!ParseSelectArgs(cmd, &params)) return;
-  EnsureDefaultFolders([this, alive = alive_, name, read_only, params] {
-    if (!*alive) return;
+  EnsureDefaultFolders([this, alive = gate_.token(), name, read_only, params] {
+    if (!alive) return;
     WithAccess(name, [this, alive, read_only, params](MailboxAccess a) {
       // RFC 4314 §4: SELECT and EXAMINE need "r".
       if (a.owner == nullptr) {
@@ -104,7 +104,7 @@ void ImapSession::CmdSelect(const ringmail::imap::Command& cmd, bool read_only) 
       if (!folder.ok()) return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
       FolderState* f = *folder;
       f->Sync([this, alive, f, ro, a = std::move(a), params](absl::Status s) mutable {
-        if (!*alive) return;
+        if (!alive) return;
         if (absl::IsNotFound(s)) {
           a.owner->Forget(a.folder);
           return FinishNo(ringmail::imap::kCodeNonExistent, "Mailbox doesn't exist.");
