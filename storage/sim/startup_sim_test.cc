@@ -10,6 +10,7 @@
 
 #include "engine/testing/sim_fs.h"
 #include "gtest/gtest.h"
+#include "storage/maildir/journal_format.h"
 #include "storage/maildir/journal_recovery.h"
 #include "storage/queue/queue_file.h"
 #include "storage/queue/spool.h"
@@ -65,6 +66,32 @@ TEST(StartupSimTest, JournalDirectoryOfAFailedStartIsSyncedByTheNext) {
   m.fs.PowerCut(SimCutMode::kDropVolatile);
   auto jf = OpenJournalFile(path, 1 << 20, m.bfs);
   EXPECT_TRUE(jf.ok()) << jf.status();
+}
+
+// Seed 3000852: start-up's reset of the journal header wrote the new header
+// over both slots in place. A power cut tearing the write of the slot that
+// held the newest header (a graceful shutdown's final checkpoint) left the
+// other slot's older header, whose checkpoint lay before records already
+// retired: the next start replayed them, bringing back messages expunged
+// since. The reset now writes only the slot the new generation's parity
+// names: the newest valid header is never overwritten, so no cut can lose it.
+TEST(StartupSimTest, HeaderResetNeverOverwritesTheNewestHeader) {
+  Machine m;
+  const std::string path = "/var/ringmail/journal/core-0.wal";
+  for (int start = 0; start < 4; ++start) {
+    std::string before;
+    ASSERT_TRUE(start == 0 || m.fs.ReadFile(path, &before));
+    ASSERT_TRUE(RecoverJournal(path, 1 << 20, Quiet(), m.bfs).ok());
+    std::string after;
+    ASSERT_TRUE(m.fs.ReadFile(path, &after));
+    JournalFile newest;
+    ASSERT_TRUE(PickJournalHeader(after, &newest));
+    EXPECT_EQ(newest.generation, static_cast<uint64_t>(start));
+    if (start == 0) continue;
+    // The slot of the previous generation is byte for byte what it was.
+    const uint64_t kept = (start - 1) % 2 == 0 ? 0 : kJournalHeaderSlot1;
+    EXPECT_EQ(after.substr(kept, 64), before.substr(kept, 64)) << "start " << start;
+  }
 }
 
 // Seed 990: the first attempt created the journal file and failed before
