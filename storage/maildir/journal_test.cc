@@ -185,6 +185,14 @@ TEST(ScanJournalTest, SizesTheRecordCannotHoldEndTheLog) {
   EXPECT_EQ(recs[1].content, std::string(14, 'x'));
 }
 
+// A journal file of `size` at `path`, made by start-up recovery and opened
+// as a core opens it.
+absl::StatusOr<JournalFile> FreshJournal(const std::string& path, uint64_t size) {
+  absl::StatusOr<JournalRecoveryStats> recovered = RecoverJournal(path, size, nullptr);
+  if (!recovered.ok()) return recovered.status();
+  return OpenJournalFile(path, size);
+}
+
 // Found by the durability simulation: a record that ended exactly at the
 // end of the ring made the next record of the same batch go past the end
 // of the file (the file grew; the next start saw a journal of the wrong
@@ -192,8 +200,7 @@ TEST(ScanJournalTest, SizesTheRecordCannotHoldEndTheLog) {
 TEST(JournalWriterTest, RecordEndingExactlyAtTheEndOfTheRingWrapsTheNext) {
   const std::string path = MakeTempDir() + "/journal/core-0.wal";
   const uint64_t size = 1 << 20;
-  ASSERT_TRUE(RecoverJournal(path, size, nullptr).ok());
-  auto jf = OpenJournalFile(path, size);
+  auto jf = FreshJournal(path, size);
   ASSERT_TRUE(jf.ok()) << jf.status();
   JournalFile f = *jf;
   f.checkpoint_offset = size - 256;  // the writer starts 256 bytes before the end
@@ -233,8 +240,7 @@ TEST(JournalWriterTest, RecordEndingExactlyAtTheEndOfTheRingWrapsTheNext) {
 TEST(JournalWriterTest, BatchFlushAfterAFailedHeaderFlushFails) {
   const std::string path = MakeTempDir() + "/journal/core-0.wal";
   const uint64_t size = 1 << 20;
-  ASSERT_TRUE(RecoverJournal(path, size, nullptr).ok());
-  auto jf = OpenJournalFile(path, size);
+  auto jf = FreshJournal(path, size);
   ASSERT_TRUE(jf.ok()) << jf.status();
   FakeFileIo io;
   absl::AnyInvocable<void()> timer;
@@ -276,8 +282,7 @@ TEST(JournalWriterTest, ShutdownDuringACheckpointStillRetiresEveryRecord) {
   const std::string path = root + "/journal/core-0.wal";
   const std::string maildir = root + "/Maildir";
   const uint64_t size = 1 << 20;
-  ASSERT_TRUE(RecoverJournal(path, size, nullptr).ok());
-  auto jf = OpenJournalFile(path, size);
+  auto jf = FreshJournal(path, size);
   ASSERT_TRUE(jf.ok()) << jf.status();
   FakeFileIo io;
   absl::AnyInvocable<void()> timer;
