@@ -94,6 +94,39 @@ TEST(StartupSimTest, HeaderResetNeverOverwritesTheNewestHeader) {
   }
 }
 
+// Seed 3035238: start-up's header reset was written but its fdatasync
+// failed (Linux drops the failed pages from writeback and keeps them in the
+// page cache), so recovery failed. OpenJournalFile read the header back
+// from the cache and took the journal; records appended under it were lost
+// at the next power cut with the header (none valid on disk: recreated),
+// and an acknowledged message's unsynced file in new/ stayed corrupt.
+// OpenJournalFile now rewrites the header it picked and syncs it.
+TEST(StartupSimTest, JournalHeaderWhoseSyncFailedIsMadeDurableBeforeUse) {
+  Machine m;
+  const std::string path = "/var/ringmail/journal/core-0.wal";
+  ASSERT_TRUE(RecoverJournal(path, 1 << 20, Quiet(), m.bfs).ok());  // gen 0
+  m.fs.CloseAll();
+  // The next start: no records, so the only sync of the file is the reset's
+  // fdatasync. (A planned failure leaves the header pending rather than
+  // dropped; either way it is not on disk when OpenJournalFile reads it.)
+  m.bfs.FailOnce("fsync", path, EIO);
+  ASSERT_FALSE(RecoverJournal(path, 1 << 20, Quiet(), m.bfs).ok());
+  m.fs.CloseAll();  // ringmaild exited; the next start opens the journal
+  auto jf = OpenJournalFile(path, 1 << 20, m.bfs);
+  ASSERT_TRUE(jf.ok()) << jf.status();
+  EXPECT_EQ(jf->generation, 1u);  // the reset's header, as reads see it
+  m.fs.PowerCut(SimCutMode::kDropVolatile);
+  std::string image;
+  ASSERT_TRUE(m.fs.ReadFile(path, &image));
+  JournalFile durable;
+  ASSERT_TRUE(PickJournalHeader(image, &durable));
+  // The header the writer appends under is the one on disk: its records
+  // (same epoch, from the same checkpoint) are found by the next start.
+  EXPECT_EQ(durable.generation, jf->generation);
+  EXPECT_EQ(durable.epoch, jf->epoch);
+  EXPECT_EQ(durable.checkpoint_offset, jf->checkpoint_offset);
+}
+
 // Seed 990: the first attempt created the journal file and failed before
 // zero-filling it; the retry zero-filled it but did not fsync the
 // directory (the file "existed"), and a power cut took the journal with
