@@ -68,8 +68,11 @@ struct LoadOptions {
   // in the compacted log. Set when a journal was not recovered at this
   // start (left in place or set aside): replaying it later may write
   // finished queue files back, and their records must unlink them again
-  // rather than send them twice. Otherwise they are dropped (journal
-  // recovery already ran and reset the journals).
+  // rather than send them twice. Also every other record of a file absent
+  // now (or moved to corrupt/, as one a power cut truncated): the replay
+  // may write it back, and a recipient already delivered must not be sent
+  // again. Otherwise they are dropped (journal recovery already ran and
+  // reset the journals).
   bool keep_removed_records = false;
 };
 
@@ -86,7 +89,8 @@ struct LoadOptions {
 //      unlinked (not read_only) and not returned;
 //   4. (not read_only) fsyncs new/ (and corrupt/) and rewrites state.log
 //      compacted (AppendFileStateRecords for every live file, and with
-//      keep_removed_records the `removed` records of finished files).
+//      keep_removed_records the `removed` records of finished files and
+//      every record of absent ones).
 // Messages come back sorted by (arrival, file). Errors: an unreadable
 // directory or state log, a failed compaction, more than max_messages.
 absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(

@@ -262,6 +262,10 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
   std::vector<bool> removed(messages.size(), false);
   std::vector<std::string> removed_unreadable;
   std::set<std::string> removed_absent;  // `removed` records of absent files
+  // Other records of absent (or corrupt) files, kept with
+  // keep_removed_records: a journal not recovered yet may write the file
+  // back, and its outcomes (a recipient delivered) must still apply then.
+  std::vector<StateRecord> kept_absent;
   const std::string log_path = absl::StrCat(dir, "/", AbslView(kStateLogName));
   absl::StatusOr<bool> torn = ForEachLine(fs, log_path, [&](std::string_view line) {
     absl::StatusOr<StateRecord> rec = DecodeStateRecord(line);
@@ -278,7 +282,11 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
       auto u = unreadable.find(rec->file);
       if (u == unreadable.end()) {
         ++stats.orphan_records;
-        if (rec->kind == StateRecord::Kind::kRemoved) removed_absent.insert(rec->file);
+        if (rec->kind == StateRecord::Kind::kRemoved) {
+          removed_absent.insert(rec->file);
+        } else if (options.keep_removed_records) {
+          kept_absent.push_back(std::move(*rec));
+        }
       } else if (rec->kind == StateRecord::Kind::kRemoved) {
         removed_unreadable.push_back(rec->file);
         unreadable.erase(u);
@@ -386,6 +394,12 @@ absl::StatusOr<std::vector<LoadedMessage>> LoadCoreSpool(
       // A journal that was not recovered may still write finished files
       // back when it is: their `removed` records must be there to unlink
       // them again.
+      // The other records of files absent now (corrupt ones included: a
+      // queue file truncated by a power cut is written back whole) must
+      // be there too, or a recipient already delivered would be sent again.
+      for (StateRecord& r : kept_absent) {
+        if (!removed_absent.count(r.file)) snapshot.push_back(std::move(r));
+      }
       for (const std::string& name : finished) removed_absent.insert(name);
       for (const std::string& name : removed_absent) {
         StateRecord r;

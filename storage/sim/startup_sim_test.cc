@@ -204,5 +204,59 @@ TEST(StartupSimTest, RemovedRecordsOutliveAnUnrecoveredJournal) {
   }
 }
 
+// Seed 3034751: a queue file linked in journal mode, never synced (the
+// journal had broken, so no checkpoint synced it), was empty after a power
+// cut. A start whose journal recovery failed moved it to corrupt/ and
+// compacted its records away, a recipient's `delivered` among them; the
+// next start's journal replay wrote the file back with nothing saying that
+// recipient was done: it would have been sent again. With
+// keep_removed_records every record of an absent file now stays.
+TEST(StartupSimTest, OutcomesOfAFileTheJournalWillRestoreOutliveItsAbsence) {
+  Machine m;
+  const std::string root = "/var/spool/rmq";
+  queue::PrepareOptions popts;
+  popts.fs = &m.bfs;
+  popts.log = Quiet();
+  ASSERT_TRUE(queue::PrepareSpool(root, 1, popts).ok());
+  queue::QueueEnvelope env;
+  env.id = "Q1";
+  env.arrival = absl::FromUnixSeconds(1);
+  env.recipients.push_back({"r@example.org", "", ""});
+  env.recipients.push_back({"s@example.org", "", ""});
+  const std::string name = "1.M1P1Q0_0.h,S=10,W=11";
+  const std::string file = root + "/c0/new/" + name;
+  const std::string content = queue::EncodeQueuePrefix(env) + "body\n";
+  auto write = [&](const std::string& path, const std::string& data) {
+    int fd = m.bfs.Open(AT_FDCWD, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(engine::PwriteAll(m.bfs, fd, data.data(), data.size(), 0), 0);
+    m.bfs.Close(fd);
+  };
+  write(file, "");  // its data was lost; the journal holds its record
+  queue::StateRecord delivered;
+  delivered.kind = queue::StateRecord::Kind::kRecipient;
+  delivered.file = name;
+  delivered.rcpt = 0;
+  delivered.status.state = queue::RecipientState::kDelivered;
+  delivered.status.attempts = 1;
+  write(root + "/c0/state.log", queue::EncodeStateRecord(delivered));
+  m.fs.Syncfs();
+  queue::LoadOptions lopts;
+  lopts.fs = &m.bfs;
+  lopts.log = Quiet();
+  lopts.keep_removed_records = true;  // this start's journal: not recovered
+  auto first = queue::LoadCoreSpool(root, 0, lopts);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->empty());
+  write(file, content);  // the next start's journal replay
+  lopts.keep_removed_records = false;  // recovered this time
+  auto second = queue::LoadCoreSpool(root, 0, lopts);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].recipients[0].state, queue::RecipientState::kDelivered)
+      << "a delivered recipient would be sent again";
+  EXPECT_EQ((*second)[0].recipients[1].state, queue::RecipientState::kPending);
+}
+
 }  // namespace
 }  // namespace ringmail::storage
