@@ -123,13 +123,15 @@ bool DecodeJournalHeader(std::string_view s, JournalFile* out) {
   return true;
 }
 
-bool PickJournalHeader(std::string_view block, JournalFile* out) {
+bool PickJournalHeader(std::string_view block, JournalFile* out, uint64_t* slot_offset) {
   JournalFile a, b;
   bool va = DecodeJournalHeader(block.substr(0, kHeaderSlotBytes), &a);
   bool vb = block.size() >= kJournalHeaderSlot1 + kHeaderSlotBytes &&
             DecodeJournalHeader(block.substr(kJournalHeaderSlot1, kHeaderSlotBytes), &b);
   if (!va && !vb) return false;
-  *out = (va && (!vb || a.generation >= b.generation)) ? a : b;
+  const bool first = va && (!vb || a.generation >= b.generation);
+  *out = first ? a : b;
+  if (slot_offset != nullptr) *slot_offset = first ? 0 : kJournalHeaderSlot1;
   return true;
 }
 

@@ -100,8 +100,10 @@ bool DecodeJournalHeader(std::string_view slot, JournalFile* out);
 
 // The header of a whole-file image or of its header block: the valid slot
 // (at 0 or kJournalHeaderSlot1) with the higher generation (slot 0 on a
-// tie). False if neither slot is valid.
-bool PickJournalHeader(std::string_view block, JournalFile* out);
+// tie). False if neither slot is valid. `slot_offset`, if given, gets the
+// picked slot's offset (0 or kJournalHeaderSlot1).
+bool PickJournalHeader(std::string_view block, JournalFile* out,
+                       uint64_t* slot_offset = nullptr);
 
 // Appends the record for `r` (JournalRecordSize(r) octets, zero-padded,
 // CRC set) with `epoch` and `seq` to *out.

@@ -135,12 +135,13 @@ absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
   struct stat st;
   std::string block(kJournalHeaderBytes, '\0');
   JournalFile f;
+  uint64_t picked_slot = 0;
   absl::Status error;
   if (fs.Fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != expected_size) {
     error = absl::FailedPreconditionError(absl::StrCat(path, ": wrong size"));
   } else if (fs.Pread(fd, block.data(), block.size(), 0) !=
                  static_cast<ssize_t>(block.size()) ||
-             !PickJournalHeader(block, &f) || f.file_size != expected_size) {
+             !PickJournalHeader(block, &f, &picked_slot) || f.file_size != expected_size) {
     error = absl::DataLossError(absl::StrCat(path, ": no valid header"));
   }
   if (error.ok()) {
@@ -171,16 +172,9 @@ absl::StatusOr<JournalFile> OpenJournalFile(const std::string& path,
     // so this fdatasync writes it. Identical bytes: a torn rewrite cannot
     // make a durable slot worse. If this fails the core runs in fsync mode.
     // (Found by a long durability-simulation run, seed 3035238.)
-    // The slot PickJournalHeader took: slot 0 unless slot 1 is valid and
-    // newer.
     const size_t n = EncodeJournalHeader(f).size();
-    const std::string_view view(block);
-    JournalFile s0, s1;
-    const bool v0 = DecodeJournalHeader(view.substr(0, n), &s0);
-    const bool v1 = DecodeJournalHeader(view.substr(kJournalHeaderSlot1, n), &s1);
-    const uint64_t where =
-        v0 && (!v1 || s0.generation >= s1.generation) ? 0 : kJournalHeaderSlot1;
-    int e = engine::PwriteAll(fs, fd, block.data() + where, n, static_cast<off_t>(where));
+    int e = engine::PwriteAll(fs, fd, block.data() + picked_slot, n,
+                              static_cast<off_t>(picked_slot));
     if (e == 0) e = fs.Fdatasync(fd);
     if (e < 0) {
       error = absl::InternalError(SyscallError(absl::StrCat("write header(", path, ")"), e));

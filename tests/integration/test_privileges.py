@@ -63,13 +63,17 @@ class PrivilegesTest(unittest.TestCase):
         harness.write_passwd(path, harness.USERS)
         return path
 
+    def run_once(self, *flags):
+        """Starts ringmaild with only an SMTP listener and `flags`, as root,
+        for a start-up that is expected to fail; returns the finished run."""
+        return subprocess.run(
+            [harness.binary(), f"--passwd_file={self.passwd()}", "--smtp_listen=127.0.0.1:0",
+             "--imap_listen=", "--pop3_listen=", "--submission_listen=", "--smtps_listen=",
+             "--imaps_listen=", "--pop3s_listen=", "--lmtp_listen=", *flags],
+            capture_output=True, timeout=30)
+
     def test_root_without_user_refuses_to_start(self):
-        p = subprocess.run([harness.binary(), f"--data_dir={self.work}/data",
-                            f"--passwd_file={self.passwd()}",
-                            "--smtp_listen=127.0.0.1:0", "--imap_listen=", "--pop3_listen=",
-                            "--submission_listen=", "--smtps_listen=", "--imaps_listen=",
-                            "--pop3s_listen=", "--lmtp_listen="],
-                           capture_output=True, timeout=30)
+        p = self.run_once(f"--data_dir={self.work}/data")
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn(b"started as root without `user`", p.stderr)
         self.assertFalse(os.path.exists(f"{self.work}/data"), "it created files before refusing")
@@ -132,23 +136,12 @@ class PrivilegesTest(unittest.TestCase):
         data = f"{self.work}/data"
         os.mkdir(data, 0o700)  # root's
         os.chmod(self.work, 0o755)
-        p = subprocess.run([harness.binary(), f"--data_dir={data}", f"--user={RUN_AS}",
-                            f"--passwd_file={self.passwd()}",
-                            "--smtp_listen=127.0.0.1:0", "--imap_listen=", "--pop3_listen=",
-                            "--submission_listen=", "--smtps_listen=", "--imaps_listen=",
-                            "--pop3s_listen=", "--lmtp_listen="],
-                           capture_output=True, timeout=30)
+        p = self.run_once(f"--data_dir={data}", f"--user={RUN_AS}")
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn(b"is not writable by uid", p.stderr)
 
     def test_unknown_user_is_a_config_error(self):
-        p = subprocess.run([harness.binary(), f"--data_dir={self.work}/data",
-                            f"--passwd_file={self.passwd()}",
-                            "--user=no-such-user-ringmail", "--smtp_listen=127.0.0.1:0",
-                            "--imap_listen=", "--pop3_listen=", "--submission_listen=",
-                            "--smtps_listen=", "--imaps_listen=", "--pop3s_listen=",
-                            "--lmtp_listen="],
-                           capture_output=True, timeout=30)
+        p = self.run_once(f"--data_dir={self.work}/data", "--user=no-such-user-ringmail")
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn(b"no such user: no-such-user-ringmail", p.stderr)
 
